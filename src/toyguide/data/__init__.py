@@ -1,0 +1,1 @@
+"""Data layer: schema, the embedded store, ingestion and validation, adapters, synthetic shop."""
