@@ -21,8 +21,8 @@ data_app = typer.Typer(help="Public datasets and the synthetic shop.", no_args_i
 app.add_typer(store_app, name="store")
 app.add_typer(data_app, name="data")
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 StoreOpt = Annotated[

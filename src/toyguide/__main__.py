@@ -1,0 +1,3 @@
+from toyguide.cli import app
+
+app(prog_name="toyguide")
