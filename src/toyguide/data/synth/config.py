@@ -66,8 +66,15 @@ class SynthConfig:
                 raise ConfigError(f"{name} must be between 0 and 1, got {value}")
         if self.start is not None and self.start.weekday() != 0:
             raise ConfigError(f"start must be a Monday, got {self.start} ({self.start:%A})")
+        if self.end_date > dt.date.today():  # birth dates and events must not be in the future
+            raise ConfigError(
+                f"the {self.n_weeks} weeks from {self.start_date} end after today; "
+                "choose an earlier start"
+            )
         if self.currency != "USD":
-            raise ConfigError(f"currency must be 'USD' (prices are in dollars), got {self.currency}")
+            raise ConfigError(
+                f"currency must be 'USD' (prices are in dollars), got {self.currency}"
+            )
 
     @classmethod
     def scale(cls, name: str, **overrides: Any) -> SynthConfig:
