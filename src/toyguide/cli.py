@@ -116,3 +116,57 @@ def _print_mapping(title: str, mapping: dict[str, Any]) -> None:
 
 def main() -> None:  # pragma: no cover - console-script entry
     app()
+
+
+@data_app.command("synth")
+@guarded
+def data_synth(
+    store: StoreOpt,
+    shoppers: Annotated[int, typer.Option(help="Number of shoppers (one child each).")] = 20_000,
+    items: Annotated[int, typer.Option(help="Number of toys in the catalogue.")] = 2_000,
+    weeks: Annotated[int, typer.Option(help="Weeks simulated.")] = 52,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same shop.")] = 0,
+    events_per_week: Annotated[
+        float, typer.Option(help="Mean events per shopper and week (all kinds).")
+    ] = 1.0,
+) -> None:
+    """Build the synthetic toy shop into STORE and write its hidden truth beside it."""
+    from toyguide.data.synth import SynthConfig
+
+    config = SynthConfig(
+        n_shoppers=shoppers,
+        n_items=items,
+        n_weeks=weeks,
+        seed=seed,
+        events_per_shopper_week=events_per_week,
+    )
+    _synth_and_report(config, store)
+
+
+@app.command()
+@guarded
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the demo store and its truth.")] = Path(
+        "demo"
+    ),
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """The main job on the embedded default: build the synthetic shop, store it, summarise it."""
+    from toyguide.data.synth import SynthConfig
+
+    store = out / "shop.duckdb"
+    if store.exists():  # the demo always starts from a fresh shop
+        store.unlink()
+    config = SynthConfig(n_shoppers=5_000, n_items=600, n_weeks=52, seed=seed)
+    _synth_and_report(config, store)
+
+
+def _synth_and_report(config: Any, store: Path) -> None:
+    from toyguide.data.ingest import build_synthetic_store
+    from toyguide.data.store import Store
+
+    with console.status("building the synthetic shop"), Store.open(store) as s:
+        summary = build_synthetic_store(s, config)
+        stats = s.stats()
+    _print_mapping("synthetic shop", summary)
+    _print_mapping(f"store {store}", stats)
