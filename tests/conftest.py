@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,19 @@ def shared_data_dir() -> Path:
     """../shared/data beside the repo, or $TOYGUIDE_SHARED_DATA."""
     env = os.environ.get("TOYGUIDE_SHARED_DATA")
     return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_dataset() -> Callable[[str], Path]:
+    """``shared_dataset(name)``: that dataset's folder; the test skips only when it is absent."""
+
+    def folder(name: str) -> Path:
+        path = shared_data_dir() / name
+        if not path.is_dir():
+            pytest.skip(f"dataset folder {path} is absent")
+        return path
+
+    return folder
 
 
 @pytest.fixture

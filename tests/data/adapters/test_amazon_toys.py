@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -19,18 +18,14 @@ from toyguide.errors import DataValidationError
 
 pytestmark = pytest.mark.shared_data
 
-SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 # First lines of Toys_and_Games.txt ("1 1 2 3 4 5", "2 4 5 6 7 8") through the crosswalk.
 U1_ASINS = ["B005E7BDXW", "B00A850V92", "B00E18S0J0", "0439893577", "B000IBPD76"]
 U2_HEAD = ["0439893577", "B000IBPD76", "B000IBRD74"]
 
 
 @pytest.fixture(scope="module")
-def source() -> Path:
-    folder = Path(os.environ.get("TOYGUIDE_SHARED_DATA", SHARED)) / "amazon-toys-5core"
-    if not folder.is_dir():
-        pytest.skip(f"dataset folder {folder} is absent")
-    return folder
+def source(shared_dataset) -> Path:
+    return shared_dataset("amazon-toys-5core")
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 from pathlib import Path
 
@@ -30,7 +29,6 @@ from toyguide.data.taxonomy import FUNCTIONS
 from toyguide.errors import DataValidationError
 
 REPO = Path(__file__).resolve().parents[3]
-SHARED = REPO.parent / "shared" / "data"
 shared_data = pytest.mark.shared_data
 
 HORNBY_CATALOGUE = "eac7efa5dbd3d667f26eb3d3ab504464"  # first row of the 10k file
@@ -38,11 +36,8 @@ THOMAS_DUNCAN = "d19c9fca1b537ed5bfe6f3ddd1ecd4fb"  # "4 - 8 years" in the 863 f
 
 
 @pytest.fixture(scope="module")
-def source() -> Path:
-    folder = Path(os.environ.get("TOYGUIDE_SHARED_DATA", SHARED)) / "amazon-uk-toy-products"
-    if not folder.is_dir():
-        pytest.skip(f"dataset folder {folder} is absent")
-    return folder
+def source(shared_dataset) -> Path:
+    return shared_dataset("amazon-uk-toy-products")
 
 
 @pytest.fixture(scope="module")

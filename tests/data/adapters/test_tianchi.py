@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 from pathlib import Path
 
@@ -21,17 +20,13 @@ from toyguide.data.schema import SCHEMA
 from toyguide.data.store import Store
 from toyguide.errors import DataValidationError
 
-SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 shared_data = pytest.mark.shared_data
 load = ADAPTERS.get("tianchi-mum-baby")
 
 
 @pytest.fixture(scope="module")
-def source() -> Path:
-    folder = Path(os.environ.get("TOYGUIDE_SHARED_DATA", SHARED)) / "tianchi-mum-baby"
-    if not folder.is_dir():
-        pytest.skip(f"dataset folder {folder} is absent")
-    return folder
+def source(shared_dataset) -> Path:
+    return shared_dataset("tianchi-mum-baby")
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
-import os
 from pathlib import Path
 
 import polars as pl
@@ -19,18 +18,14 @@ from toyguide.data.taxonomy import FUNCTIONS
 from toyguide.errors import DataValidationError
 
 REPO = Path(__file__).resolve().parents[3]
-SHARED = REPO.parent / "shared" / "data"
 DOC = REPO / "docs" / "datasets" / "uci-online-retail.md"
 shared_data = pytest.mark.shared_data
 load = ADAPTERS.get("uci-online-retail")
 
 
 @pytest.fixture(scope="module")
-def source() -> Path:
-    folder = Path(os.environ.get("TOYGUIDE_SHARED_DATA", SHARED)) / "uci-online-retail"
-    if not folder.is_dir():
-        pytest.skip(f"dataset folder {folder} is absent")
-    return folder
+def source(shared_dataset) -> Path:
+    return shared_dataset("uci-online-retail")
 
 
 @pytest.fixture(scope="module")
