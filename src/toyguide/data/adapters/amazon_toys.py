@@ -27,8 +27,7 @@ from pathlib import Path
 import polars as pl
 
 from toyguide.data.adapters import ADAPTERS, AdapterResult
-from toyguide.data.readers import REPORT_LIMIT
-from toyguide.data.schema import SCHEMA
+from toyguide.data.adapters._frames import Problems, canonical
 from toyguide.errors import DataValidationError, Problem
 
 __all__ = ["SEQUENCE_EPOCH", "amazon_toys"]
@@ -42,24 +41,6 @@ SEQUENCE_EPOCH = dt.datetime(1970, 1, 1)
 
 _POSITIVE_INT = re.compile(r"[1-9][0-9]*")
 _ASIN = re.compile(r"[0-9A-Z]{10}")
-
-
-@dataclass
-class _Problems:
-    """Problems found in one file: the first REPORT_LIMIT kept, all counted."""
-
-    path: Path
-    found: list[Problem] = field(default_factory=list)
-    total: int = 0
-
-    def add(self, line: int | None, field_name: str | None, reason: str) -> None:
-        self.total += 1
-        if len(self.found) < REPORT_LIMIT:
-            self.found.append(Problem(str(self.path), line, field_name, reason))
-
-    def raise_if_any(self) -> None:
-        if self.total:
-            raise DataValidationError(self.found, self.total)
 
 
 @dataclass
@@ -83,7 +64,7 @@ def amazon_toys(source: Path) -> AdapterResult:
     items = _items_frame(asins, attributes)
     frames = {
         "items": items,
-        "shoppers": _canonical("shoppers", {"shopper_id": [f"U{u}" for u in seqs.users]}),
+        "shoppers": canonical("shoppers", {"shopper_id": [f"U{u}" for u in seqs.users]}),
         "events": _events_frame(seqs, asins),
     }
     counts = {
@@ -132,7 +113,7 @@ def _read_text(path: Path) -> str:
 def _read_crosswalk(path: Path) -> dict[int, str]:
     """S3-Rec item id → ASIN, from the tab-separated crosswalk (header on line 1)."""
     lines = _read_text(path).splitlines()
-    problems = _Problems(path)
+    problems = Problems(path)
     if tuple(lines[0].split("\t")) != CROSSWALK_HEADER:
         problems.add(1, None, f"header must be {'<TAB>'.join(CROSSWALK_HEADER)}")
         problems.raise_if_any()
@@ -161,7 +142,7 @@ def _read_attributes(path: Path, asins: dict[int, str]) -> dict[int, list[int]]:
         raw = json.loads(_read_text(path))
     except json.JSONDecodeError as exc:
         raise DataValidationError([Problem(str(path), exc.lineno, None, exc.msg)]) from None
-    problems = _Problems(path)
+    problems = Problems(path)
     if not isinstance(raw, dict):
         problems.add(None, None, "expected one JSON object mapping item ids to attribute lists")
         problems.raise_if_any()
@@ -183,7 +164,7 @@ def _read_attributes(path: Path, asins: dict[int, str]) -> dict[int, list[int]]:
 
 def _read_sequences(path: Path, asins: dict[int, str]) -> _Sequences:
     """``user item item ...`` per line, items oldest first, flattened in file order."""
-    problems = _Problems(path)
+    problems = Problems(path)
     seqs = _Sequences()
     seen_users: set[int] = set()
     for number, line in enumerate(_read_text(path).splitlines(), start=1):
@@ -205,7 +186,7 @@ def _read_sequences(path: Path, asins: dict[int, str]) -> _Sequences:
 
 
 def _line_ids(
-    line: str, number: int, problems: _Problems, asins: dict[int, str]
+    line: str, number: int, problems: Problems, asins: dict[int, str]
 ) -> list[int] | None:
     """The integer ids on one sequence line, or None after recording why it is unusable."""
     tokens = line.split()
@@ -229,7 +210,7 @@ def _items_frame(asins: dict[int, str], attributes: dict[int, list[int]]) -> pl.
         [f"attr:{a}" for a in dict.fromkeys(attributes[i])] if i in attributes else None
         for i in ids
     ]
-    return _canonical("items", {"item_id": [asins[i] for i in ids], "categories": categories})
+    return canonical("items", {"item_id": [asins[i] for i in ids], "categories": categories})
 
 
 def _events_frame(seqs: _Sequences, asins: dict[int, str]) -> pl.DataFrame:
@@ -244,14 +225,4 @@ def _events_frame(seqs: _Sequences, asins: dict[int, str]) -> pl.DataFrame:
         }
     )
     ts = pl.lit(SEQUENCE_EPOCH, pl.Datetime("us")) + pl.duration(seconds=pl.col("position"))
-    return _canonical("events", frame.with_columns(ts.alias("ts")))
-
-
-def _canonical(table: str, columns: dict[str, object] | pl.DataFrame) -> pl.DataFrame:
-    """A frame with exactly the table's columns, order and dtypes; absent ones are typed nulls."""
-    frame = columns if isinstance(columns, pl.DataFrame) else pl.DataFrame(columns)
-    schema = SCHEMA[table].polars_schema
-    return frame.select(
-        pl.col(name).cast(dtype) if name in frame.columns else pl.lit(None, dtype).alias(name)
-        for name, dtype in schema.items()
-    )
+    return canonical("events", frame.with_columns(ts.alias("ts")))

@@ -26,9 +26,9 @@ from pathlib import Path
 import polars as pl
 
 from toyguide.data.adapters import ADAPTERS, AdapterResult
+from toyguide.data.adapters._frames import Problems, canonical
 from toyguide.data.adapters.amazon_uk_taxonomy import SEPARATOR, functions_for
-from toyguide.data.readers import LINE, REPORT_LIMIT, read_raw
-from toyguide.data.schema import SCHEMA
+from toyguide.data.readers import read_raw
 from toyguide.errors import DataValidationError, Problem
 
 __all__ = ["amazon_uk_products", "parse_age", "parse_first_available", "parse_gender_target"]
@@ -112,18 +112,10 @@ def _read(path: Path, required: tuple[str, ...]) -> pl.DataFrame:
 
 def _check(path: Path, frame: pl.DataFrame, rules: list[Rule]) -> None:
     """Raise one DataValidationError listing every row that breaks a rule (null counts as bad)."""
-    problems: list[Problem] = []
-    total = 0
+    problems = Problems(path)
     for bad, field, reason in rules:
-        hits = frame.filter(bad.fill_null(True))
-        total += hits.height
-        problems += [
-            Problem(str(path), line, field, f"{reason}, got {value!r:.40}")
-            for line, value in hits.head(REPORT_LIMIT).select(LINE, field).iter_rows()
-        ]
-    if total:
-        problems.sort(key=lambda p: p.line or 0)
-        raise DataValidationError(problems[:REPORT_LIMIT], total)
+        problems.add_rows(frame, bad, field, reason, none_as="None")
+    problems.raise_if_any()
 
 
 def _check_core(core: pl.DataFrame, path: Path) -> None:
@@ -199,10 +191,7 @@ def _items_frame(core: pl.DataFrame, enrichment: pl.DataFrame) -> pl.DataFrame:
         for t, d in zip(items["title"].to_list(), items["description"].to_list(), strict=True)
     ]
     items = items.with_columns(pl.Series("gender_target", genders, dtype=pl.String))
-    return items.select(
-        pl.col(name).cast(dtype) if name in items.columns else pl.lit(None, dtype).alias(name)
-        for name, dtype in SCHEMA["items"].polars_schema.items()
-    )
+    return canonical("items", items)
 
 
 def parse_age(info: str | None) -> tuple[int | None, int | None, bool]:

@@ -20,9 +20,9 @@ from pathlib import Path
 import polars as pl
 
 from toyguide.data.adapters import ADAPTERS, AdapterResult
-from toyguide.data.parse import EXPECTED, parse_column
-from toyguide.data.readers import LINE, REPORT_LIMIT, read_raw
-from toyguide.data.schema import SCHEMA, Column
+from toyguide.data.adapters._frames import canonical, parsed_column, raise_where
+from toyguide.data.readers import LINE, read_raw
+from toyguide.data.schema import Column
 from toyguide.errors import DataValidationError, Problem
 
 __all__ = [
@@ -107,7 +107,7 @@ def tianchi_mum_baby(source: Path) -> AdapterResult:
         "events": events,
     }
     counts = _counts(children, trades, frames)
-    return AdapterResult({t: _canonical(f, t) for t, f in frames.items()}, counts, list(NOTES))
+    return AdapterResult({t: canonical(t, f) for t, f in frames.items()}, counts, list(NOTES))
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -137,45 +137,27 @@ def _read(path: Path, fields: tuple[Column, ...], dates: dict[str, bool]) -> pl.
         raise DataValidationError(
             [Problem(str(path), 1, name, "required column is missing") for name in missing]
         )
-    columns = [raw[LINE], *(_parsed(raw, field, path) for field in fields)]
+    columns = [raw[LINE], *(parsed_column(raw, field, path) for field in fields)]
     for name, strict in dates.items():
         parsed = raw[name].str.to_date("%Y%m%d", strict=False)
         if strict:
-            _raise_where(raw, parsed.is_null(), name, "expected a date YYYYMMDD", path)
+            raise_where(raw, parsed.is_null(), name, "expected a date YYYYMMDD", path)
         columns.append(parsed)
     return pl.DataFrame(columns)
 
 
-def _parsed(raw: pl.DataFrame, field: Column, path: Path) -> pl.Series:
-    values, unreadable = parse_column(raw[field.name], field)
-    reason = f"expected {EXPECTED[field.kind]}"
-    _raise_where(raw, unreadable | values.is_null(), field.name, reason, path)
-    return values
-
-
-def _raise_where(frame: pl.DataFrame, bad: pl.Series, name: str, reason: str, path: Path) -> None:
-    """Reject the file if any row is ``bad``, naming the first rows' lines and values."""
-    hits = frame.filter(bad.fill_null(True)).select(LINE, name)
-    if hits.height:
-        problems = [
-            Problem(str(path), line, name, f"{reason}, got {_shown(value)}")
-            for line, value in hits.head(REPORT_LIMIT).iter_rows()
-        ]
-        raise DataValidationError(problems, hits.height)
-
-
 def _check_children(children: pl.DataFrame, path: Path) -> None:
     bad_gender = ~children["gender"].is_in(list(range(3)))
-    _raise_where(children, bad_gender, "gender", "expected 0 (girl), 1 (boy) or 2 (unknown)", path)
+    raise_where(children, bad_gender, "gender", "expected 0 (girl), 1 (boy) or 2 (unknown)", path)
     # A second row for one parent would give one shopper two conflicting child labels.
     repeated = children["user_id"].is_duplicated() & (
         children[LINE] != children.select(pl.col(LINE).min().over("user_id")).to_series()
     )
-    _raise_where(children, repeated, "user_id", "user appears on an earlier line", path)
+    raise_where(children, repeated, "user_id", "user appears on an earlier line", path)
 
 
 def _check_trades(trades: pl.DataFrame, path: Path) -> None:
-    _raise_where(trades, trades["buy_mount"] < 1, "buy_mount", "expected a quantity ≥ 1", path)
+    raise_where(trades, trades["buy_mount"] < 1, "buy_mount", "expected a quantity ≥ 1", path)
 
 
 # -- tables ----------------------------------------------------------------------------------
@@ -261,14 +243,6 @@ def _events(trades: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _canonical(frame: pl.DataFrame, table: str) -> pl.DataFrame:
-    """The table's columns in schema order and dtype; columns the source lacks are null."""
-    return frame.select(
-        (pl.col(name) if name in frame.columns else pl.lit(None)).cast(dtype).alias(name)
-        for name, dtype in SCHEMA[table].polars_schema.items()
-    )
-
-
 # -- what the import did -----------------------------------------------------------------------
 def _counts(
     children: pl.DataFrame, trades: pl.DataFrame, frames: dict[str, pl.DataFrame]
@@ -299,7 +273,3 @@ def _counts(
         "events": events.height,
         "trades_merged": int(events["trades"].sum()) - events.height,
     }
-
-
-def _shown(value: object) -> str:
-    return "nothing" if value is None else repr(value)[:40]

@@ -19,10 +19,10 @@ from pathlib import Path
 import polars as pl
 
 from toyguide.data.adapters import ADAPTERS, AdapterResult
+from toyguide.data.adapters._frames import canonical, parsed_column
 from toyguide.data.adapters.uci_retail_taxonomy import functions_for
-from toyguide.data.parse import EXPECTED, parse_column
-from toyguide.data.readers import LINE, REPORT_LIMIT, read_raw
-from toyguide.data.schema import SCHEMA, Column
+from toyguide.data.readers import LINE, read_raw
+from toyguide.data.schema import Column
 from toyguide.errors import DataValidationError, Problem
 
 __all__ = ["ID_PREFIX", "PRODUCT_CODE", "SERVICE_DESCRIPTION", "SOURCE_FILE", "uci_online_retail"]
@@ -108,7 +108,7 @@ def uci_online_retail(source: Path) -> AdapterResult:
     }
     counts = _counts(lines, frames)
     notes = [*NOTES, _non_product_note(lines)]
-    return AdapterResult({t: _canonical(f, t) for t, f in frames.items()}, counts, notes)
+    return AdapterResult({t: canonical(t, f) for t, f in frames.items()}, counts, notes)
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -120,28 +120,14 @@ def _read_lines(path: Path) -> pl.DataFrame:
         raise DataValidationError(
             [Problem(str(path), 1, name, "required column is missing") for name in missing]
         )
-    frame = pl.DataFrame([raw[LINE], *(_parsed(raw, col, path) for col in FIELDS)])
+    columns = (parsed_column(raw, col, path).alias(_NAMES[col.name]) for col in FIELDS)
+    frame = pl.DataFrame([raw[LINE], *columns])
     return frame.with_columns(
         pl.col("code").alias("code_as_given"),
         pl.col("code").str.to_uppercase(),
         pl.col("description").str.replace_all(r"\s+", " "),
         pl.col("customer").cast(pl.String),
     )
-
-
-def _parsed(raw: pl.DataFrame, col: Column, path: Path) -> pl.Series:
-    """One column in its type, renamed; raises on unreadable or missing required cells."""
-    values, unreadable = parse_column(raw[col.name], col)
-    bad = unreadable | (values.is_null() if col.required else unreadable)
-    hits = raw.filter(bad).select(LINE, col.name)
-    if hits.height:
-        expected = f"expected {EXPECTED[col.kind]}"
-        problems = [
-            Problem(str(path), line, col.name, f"{expected}, got {_shown(value)}")
-            for line, value in hits.head(REPORT_LIMIT).iter_rows()
-        ]
-        raise DataValidationError(problems, hits.height)
-    return values.alias(_NAMES[col.name])
 
 
 # -- fates -----------------------------------------------------------------------------------
@@ -294,14 +280,6 @@ def _id(column: str) -> pl.Expr:
     return pl.lit(ID_PREFIX) + pl.col(column)
 
 
-def _canonical(frame: pl.DataFrame, table: str) -> pl.DataFrame:
-    """The table's columns in schema order and dtype; columns the source lacks are null."""
-    return frame.select(
-        (pl.col(name) if name in frame.columns else pl.lit(None)).cast(dtype).alias(name)
-        for name, dtype in SCHEMA[table].polars_schema.items()
-    )
-
-
 # -- what the import did -----------------------------------------------------------------------
 def _counts(lines: pl.DataFrame, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
     fate = lines.group_by("fate").agg(pl.len(), pl.col("quantity").abs().sum().alias("units"))
@@ -343,7 +321,3 @@ def _non_product_note(lines: pl.DataFrame) -> str:
     )
     listed = ", ".join(f"{code} ({n})" for code, n in codes.iter_rows())
     return f"non-product stock codes dropped, with their lines ({codes.height}): {listed}"
-
-
-def _shown(value: object) -> str:
-    return "nothing" if value is None else repr(value)[:40]
