@@ -9,8 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "CheckpointError",
     "ConfigError",
     "DataValidationError",
+    "ModelIntegrityError",
+    "NonFiniteLossError",
     "Problem",
     "RegistryError",
     "StoreError",
@@ -24,6 +27,18 @@ class ToyGuideError(Exception):
 
 class ConfigError(ToyGuideError):
     """A configuration value is unknown, missing or of the wrong type."""
+
+
+class CheckpointError(ToyGuideError):
+    """A checkpoint or model folder is missing, truncated or fails its checksums."""
+
+
+class ModelIntegrityError(ToyGuideError):
+    """Model weights are not the published ones (their sha256 differs); they are not loaded."""
+
+
+class NonFiniteLossError(ToyGuideError):
+    """A task loss became NaN or infinite; training stopped and the last good checkpoint stays."""
 
 
 class RegistryError(ToyGuideError, KeyError):

@@ -1,0 +1,1 @@
+"""Training: the trainer loop, callbacks and checkpoints (safetensors + JSON, never pickle)."""
