@@ -12,6 +12,7 @@ __all__ = [
     "CheckpointError",
     "ConfigError",
     "DataValidationError",
+    "EvaluationError",
     "ModelIntegrityError",
     "NonFiniteLossError",
     "Problem",
@@ -31,6 +32,10 @@ class ConfigError(ToyGuideError):
 
 class CheckpointError(ToyGuideError):
     """A checkpoint or model folder is missing, truncated or fails its checksums."""
+
+
+class EvaluationError(ToyGuideError, ValueError):
+    """Inputs to a metric or a relatedness measure are malformed or the value is undefined."""
 
 
 class ModelIntegrityError(ToyGuideError):

@@ -1,0 +1,1 @@
+"""Evaluation: metrics that declare their direction, protocols, task relatedness, Δm."""
