@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+import torch
+
+from toyguide.config import from_dict
+from toyguide.data.store import Store
+from toyguide.data.synth import generate_shop
+from toyguide.data.taxonomy import age_band_index
+from toyguide.errors import ConfigError
+from toyguide.features.data import FeatureConfig, TaskData
+from toyguide.features.splits import UNUSED
+from toyguide.features.tables import calendar_features
+
+
+def test_item_tables_follow_the_contract(task_data: TaskData, tiny_store: Store) -> None:
+    items = tiny_store.frame("items")
+    t = task_data.items
+    n = items.height
+    assert t.n_items == n == task_data.dims()["n_items"]
+    assert t.brand.shape == (n + 1,) and t.brand.dtype == torch.int64
+    assert t.categories.dtype == torch.int64 and t.categories.shape[0] == n + 1
+    assert t.log_price.dtype == t.price_missing.dtype == t.text.dtype == torch.float32
+    assert t.text.shape == (n + 1, 8)
+    assert t.brand[0] == 0 and (t.categories[0] == 0).all() and (t.text[0] == 0).all()
+    priced = t.price_missing[1:] == 0
+    assert abs(float(t.log_price[1:][priced].mean())) < 1e-4  # standardised on these items
+    assert abs(float(t.log_price[1:][priced].std(unbiased=False)) - 1) < 1e-3
+
+
+def test_state_is_json_and_rebuilds_the_same_data(
+    task_data: TaskData, tiny_store: Store, fake_embedder
+) -> None:
+    state = json.loads(json.dumps(task_data.state()))
+    assert set(state["vocabs"]) == {"items", "brands", "categories"}
+    again = TaskData.from_state(tiny_store, state, text_vectors=fake_embedder)
+    assert again.config == task_data.config
+    assert again.vocabs == task_data.vocabs
+    for name in ("brand", "categories", "log_price", "price_missing", "text"):
+        assert torch.equal(getattr(again.items, name), getattr(task_data.items, name))
+    np.testing.assert_array_equal(again.attributes.split, task_data.attributes.split)
+    with pytest.raises(ConfigError, match="format"):
+        TaskData.from_state(tiny_store, {**state, "format": 99}, text_vectors=fake_embedder)
+
+
+def test_item_age_band_is_the_band_of_the_range_midpoint(
+    task_data: TaskData, tiny_store: Store
+) -> None:
+    items = tiny_store.frame("items").drop_nulls("age_min_months")
+    rows = task_data.vocabs["items"].transform(items["item_id"])
+    mids = (items["age_min_months"] + items["age_max_months"]) / 2
+    expected = [age_band_index(m) for m in mids]
+    assert task_data.attributes.labels.age_band[rows].tolist() == expected
+    unlabelled = task_data.attributes.labels.labelled(False) == False  # noqa: E712
+    assert (task_data.attributes.split[unlabelled] == UNUSED).all()
+
+
+def test_profile_age_is_taken_at_the_last_input_event(
+    task_data: TaskData, tiny_store: Store
+) -> None:
+    shoppers = tiny_store.frame("shoppers").drop_nulls("child_birth_date")
+    prof, seqs = task_data.profile, task_data.sequences
+    checked = 0
+    for sid, birth in shoppers.select("shopper_id", "child_birth_date").iter_rows():
+        row = task_data.vocabs["shoppers"].index(sid)
+        if prof.split[row] == UNUSED:
+            continue
+        last = seqs.ts[prof.end[row] - 1] // 86_400_000_000
+        months = (int(last) - (birth - dt.date(1970, 1, 1)).days) / (365.25 / 12)
+        assert prof.age_band[row] == age_band_index(max(months, 0))
+        checked += 1
+    assert checked > 20
+
+
+def _store_without(
+    tmp_path: Path, tiny_shop, *, sales: bool = True, profiles: bool = True
+) -> Store:
+    frames = dict(generate_shop(tiny_shop).frames)
+    if not profiles:
+        blank = ["child_birth_date", "child_age_months", "as_of", "child_gender", "interests"]
+        frames["shoppers"] = frames["shoppers"].with_columns(
+            pl.lit(None, dtype=frames["shoppers"][c].dtype).alias(c) for c in blank
+        )
+    names = ["items", "shoppers", "events"] + (["sales"] if sales else [])
+    store = Store.open(tmp_path / "partial.duckdb")
+    store.ingest_many([(n, frames[n]) for n in names], source="test")
+    return store
+
+
+def test_sales_on_a_store_without_sales_names_sales(
+    tmp_path: Path, tiny_shop, fake_embedder
+) -> None:
+    with _store_without(tmp_path, tiny_shop, sales=False) as store:
+        with pytest.raises(ConfigError, match=r"task 'sales' .* no sales rows"):
+            TaskData.build(store, text_vectors=fake_embedder)
+        others = FeatureConfig(tasks=("preference", "attributes", "profile"))
+        assert TaskData.build(store, others, text_vectors=fake_embedder).sales is None
+
+
+def test_profile_without_labelled_shoppers_names_profile(
+    tmp_path: Path, tiny_shop, fake_embedder
+) -> None:
+    with (
+        _store_without(tmp_path, tiny_shop, profiles=False) as store,
+        pytest.raises(ConfigError, match=r"task 'profile' .* child age"),
+    ):
+        TaskData.build(store, text_vectors=fake_embedder)
+
+
+def test_config_is_checked_and_reads_from_plain_values() -> None:
+    with pytest.raises(ConfigError, match="unknown task 'ranking'"):
+        FeatureConfig(tasks=("ranking",))
+    with pytest.raises(ConfigError, match="unknown target kind"):
+        FeatureConfig(target_kinds=("wishlist",))
+    with pytest.raises(ConfigError, match="fold"):
+        FeatureConfig(fold=5, n_folds=5)
+    with pytest.raises(ConfigError, match="max_len"):
+        FeatureConfig(max_len=0)
+    config = from_dict(FeatureConfig, {"tasks": ["sales"], "horizon": 12})
+    assert config.tasks == ("sales",) and config.batch_size("sales") == 256
+
+
+def test_only_switched_on_tasks_are_built(tiny_store: Store, fake_embedder) -> None:
+    data = TaskData.build(tiny_store, FeatureConfig(tasks=("sales",)), text_vectors=fake_embedder)
+    assert data.sequences is None and data.preference is None and data.profile is None
+    assert data.sales.weeks.n_weeks == 20 and data.sales.weeks.horizon == 4
+    assert int((data.sales.in_history[:, :] > 0).sum()) == tiny_store.counts()["sales"]
+
+
+def test_calendar_flags_the_shopping_days() -> None:
+    monday = dt.date(2025, 11, 24)  # Black Friday 2025 is 28 November
+    weeks = np.array([(monday - dt.date(1970, 1, 1)).days + 7 * k for k in range(-2, 5)])
+    flags = calendar_features(weeks)[:, 2:]  # christmas, children's day, singles' day, black friday
+    assert flags[:, 2].tolist() == [1, 0, 0, 0, 0, 0, 0]  # week of 10 November
+    assert flags[:, 3].tolist() == [0, 0, 1, 0, 0, 0, 0]
+    assert flags[:, 0].tolist() == [0, 0, 0, 1, 1, 1, 1]  # 1 to 28 December 2025
+    assert not flags[:, 1].any()

@@ -1,0 +1,319 @@
+"""Heads and their masked losses: shapes, masks, padding and the sampled softmax."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import Tensor, nn
+
+from toyguide.errors import ConfigError, RegistryError
+from toyguide.models.heads import HEADS, build_head
+from toyguide.models.heads.attributes import ABSENT_LOGIT, AttributesHeadConfig
+from toyguide.models.heads.preference import PreferenceHead, PreferenceHeadConfig
+from toyguide.models.heads.profile import ProfileHeadConfig
+from toyguide.models.heads.sales import QUANTILES, SalesHeadConfig, monotone_quantiles
+from toyguide.models.losses import (
+    catalogue_cross_entropy,
+    masked_bce_with_logits,
+    masked_cross_entropy,
+    pinball_loss,
+    sampled_softmax_cross_entropy,
+)
+
+B, D, N, C, H = 9, 6, 30, 5, 4
+Batch = dict[str, Tensor]
+
+
+@dataclass
+class Case:
+    """A head, its forward inputs (``h`` first), a partly labelled batch, the keys of its
+    (values, row mask) pairs, and the names of its -1-for-missing class labels."""
+
+    head: nn.Module
+    inputs: list[Tensor]
+    batch: Batch
+    masked: dict[str, str]
+    class_labels: tuple[str, ...] = ()
+
+
+def labelled() -> Tensor:
+    return torch.arange(B) % 3 != 0  # two rows in three carry the label
+
+
+def classes(n: int) -> Tensor:
+    return torch.where(labelled(), torch.randint(0, n, (B,)), -1)
+
+
+def multilabel(n: int) -> Tensor:
+    return (torch.rand(B, n) < 0.3).float()
+
+
+def preference_case() -> Case:
+    head = build_head("preference", PreferenceHeadConfig(D))
+    targets = torch.where(labelled(), torch.randint(1, N + 1, (B,)), 0)
+    return Case(head, [torch.randn(B, D), torch.randn(N + 1, D)], {"next_items": targets}, {})
+
+
+def attributes_case() -> Case:
+    batch = {
+        "age_band": classes(6),
+        "gender_target": classes(3),
+        "functions": multilabel(15),
+        "functions_mask": labelled(),
+        "categories": multilabel(C),
+        "categories_mask": labelled().roll(1),
+    }
+    masked = {"functions": "functions_mask", "categories": "categories_mask"}
+    head = build_head("attributes", AttributesHeadConfig(D, C))
+    return Case(head, [torch.randn(B, D)], batch, masked, ("age_band", "gender_target"))
+
+
+def profile_case() -> Case:
+    batch = {
+        "age_band": classes(6),
+        "gender": classes(2),
+        "interests": multilabel(15),
+        "interests_mask": labelled(),
+    }
+    head = build_head("profile", ProfileHeadConfig(D))
+    return Case(
+        head, [torch.randn(B, D)], batch, {"interests": "interests_mask"}, ("age_band", "gender")
+    )
+
+
+def sales_case() -> Case:
+    batch = {
+        "target": torch.poisson(torch.full((B, H), 3.0)),
+        "target_mask": torch.rand(B, H) < 0.6,
+        "scale": 1 + torch.rand(B) * 4,
+    }
+    head = build_head("sales", SalesHeadConfig(D, H))
+    return Case(head, [torch.randn(B, D)], batch, {"target": "target_mask"})
+
+
+CASES: dict[str, Callable[[], Case]] = {
+    "preference": preference_case,
+    "attributes": attributes_case,
+    "profile": profile_case,
+    "sales": sales_case,
+}
+
+
+def make(name: str) -> Case:
+    torch.manual_seed(0)
+    case = CASES[name]()
+    case.inputs[0].requires_grad_(True)
+    return case
+
+
+def loss_and_grads(case: Case, batch: Batch) -> tuple[Tensor, int, list[Tensor]]:
+    case.head.zero_grad(set_to_none=True)
+    case.inputs[0].grad = None
+    loss, count = case.head.loss(case.head(*case.inputs), batch)
+    loss.backward()
+    params = [*case.head.parameters(), case.inputs[0]]
+    return loss.detach(), count, [torch.zeros_like(p) if p.grad is None else p.grad for p in params]
+
+
+def scrambled(case: Case) -> Batch:
+    """Masked-out rows of every masked target turned to NaN; labelled rows kept."""
+    out = dict(case.batch)
+    for key, mask_key in case.masked.items():
+        mask = out[mask_key]
+        keep = mask.view(*mask.shape, *[1] * (out[key].dim() - mask.dim()))
+        out[key] = torch.where(keep, out[key], float("nan"))
+    if "categories" in out:  # column 0 ("absent") is never a label either
+        out["categories"] = out["categories"].index_fill(1, torch.tensor([0]), 1.0)
+    return out
+
+
+def unlabelled(case: Case) -> Batch:
+    out = dict(case.batch)
+    for mask_key in case.masked.values():
+        out[mask_key] = torch.zeros_like(out[mask_key])
+    for key in case.class_labels:
+        out[key] = torch.full_like(out[key], -1)
+    if "next_items" in out:
+        out["next_items"] = torch.zeros_like(out["next_items"])
+    return out
+
+
+def test_every_registered_head_has_a_case() -> None:
+    assert set(HEADS.names()) == set(CASES)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_masked_out_labels_change_neither_loss_nor_gradient(name: str) -> None:
+    case = make(name)
+    loss, count, grads = loss_and_grads(case, case.batch)
+    loss2, count2, grads2 = loss_and_grads(case, scrambled(case))
+    assert count == count2 > 0 and torch.isfinite(loss) and loss > 0
+    torch.testing.assert_close(loss, loss2, rtol=0, atol=0)
+    for g, g2 in zip(grads, grads2, strict=True):
+        torch.testing.assert_close(g, g2, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_all_masked_batch_gives_zero_loss_and_finite_zero_grads(name: str) -> None:
+    case = make(name)
+    loss, count, grads = loss_and_grads(case, unlabelled(case))
+    assert count == 0 and loss.item() == 0.0
+    assert all(torch.isfinite(g).all() and (g == 0).all() for g in grads)
+
+
+def test_output_shapes() -> None:
+    h = torch.randn(B, D)
+    pref = make("preference")
+    assert pref.head(*pref.inputs).shape == (B, N + 1)
+    assert pref.head(torch.randn(2, 3, D), pref.inputs[1]).shape == (2, 3, N + 1)
+    shapes = {k: v.shape for k, v in make("attributes").head(h).items()}
+    assert shapes == {
+        "age_band": (B, 6),
+        "gender_target": (B, 3),
+        "functions": (B, 15),
+        "categories": (B, C),
+    }
+    shapes = {k: v.shape for k, v in make("profile").head(h).items()}
+    assert shapes == {"age_band": (B, 6), "gender": (B, 2), "interests": (B, 15)}
+    assert make("sales").head(h).shape == (B, H, len(QUANTILES))
+
+
+def test_absent_category_is_never_predicted() -> None:
+    logits = make("attributes").head(torch.randn(B, D) * 100)["categories"]
+    assert (logits[:, 0] == ABSENT_LOGIT).all() and (torch.sigmoid(logits[:, 0]) == 0).all()
+
+
+def test_padding_item_is_never_predicted() -> None:
+    case = make("preference")
+    h, item_emb = case.inputs
+    item_emb = item_emb.clone()
+    item_emb[0] = h.detach().sum(0) * 100  # padding row that would win every row
+    logits = case.head(h, item_emb)
+    assert (logits[:, 0] == float("-inf")).all() and (logits.argmax(-1) != 0).all()
+    assert (torch.softmax(logits, -1)[:, 0] == 0).all()
+    probs = torch.ones(N + 1)
+    probs[0] = 1e6  # the padding item is never drawn, whatever Q says
+    sampled = case.head.sampled_logits(h, item_emb, case.batch["next_items"], 500, probs)
+    assert not torch.isnan(sampled).any() and not (sampled == float("inf")).any()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.floats(-1e6, 1e6, allow_nan=False, width=32), min_size=3, max_size=30).filter(
+        lambda v: len(v) % 3 == 0
+    )
+)
+def test_quantiles_are_non_negative_and_non_crossing(raw: list[float]) -> None:
+    q = monotone_quantiles(torch.tensor(raw).view(-1, 3))
+    assert torch.isfinite(q).all() and (q >= 0).all()
+    assert (q[:, 0] <= q[:, 1]).all() and (q[:, 1] <= q[:, 2]).all()
+
+
+def test_sales_head_quantiles_are_ordered_and_scale_back_to_units() -> None:
+    case = make("sales")
+    pred = case.head(torch.randn(64, D) * 10)
+    assert (pred >= 0).all() and (pred.diff(dim=-1) >= 0).all()
+    units = case.head.to_units(pred, torch.full((64,), 3.0))
+    torch.testing.assert_close(units, pred * 3)
+
+
+def test_sampled_softmax_with_logq_approaches_the_full_softmax() -> None:
+    torch.manual_seed(0)
+    head = PreferenceHead(PreferenceHeadConfig(D))
+    item_emb, h = torch.randn(N + 1, D), torch.randn(64, D, requires_grad=True)
+    positives = torch.randint(1, N + 1, (64,))
+    probs = torch.rand(N + 1) ** 3 + 0.01  # skewed, like popularity
+    full = catalogue_cross_entropy(head(h, item_emb), positives).loss
+    (full_grad,) = torch.autograd.grad(full, h)
+    errors = []
+    for k in (10, 100, 1000, 20000):
+        errs = []
+        for seed in range(3):
+            gen = torch.Generator().manual_seed(seed)
+            logits = head.sampled_logits(h, item_emb, positives, k, probs, gen)
+            loss = sampled_softmax_cross_entropy(logits, positives).loss
+            errs.append(abs(loss.item() - full.item()))
+        errors.append(sum(errs) / len(errs))
+    assert errors == sorted(errors, reverse=True), errors
+    assert errors[-1] < 0.01 * full.item(), errors
+    (grad,) = torch.autograd.grad(loss, h)
+    assert F.cosine_similarity(grad.flatten(), full_grad.flatten(), dim=0) > 0.99
+
+
+def test_sampled_softmax_masks_accidental_hits() -> None:
+    head = make("preference").head
+    h, item_emb = torch.randn(3, D), torch.randn(N + 1, D)
+    positives = torch.tensor([1, 2, 0])
+    probs = torch.zeros(N + 1)
+    probs[1] = 1.0  # every negative is item 1
+    logits = head.sampled_logits(h, item_emb, positives, 4, probs)
+    assert (logits[0, 1:] == float("-inf")).all() and torch.isfinite(logits[1]).all()
+    out = sampled_softmax_cross_entropy(logits, positives)
+    assert out.count == 2 and torch.isfinite(out.loss)
+
+
+def test_masked_cross_entropy_matches_torch_on_the_labelled_rows() -> None:
+    logits = torch.randn(6, 4, requires_grad=True)
+    labels = torch.tensor([0, -1, 3, -1, 1, 2])
+    out = masked_cross_entropy(logits, labels)
+    keep = labels >= 0
+    expected = F.cross_entropy(logits[keep], labels[keep])
+    assert out.count == 4
+    torch.testing.assert_close(out.loss, expected)
+    out.loss.backward()
+    assert (logits.grad[~keep] == 0).all()
+
+
+def test_catalogue_cross_entropy_treats_zero_as_no_target() -> None:
+    logits = torch.randn(2, 3, N + 1).index_fill(-1, torch.tensor([0]), float("-inf"))
+    targets = torch.tensor([[0, 4, 7], [0, 0, 30]])
+    out = catalogue_cross_entropy(logits, targets)
+    keep = targets > 0
+    assert out.count == 3
+    torch.testing.assert_close(out.loss, F.cross_entropy(logits[keep], targets[keep]))
+
+
+def test_masked_bce_matches_torch_on_the_labelled_rows() -> None:
+    logits, targets = torch.randn(5, 3), (torch.rand(5, 3) > 0.5).float()
+    mask = torch.tensor([True, False, True, True, False])
+    out = masked_bce_with_logits(logits, targets, mask)
+    expected = F.binary_cross_entropy_with_logits(logits[mask], targets[mask])
+    assert out.count == 3
+    torch.testing.assert_close(out.loss, expected)
+
+
+def test_pinball_loss_by_hand() -> None:
+    pred = torch.tensor([[[8.0, 10.0, 12.0], [0.0, 0.0, 0.0]]])  # [1, 2, 3]
+    target = torch.tensor([[10.0, float("nan")]])
+    mask = torch.tensor([[True, False]])
+    out = pinball_loss(pred, target, mask, QUANTILES)
+    # 0.1 · 2 (P10 two below) + 0 (P50 exact) + 0.1 · 2 (P90 two above), over 3 quantiles
+    assert out.count == 1
+    torch.testing.assert_close(out.loss, torch.tensor(0.4 / 3))
+
+
+def test_preference_loss_checks_target_shape() -> None:
+    case = make("preference")
+    logits = case.head(*case.inputs)
+    with pytest.raises(ValueError, match="next_items"):
+        case.head.loss(logits, {"next_items": torch.ones(B, 2, dtype=torch.long)})
+
+
+def test_unknown_head_and_bad_configs() -> None:
+    with pytest.raises(RegistryError, match="known: attributes, preference, profile, sales"):
+        build_head("nope", None)
+    for make_config in (
+        lambda: PreferenceHeadConfig(0),
+        lambda: PreferenceHeadConfig(4, init_temperature=0.0),
+        lambda: AttributesHeadConfig(4, 1),
+        lambda: ProfileHeadConfig(0),
+        lambda: SalesHeadConfig(4, 0),
+    ):
+        with pytest.raises(ConfigError):
+            make_config()
