@@ -77,7 +77,9 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_checkpoint(root: Path, name: str, parts: dict[str, Any], meta: dict[str, Any]) -> Path:
+def write_checkpoint(
+    root: Path, name: str, parts: dict[str, Any], meta: dict[str, Any], *, latest: bool = True
+) -> Path:
     """Write ``parts`` (name → nested state) and ``meta`` to ``root/name``; mark it latest."""
     root.mkdir(parents=True, exist_ok=True)
     final, tmp = root / name, root / f".{name}.tmp"
@@ -93,7 +95,8 @@ def write_checkpoint(root: Path, name: str, parts: dict[str, Any], meta: dict[st
     (tmp / CHECKSUMS).write_text(json.dumps(sums, indent=1))
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
-    _write_atomic(root / LATEST, name)
+    if latest:
+        _write_atomic(root / LATEST, name)
     return final
 
 

@@ -62,19 +62,24 @@ class AttributesHead(nn.Module):
         }
 
     def losses(self, outputs: dict[str, Tensor], batch: dict[str, Tensor]) -> dict[str, LossOutput]:
-        """Each target's masked loss (CE for age band and gender, BCE for the multi-labels)."""
-        return {
+        """Each target's masked loss (CE for age band and gender, BCE for the multi-labels).
+
+        Categories are a target only when the batch carries them (``predict_categories``).
+        """
+        losses = {
             "age_band": masked_cross_entropy(outputs["age_band"], batch["age_band"]),
             "gender_target": masked_cross_entropy(outputs["gender_target"], batch["gender_target"]),
             "functions": masked_bce_with_logits(
                 outputs["functions"], batch["functions"], batch["functions_mask"]
             ),
-            "categories": masked_bce_with_logits(
+        }
+        if "categories" in batch:
+            losses["categories"] = masked_bce_with_logits(
                 outputs["categories"][..., 1:],
                 batch["categories"][..., 1:],
                 batch["categories_mask"],
-            ),
-        }
+            )
+        return losses
 
     def loss(self, outputs: dict[str, Tensor], batch: dict[str, Tensor]) -> LossOutput:
         """Sum of the targets' mean losses; the count is all labels used."""

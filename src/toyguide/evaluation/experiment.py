@@ -1,0 +1,190 @@
+"""One training run from a config and a store, and its evaluation: the library behind
+``toyguide train`` and ``toyguide evaluate``.
+
+A run folder holds everything needed to reproduce and to serve it: ``config.toml`` (the
+resolved config), ``features.json`` (fitted id maps and encoders), ``data.json`` (the store's
+fingerprint), ``log.jsonl``, ``checkpoints/`` (each epoch and the best, safetensors + JSON with
+checksums) and ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import math
+import resource
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from toyguide.config import from_dict, load_toml, save_toml, to_dict
+from toyguide.data.store import Store
+from toyguide.errors import ConfigError
+from toyguide.evaluation.metrics import metric_of
+from toyguide.evaluation.protocols import evaluate_model
+from toyguide.features.data import FeatureConfig, TaskData
+from toyguide.features.streams import make_streams
+from toyguide.models.mtl import ModelConfig, MultiTaskModel
+from toyguide.tasks import task_spec
+from toyguide.training.checkpoint import read_checkpoint
+from toyguide.training.trainer import Selection, TrainConfig, Trainer
+from toyguide.weighting import build_weighting
+
+__all__ = ["RunConfig", "SelectionConfig", "WeightingConfig", "evaluate_run", "train_run"]
+
+
+@dataclass(frozen=True)
+class WeightingConfig:
+    name: str = "equal"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SelectionConfig:
+    """Validation metric for early stopping and the best checkpoint; empty = the first task's
+    own selection metric (tasks.py)."""
+
+    task: str = ""
+    metric: str = ""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    seed: int = 0  # model init, dropout and the streams' shuffles and splits
+    threads: int = 0  # torch threads; 0 = torch's default
+    text_cache: str = ""  # sentence-embedding cache; empty = <store folder>/.toyguide-cache
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    weighting: WeightingConfig = field(default_factory=WeightingConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
+
+    def __post_init__(self) -> None:
+        if self.features.seed not in (0, self.seed):
+            raise ConfigError(
+                f"features.seed ({self.features.seed}) differs from seed ({self.seed}); "
+                "set only the top-level seed"
+            )
+        object.__setattr__(self, "features", dataclasses.replace(self.features, seed=self.seed))
+
+
+def text_vectors_for(config: RunConfig, store_path: Path) -> Any:
+    from toyguide.features.text import TextEmbedder
+
+    cache = Path(config.text_cache) if config.text_cache else store_path.parent / ".toyguide-cache"
+    return functools.partial(TextEmbedder().embed_cached, cache_dir=cache / "text")
+
+
+def selection_of(config: RunConfig) -> Selection:
+    task = config.selection.task or config.features.tasks[0]
+    if task not in config.features.tasks:
+        raise ConfigError(f"selection.task '{task}' is not switched on in features.tasks")
+    spec = task_spec(task)
+    metric = config.selection.metric or "/".join(spec.selection)
+    direction = metric_of(metric).higher_is_better
+    if direction is None:
+        raise ConfigError(f"selection.metric '{metric}' has no direction; pick its abs_ variant")
+    return Selection(task, metric, direction)
+
+
+def store_fingerprint(store: Store) -> dict[str, Any]:
+    """Row counts, ranges and sources of the store, and a hash of them, saved with each run."""
+    stats = store.stats()
+    digest = hashlib.sha256(json.dumps(stats, sort_keys=True, default=str).encode()).hexdigest()
+    return {"store": str(store.path), "sha256": digest[:16], "stats": stats}
+
+
+def build(config: RunConfig, store: Store, state: dict | None = None) -> tuple[Any, Any, Any]:
+    """(task data, streams, model) for ``config`` over ``store``; ``state`` reuses fitted
+    encoders (evaluation of a finished run) instead of fitting them again."""
+    torch.manual_seed(config.seed)
+    vectors = text_vectors_for(config, store.path)
+    if state is None:
+        data = TaskData.build(store, config.features, text_vectors=vectors)
+    else:
+        data = TaskData.from_state(store, state, text_vectors=vectors, config=config.features)
+    model = MultiTaskModel(config.model, data.dims(), config.features.tasks, data.items)
+    return data, make_streams(data), model
+
+
+def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = False) -> dict:
+    """Train ``config`` on the store and write the run folder; returns its metrics.json."""
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    out.mkdir(parents=True, exist_ok=True)
+    if resume:
+        _check_same_config(config, out)
+    start = time.perf_counter()
+    with Store.open(store_path, read_only=True) as store:
+        data, streams, model = build(config, store)
+        fingerprint = store_fingerprint(store)
+    save_toml(config, out / "config.toml")
+    (out / "features.json").write_text(json.dumps(data.state()))
+    (out / "data.json").write_text(json.dumps(fingerprint, indent=1, default=str))
+    tasks = list(config.features.tasks)
+    strategy = build_weighting(config.weighting.name, tasks, **config.weighting.options)
+    trainer = Trainer(
+        model, streams, strategy, lambda m, split: evaluate_model(m, streams, split),
+        selection_of(config), config.train, out,
+    )  # fmt: skip
+    result = trainer.fit(resume=resume)
+    parts, _ = read_checkpoint(out / "checkpoints" / "best")
+    model.load_state_dict(parts["model"])
+    metrics = {
+        "test": evaluate_model(model, streams, "test"),
+        "best_epoch": result.best_epoch,
+        "best_validation": result.best_value,
+        "epochs_run": result.epochs_run,
+        "stopped_early": result.stopped_early,
+        "seconds_per_epoch": [h["seconds"] for h in result.history],
+        "train_seconds": round(time.perf_counter() - start, 2),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "data": fingerprint["sha256"],
+    }
+    (out / "metrics.json").write_text(json.dumps(json_safe(metrics), indent=1))
+    return metrics
+
+
+def _check_same_config(config: RunConfig, out: Path) -> None:
+    saved = out / "config.toml"
+    if saved.exists() and to_dict(load_toml(saved, RunConfig)) != to_dict(config):
+        raise ConfigError(f"{saved} differs from the config given; resume needs the same config")
+
+
+def evaluate_run(run_dir: Path, store_path: Path, split: str = "test") -> dict:
+    """Re-evaluate a finished run's best checkpoint on ``split`` of the store."""
+    config = load_toml(run_dir / "config.toml", RunConfig)
+    state = json.loads((run_dir / "features.json").read_text())
+    with Store.open(store_path, read_only=True) as store:
+        _, streams, model = build(config, store, state)
+    parts, meta = read_checkpoint(run_dir / "checkpoints" / "best")
+    model.load_state_dict(parts["model"])
+    return {
+        "split": split,
+        "best_epoch": meta.get("epoch"),
+        split: evaluate_model(model, streams, split),
+    }
+
+
+def json_safe(value: Any) -> Any:
+    """Strict JSON: NaN and infinities (undefined metrics) become null."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def load_run_config(path: Path) -> RunConfig:
+    return load_toml(path, RunConfig)
+
+
+def run_config_from_dict(data: dict) -> RunConfig:
+    return from_dict(RunConfig, data)

@@ -1,0 +1,1 @@
+"""Models: shared encoders, mixers, task heads and the multi-task model that composes them."""

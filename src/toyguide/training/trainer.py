@@ -1,0 +1,262 @@
+"""The multi-task training loop. It names no model and no weighting strategy.
+
+Each step draws one batch per active task from that task's own stream, computes each task's
+loss over the labels the batch has, lets the strategy do the backward pass, and steps the
+optimiser. Each epoch ends with validation, early stopping on a metric whose direction the
+caller gives, and a checkpoint from which ``fit(resume=True)`` continues to the same result.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+
+from toyguide.errors import CheckpointError, NonFiniteLossError
+from toyguide.training.callbacks import Callback, ProgressCallback
+from toyguide.training.checkpoint import latest_checkpoint, read_checkpoint, write_checkpoint
+
+__all__ = ["Selection", "TrainConfig", "TrainResult", "Trainer"]
+
+Metrics = dict[str, dict[str, float]]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 10
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    steps_per_epoch: int = 0  # 0: the longest task stream's batches per epoch
+    grad_clip: float = 5.0  # 0 disables clipping
+    patience: int = 3  # epochs without improvement before stopping
+    log_every: int = 50
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The validation metric that picks the best epoch: ``metrics[task][metric]``."""
+
+    task: str
+    metric: str
+    higher_is_better: bool
+
+    def improved(self, new: float, best: float | None) -> bool:
+        if best is None or math.isnan(best):
+            return not math.isnan(new)
+        return new > best if self.higher_is_better else new < best
+
+
+class MultiTaskModel(Protocol):
+    def task_loss(self, task: str, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]: ...
+    def shared_parameters(self) -> list[nn.Parameter]: ...
+    def parameters(self) -> Iterator[nn.Parameter]: ...
+    def state_dict(self) -> dict[str, Any]: ...
+    def load_state_dict(self, state: Mapping[str, Any]) -> Any: ...
+    def train(self, mode: bool = True) -> Any: ...
+
+
+class Stream(Protocol):
+    def __len__(self) -> int: ...
+    def batches(self, epoch: int) -> Iterator[dict[str, torch.Tensor]]: ...
+
+
+@dataclass
+class TrainResult:
+    best_epoch: int
+    best_value: float | None
+    epochs_run: int
+    history: list[dict[str, Any]] = field(default_factory=list)
+    stopped_early: bool = False
+
+
+@dataclass
+class _State:
+    epoch: int = 0  # epochs completed
+    best_epoch: int = 0
+    best_value: float | None = None
+    bad_epochs: int = 0
+    log_lines: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Trainer:
+    def __init__(
+        self,
+        model: MultiTaskModel,
+        streams: dict[str, Stream],
+        strategy: Any,
+        evaluate: Callable[[Any, str], Metrics],
+        selection: Selection,
+        config: TrainConfig,
+        run_dir: Path,
+        callbacks: Sequence[Callback] = (),
+    ) -> None:
+        self.model, self.streams, self.strategy = model, streams, strategy
+        self.evaluate, self.selection, self.config = evaluate, selection, config
+        self.run_dir = Path(run_dir)
+        self.callbacks = [ProgressCallback(), *callbacks]
+        params = [*model.parameters(), *strategy.parameters()]
+        self.optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+        self.state = _State()
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.run_dir / "checkpoints"
+
+    @property
+    def log_path(self) -> Path:
+        return self.run_dir / "log.jsonl"
+
+    def steps_per_epoch(self) -> int:
+        return self.config.steps_per_epoch or max(len(s) for s in self.streams.values())
+
+    def fit(self, resume: bool = False) -> TrainResult:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if resume:
+            self._restore()
+        elif self.log_path.exists():
+            self.log_path.unlink()
+        stopped = False
+        while self.state.epoch < self.config.epochs and not stopped:
+            epoch = self.state.epoch + 1
+            start = time.perf_counter()
+            train_losses = self._train_epoch(epoch)
+            stopped = self._end_epoch(epoch, train_losses, time.perf_counter() - start)
+        s = self.state
+        return TrainResult(s.best_epoch, s.best_value, s.epoch, s.history, stopped)
+
+    def _train_epoch(self, epoch: int) -> dict[str, float]:
+        self.model.train()
+        draws = {task: _cycle(stream, epoch) for task, stream in self.streams.items()}
+        totals: dict[str, float] = {}
+        steps = self.steps_per_epoch()
+        for cb in self.callbacks:
+            cb.on_epoch_start(self, epoch, steps)
+        for step in range(1, steps + 1):
+            losses = self._losses({task: next(it) for task, it in draws.items()}, epoch, step)
+            self.optimizer.zero_grad(set_to_none=True)
+            weights = self.strategy.backward(losses, self.model.shared_parameters())
+            if self.config.grad_clip:
+                nn.utils.clip_grad_norm_(list(self.model.parameters()), self.config.grad_clip)
+            self.optimizer.step()
+            values = {t: float(v.detach()) for t, v in losses.items()}
+            for t, v in values.items():
+                totals[t] = totals.get(t, 0.0) + v / steps
+            self._log_step(epoch, step, values, weights)
+            for cb in self.callbacks:
+                cb.on_step(self, epoch, step, values, weights)
+        return totals
+
+    def _losses(self, batches: dict[str, dict], epoch: int, step: int) -> dict[str, torch.Tensor]:
+        losses = {}
+        for task, batch in batches.items():
+            loss, n_labels = self.model.task_loss(task, batch)
+            if n_labels == 0:
+                continue  # this batch carries none of the task's labels
+            if not torch.isfinite(loss):
+                last = latest_checkpoint(self.checkpoints)
+                kept = f"the last good checkpoint is {last}" if last else "no checkpoint yet"
+                raise NonFiniteLossError(
+                    f"task '{task}' loss is {float(loss)} at epoch {epoch}, step {step}; "
+                    f"training stopped; {kept}"
+                )
+            losses[task] = loss
+        return losses
+
+    def _log_step(self, epoch: int, step: int, losses: dict, weights: dict) -> None:
+        if step % self.config.log_every == 0 or step == self.steps_per_epoch():
+            self._log({"epoch": epoch, "step": step, "loss": losses, "weight": weights})
+
+    def _log(self, record: dict[str, Any]) -> None:
+        with self.log_path.open("a") as f:
+            f.write(json.dumps(record, default=float) + "\n")
+        self.state.log_lines += 1
+
+    def _end_epoch(self, epoch: int, train_losses: dict[str, float], seconds: float) -> bool:
+        self.strategy.on_epoch_end(train_losses)
+        metrics = self.evaluate(self.model, "validation")
+        value = metrics.get(self.selection.task, {}).get(self.selection.metric, float("nan"))
+        s = self.state
+        improved = self.selection.improved(value, s.best_value)
+        if improved:
+            s.best_epoch, s.best_value, s.bad_epochs = epoch, value, 0
+            self._save_best(epoch)
+        else:
+            s.bad_epochs += 1
+        record = {
+            "epoch": epoch,
+            "train_loss": train_losses,
+            "validation": metrics,
+            "seconds": round(seconds, 3),
+            "selection": value,
+            "improved": improved,
+        }
+        s.history.append(record)
+        self._log(record)
+        s.epoch = epoch
+        for cb in self.callbacks:
+            cb.on_epoch_end(self, epoch, metrics)
+        self._save_last(epoch)
+        return s.bad_epochs >= self.config.patience
+
+    def _save_best(self, epoch: int) -> None:
+        write_checkpoint(
+            self.checkpoints,
+            "best",
+            {"model": self.model.state_dict()},
+            {"epoch": epoch},
+            latest=False,
+        )
+
+    def _save_last(self, epoch: int) -> None:
+        parts = {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "strategy": self.strategy.state_dict(),
+            "rng": {"torch": torch.get_rng_state()},
+        }
+        meta = {"trainer": asdict(self.state), "config": asdict(self.config)}
+        write_checkpoint(self.checkpoints, f"epoch-{epoch:04d}", parts, meta)
+        _prune(self.checkpoints, keep=f"epoch-{epoch:04d}")
+
+    def _restore(self) -> None:
+        folder = latest_checkpoint(self.checkpoints)
+        if folder is None:
+            raise CheckpointError(f"{self.checkpoints}: nothing to resume from")
+        parts, meta = read_checkpoint(folder)
+        self.model.load_state_dict(parts["model"])
+        self.optimizer.load_state_dict(parts["optimizer"])
+        self.strategy.load_state_dict(parts["strategy"])
+        torch.set_rng_state(parts["rng"]["torch"])
+        self.state = _State(**meta["trainer"])
+        _truncate_lines(self.log_path, self.state.log_lines)
+
+
+def _cycle(stream: Stream, epoch: int) -> Iterator[dict[str, torch.Tensor]]:
+    """Batches of ``epoch``; a stream shorter than the epoch restarts with a derived order."""
+    lap = 0
+    while True:
+        yield from stream.batches(epoch * 1_000 + lap if lap else epoch)
+        lap += 1
+
+
+def _prune(root: Path, keep: str) -> None:
+    import shutil
+
+    for folder in root.glob("epoch-*"):
+        if folder.name != keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _truncate_lines(path: Path, n: int) -> None:
+    """Drop log lines written after the checkpoint a resumed run starts from."""
+    if path.exists():
+        lines = path.read_text().splitlines(keepends=True)[:n]
+        path.write_text("".join(lines))

@@ -1,0 +1,110 @@
+"""The trainer on a small real two-task model: resume equals an uninterrupted run; bad losses stop."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from toyguide.errors import CheckpointError, NonFiniteLossError
+from toyguide.training.trainer import Selection, TrainConfig, Trainer
+from toyguide.weighting import build_weighting
+
+
+class TwoTaskNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.trunk = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Dropout(0.2))
+        self.heads = nn.ModuleDict({"a": nn.Linear(16, 1), "b": nn.Linear(16, 1)})
+        self.poison = False
+
+    def task_loss(self, task: str, batch: dict) -> tuple[torch.Tensor, int]:
+        pred = self.heads[task](self.trunk(batch["x"])).squeeze(-1)
+        loss = ((pred - batch["y"]) ** 2).mean()
+        if self.poison and task == "b":
+            loss = loss * float("nan")
+        return loss, len(batch["y"])
+
+    def shared_parameters(self) -> list[nn.Parameter]:
+        return list(self.trunk.parameters())
+
+
+class Stream:
+    def __init__(self, task: str, n: int = 64, batch: int = 16) -> None:
+        g = torch.Generator().manual_seed(hash(task) % 1000)
+        self.x = torch.randn(n, 4, generator=g)
+        w = torch.randn(4, generator=g)
+        self.y = self.x @ w + (1.0 if task == "a" else -1.0)
+        self.batch, self.task = batch, task
+
+    def __len__(self) -> int:
+        return len(self.y) // self.batch
+
+    def batches(self, epoch: int):
+        order = torch.randperm(len(self.y), generator=torch.Generator().manual_seed(epoch))
+        for i in range(len(self)):
+            idx = order[i * self.batch : (i + 1) * self.batch]
+            yield {"x": self.x[idx], "y": self.y[idx]}
+
+
+def make_trainer(run_dir: Path, epochs: int = 4, weighting: str = "uncertainty") -> Trainer:
+    torch.manual_seed(0)
+    model = TwoTaskNet()
+    streams = {"a": Stream("a"), "b": Stream("b", n=32)}
+
+    def evaluate(m, split: str) -> dict:
+        m.eval()
+        with torch.no_grad():
+            out = {t: {"mse": float(m.task_loss(t, {"x": s.x, "y": s.y})[0])} for t, s in streams.items()}
+        m.train()
+        return out
+
+    return Trainer(
+        model, streams, build_weighting(weighting, ["a", "b"]), evaluate,
+        Selection("a", "mse", higher_is_better=False),
+        TrainConfig(epochs=epochs, lr=0.01, patience=10, log_every=1), run_dir,
+    )
+
+
+def test_training_reduces_loss_and_logs(tmp_path: Path) -> None:
+    result = make_trainer(tmp_path).fit()
+    history = result.history
+    assert history[-1]["validation"]["a"]["mse"] < history[0]["validation"]["a"]["mse"]
+    records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert {"loss", "weight"} <= set(records[0]) and records[-1]["epoch"] == 4
+    assert (tmp_path / "checkpoints" / "best" / "model.safetensors").is_file()
+
+
+def test_resume_gives_the_same_result(tmp_path: Path) -> None:
+    full = make_trainer(tmp_path / "full").fit()
+    make_trainer(tmp_path / "cut", epochs=2).fit()  # as if killed after epoch 2
+    resumed = make_trainer(tmp_path / "cut", epochs=4).fit(resume=True)
+    assert without_time(resumed.history) == without_time(full.history)
+    assert log_of(tmp_path / "cut") == log_of(tmp_path / "full")
+
+
+def without_time(records: list[dict]) -> list[dict]:
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
+
+
+def log_of(run_dir: Path) -> list[dict]:
+    lines = (run_dir / "log.jsonl").read_text().splitlines()
+    return without_time([json.loads(line) for line in lines])
+
+
+def test_non_finite_loss_stops_and_keeps_last_checkpoint(tmp_path: Path) -> None:
+    trainer = make_trainer(tmp_path, epochs=1)
+    trainer.fit()
+    trainer2 = make_trainer(tmp_path, epochs=3)
+    trainer2.model.poison = True
+    with pytest.raises(NonFiniteLossError, match=r"task 'b' loss is nan at epoch 2, step 1.*epoch-0001"):
+        trainer2.fit(resume=True)
+    assert (tmp_path / "checkpoints" / "LATEST").read_text() == "epoch-0001"
+
+
+def test_resume_without_checkpoint_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="nothing to resume from"):
+        make_trainer(tmp_path).fit(resume=True)
