@@ -20,6 +20,8 @@ store_app = typer.Typer(help="Inspect a store.", no_args_is_help=True)
 data_app = typer.Typer(help="Public datasets and the synthetic shop.", no_args_is_help=True)
 app.add_typer(store_app, name="store")
 app.add_typer(data_app, name="data")
+analyze_app = typer.Typer(help="Analyse a trained run.", no_args_is_help=True)
+app.add_typer(analyze_app, name="analyze")
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -170,3 +172,61 @@ def _synth_and_report(config: Any, store: Path) -> None:
         stats = s.stats()
     _print_mapping("synthetic shop", summary)
     _print_mapping(f"store {store}", stats)
+
+
+@app.command()
+@guarded
+def train(
+    config: Annotated[Path, typer.Option("--config", help="A run config (TOML).")],
+    store: StoreOpt,
+    out: Annotated[Path, typer.Option("--out", help="The run folder to write.")],
+    resume: Annotated[bool, typer.Option(help="Continue from the run's last checkpoint.")] = False,
+) -> None:
+    """Train the multi-task model; writes checkpoints, logs and metrics into OUT."""
+    from toyguide.evaluation.experiment import load_run_config, train_run
+
+    metrics = train_run(load_run_config(config), store, out, resume=resume)
+    _print_metrics("test", metrics["test"])
+    console.print(
+        f"best epoch {metrics['best_epoch']} of {metrics['epochs_run']}, "
+        f"{metrics['train_seconds']}s, peak {metrics['peak_rss_mb']:.0f} MB; run folder {out}"
+    )
+
+
+@app.command()
+@guarded
+def evaluate(
+    run: Annotated[Path, typer.Argument(help="A run folder written by train.")],
+    store: StoreOpt,
+    split: Annotated[str, typer.Option(help="validation or test")] = "test",
+) -> None:
+    """Per-task metrics of a run's best checkpoint, as JSON."""
+    from toyguide.evaluation.experiment import evaluate_run, json_safe
+
+    result = evaluate_run(run, store, split)
+    sys.stdout.write(json.dumps(json_safe(result), indent=2) + "\n")
+
+
+@analyze_app.command("tasks")
+@guarded
+def analyze_tasks(
+    run: Annotated[Path, typer.Argument(help="A run folder written by train.")],
+) -> None:
+    """Task relatedness matrices, heatmaps (PNG) and a suggested task grouping."""
+    from toyguide.evaluation.analysis import analyze_run
+
+    report, images = analyze_run(run)
+    console.print(report.format(), markup=False, highlight=False)
+    for image in images:
+        console.print(f"heatmap: {image}")
+
+
+def _print_metrics(title: str, metrics: dict[str, dict[str, float]]) -> None:
+    table = RichTable(title=title)
+    for col in ("task", "metric", "value"):
+        table.add_column(col)
+    for task, values in metrics.items():
+        for name, value in values.items():
+            if not name.endswith("/n"):
+                table.add_row(task, name, "nan" if value != value else f"{value:.4f}")
+    console.print(table)

@@ -25,8 +25,10 @@ import torch
 from toyguide.config import from_dict, load_toml, save_toml, to_dict
 from toyguide.data.store import Store
 from toyguide.errors import ConfigError
+from toyguide.evaluation.analysis import AnalysisConfig, RelatednessCallback, label_matrices
 from toyguide.evaluation.metrics import metric_of
 from toyguide.evaluation.protocols import evaluate_model
+from toyguide.evaluation.relatedness import RelatednessReport
 from toyguide.features.data import FeatureConfig, TaskData
 from toyguide.features.streams import make_streams
 from toyguide.models.mtl import ModelConfig, MultiTaskModel
@@ -63,6 +65,7 @@ class RunConfig:
     weighting: WeightingConfig = field(default_factory=WeightingConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     selection: SelectionConfig = field(default_factory=SelectionConfig)
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
 
     def __post_init__(self) -> None:
         if self.features.seed not in (0, self.seed):
@@ -128,11 +131,17 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
     (out / "data.json").write_text(json.dumps(fingerprint, indent=1, default=str))
     tasks = list(config.features.tasks)
     strategy = build_weighting(config.weighting.name, tasks, **config.weighting.options)
+    probe = RelatednessCallback(model, streams, config.analysis)
     trainer = Trainer(
         model, streams, strategy, lambda m, split: evaluate_model(m, streams, split),
-        selection_of(config), config.train, out,
+        selection_of(config), config.train, out, callbacks=[probe],
     )  # fmt: skip
     result = trainer.fit(resume=resume)
+    report = RelatednessReport(
+        {**label_matrices(data), **probe.matrices()},
+        meta={"probes": probe.probes, "resumed": resume},  # a resumed run probes its rest only
+    )
+    (out / "relatedness.json").write_text(report.to_json())
     parts, _ = read_checkpoint(out / "checkpoints" / "best")
     model.load_state_dict(parts["model"])
     metrics = {
