@@ -28,6 +28,18 @@ def shared_dataset() -> Callable[[str], Path]:
     return folder
 
 
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread():
+    """Small tensors gain nothing from threads, and on a busy 2-core machine two threads per
+    process thrash; the tests run single-threaded (benchmarks set their own)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def store(tmp_path: Path):
     with Store.open(tmp_path / "shop.duckdb") as s:

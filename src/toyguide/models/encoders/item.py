@@ -1,0 +1,177 @@
+"""The shared item encoder: id, brand, categories, price and frozen text → one vector per toy.
+
+Used by the preference, attributes and sales tasks (DESIGN.md §2). Items are 1..N; index 0 is
+padding / unknown and always encodes to zeros.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+from torch import Tensor, nn
+
+from toyguide.errors import ConfigError
+
+__all__ = ["ItemEncoder", "ItemEncoderConfig", "ItemTablesLike"]
+
+_TABLES = ("brand", "categories", "log_price", "price_missing", "text")
+
+
+class ItemTablesLike(Protocol):
+    """What the encoder reads from ``features``' ``ItemTables`` (row 0 = padding item)."""
+
+    brand: Tensor  # Long [N+1], 0 = unknown
+    categories: Tensor  # Long [N+1, C_max], 0 = pad
+    log_price: Tensor  # Float [N+1], standardised, 0 when missing
+    price_missing: Tensor  # Float [N+1]
+    text: Tensor  # Float [N+1, text_dim], zeros when no text
+
+
+@dataclass(frozen=True)
+class ItemEncoderConfig:
+    n_items: int
+    n_brands: int
+    n_categories: int
+    d_model: int = 64
+    text_dim: int = 384
+    use_id: bool = True
+    use_brand: bool = True
+    use_categories: bool = True
+    use_price: bool = True
+    use_text: bool = True
+    dropout: float = 0.1
+    # Chance, per item occurrence in training, that the id embedding is zeroed: the model must
+    # then describe the toy from its features, which is all a new toy has.
+    id_dropout: float = 0.1
+
+    def __post_init__(self) -> None:
+        parts = (self.use_id, self.use_brand, self.use_categories, self.use_price, self.use_text)
+        if not any(parts):
+            raise ConfigError("item encoder: enable at least one of id, brand, categories, ...")
+        for name in ("dropout", "id_dropout"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"item encoder: {name} must be in [0, 1]")
+
+
+class ItemEncoder(nn.Module):
+    """Concatenated feature embeddings → LayerNorm → MLP; the tables are frozen buffers.
+
+    The id embedding starts at zero, so an id never seen in training stays exactly at the
+    "id dropped" input that ``id_dropout`` trained the model to handle.
+    """
+
+    def __init__(self, config: ItemEncoderConfig) -> None:
+        super().__init__()
+        self.config = config
+        c, d = config, config.d_model
+        self.id_emb = nn.Embedding(c.n_items + 1, d, padding_idx=0) if c.use_id else None
+        if self.id_emb is not None:
+            nn.init.zeros_(self.id_emb.weight)
+        self.brand_emb = nn.Embedding(c.n_brands + 1, d, padding_idx=0) if c.use_brand else None
+        self.cat_emb = (
+            nn.Embedding(c.n_categories + 1, d, padding_idx=0) if c.use_categories else None
+        )
+        self.price_mlp = (
+            nn.Sequential(nn.Linear(2, d), nn.GELU(), nn.Linear(d, d)) if c.use_price else None
+        )
+        self.text_proj = nn.Linear(c.text_dim, d) if c.use_text else None
+        n_parts = sum((c.use_id, c.use_brand, c.use_categories, c.use_price, c.use_text))
+        self.mlp = nn.Sequential(
+            nn.LayerNorm(n_parts * d),
+            nn.Linear(n_parts * d, d),
+            nn.GELU(),
+            nn.Dropout(c.dropout),
+            nn.Linear(d, d),
+        )
+        # Catalogue data, not weights: non-persistent so the state dict holds learned
+        # parameters only and a refreshed catalogue does not invalidate a checkpoint.
+        for name in _TABLES:
+            self.register_buffer(name, None, persistent=False)
+
+    def set_tables(self, tables: ItemTablesLike) -> None:
+        """Attach the catalogue tables (copied to this module's device, never trained)."""
+        n = self.config.n_items + 1
+        for name in _TABLES:
+            value = getattr(tables, name)
+            if value.shape[0] != n:
+                raise ConfigError(
+                    f"item table '{name}' has {value.shape[0]} rows; n_items="
+                    f"{self.config.n_items} needs {n} (row 0 = padding)"
+                )
+        if tables.text.shape[1] != self.config.text_dim:
+            raise ConfigError(
+                f"item table 'text' has width {tables.text.shape[1]}; "
+                f"text_dim={self.config.text_dim}"
+            )
+        device = self.mlp[1].weight.device
+        for name in _TABLES:
+            setattr(self, name, getattr(tables, name).detach().to(device))
+
+    def forward(self, items: Tensor) -> Tensor:
+        """Item indices ``[*]`` → ``[*, D]``; index 0 gives zeros."""
+        if self.text is None:
+            raise ConfigError("item encoder has no tables; call set_tables(tables) first")
+        flat = items.reshape(-1)  # [M]
+        out = self.encode_features(
+            brand=self.brand[flat],
+            categories=self.categories[flat],
+            log_price=self.log_price[flat],
+            price_missing=self.price_missing[flat],
+            text=self.text[flat],
+            ids=flat,
+        )  # [M, D]
+        out = out * (flat != 0).unsqueeze(-1).to(out.dtype)
+        return out.reshape(*items.shape, -1)
+
+    def all_items(self) -> Tensor:
+        """The whole catalogue ``[N+1, D]`` for full-catalogue scoring (row 0 = zeros)."""
+        return self.forward(torch.arange(self.config.n_items + 1, device=self.mlp[1].weight.device))
+
+    def encode_features(
+        self,
+        brand: Tensor,
+        categories: Tensor,
+        log_price: Tensor,
+        price_missing: Tensor,
+        text: Tensor,
+        ids: Tensor | None = None,
+    ) -> Tensor:
+        """Encode ``M`` items from raw features ``[M]``, ``[M, C]``, ``[M]``, ``[M]``, ``[M, T]``.
+
+        ``ids=None`` encodes toys outside the tables (a new toy being evaluated) from their
+        features alone, the same input the model sees when the id is dropped.
+        """
+        parts = []
+        if self.id_emb is not None:
+            parts.append(self._id_part(ids, brand.shape[0], text.dtype))
+        if self.brand_emb is not None:
+            parts.append(self.brand_emb(brand))  # [M, D]
+        if self.cat_emb is not None:
+            parts.append(self._category_mean(categories))
+        if self.price_mlp is not None:
+            parts.append(self.price_mlp(torch.stack([log_price, price_missing], dim=-1)))
+        if self.text_proj is not None:
+            parts.append(self.text_proj(text))  # [M, D]
+        return self.mlp(torch.cat(parts, dim=-1))  # [M, D]
+
+    def _id_part(self, ids: Tensor | None, m: int, dtype: torch.dtype) -> Tensor:
+        assert self.id_emb is not None
+        if ids is None:
+            return torch.zeros(
+                m, self.config.d_model, dtype=dtype, device=self.id_emb.weight.device
+            )
+        emb = self.id_emb(ids)  # [M, D]
+        p = self.config.id_dropout
+        if self.training and p > 0:
+            # Not rescaled by 1/(1-p): at serving a dropped id must look exactly like this.
+            keep = torch.rand(ids.shape, device=ids.device) >= p  # [M]
+            emb = emb * keep.unsqueeze(-1).to(emb.dtype)
+        return emb
+
+    def _category_mean(self, categories: Tensor) -> Tensor:
+        assert self.cat_emb is not None
+        emb = self.cat_emb(categories)  # [M, C, D]; pad rows are zero (padding_idx)
+        count = (categories != 0).sum(dim=-1, keepdim=True).clamp(min=1)  # [M, 1]
+        return emb.sum(dim=-2) / count.to(emb.dtype)  # [M, D]

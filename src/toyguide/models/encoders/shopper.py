@@ -1,0 +1,109 @@
+"""The shared shopper encoder: a causal transformer over a shopper's event sequence.
+
+SASRec (Kang & McAuley, "Self-Attentive Sequential Recommendation", ICDM 2018), with event-kind
+and time-gap embeddings added to each event. Used by the preference and profile tasks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from toyguide.errors import ConfigError
+from toyguide.models.encoders.item import ItemEncoder
+
+__all__ = ["ShopperEncoder", "ShopperEncoderConfig", "last_state"]
+
+
+@dataclass(frozen=True)
+class ShopperEncoderConfig:
+    d_model: int = 64
+    n_layers: int = 2
+    n_heads: int = 2
+    max_len: int = 50
+    n_kinds: int = 6  # 0 = pad, 1..5 = view, click, cart, purchase, rating
+    n_gap_buckets: int = 16
+    dropout: float = 0.2
+
+    def __post_init__(self) -> None:
+        if self.d_model % self.n_heads != 0:
+            raise ConfigError(
+                f"shopper encoder: d_model={self.d_model} must divide by n_heads={self.n_heads}"
+            )
+
+
+class ShopperEncoder(nn.Module):
+    """Events → causal transformer states ``[B, L, D]``, one per position (zeros at padding).
+
+    Sequences are right-aligned, so positions are counted back from the latest event: position
+    0 is always "most recent", whatever the batch's L.
+    """
+
+    def __init__(self, config: ShopperEncoderConfig) -> None:
+        super().__init__()
+        self.config = config
+        d = config.d_model
+        self.kind_emb = nn.Embedding(config.n_kinds, d, padding_idx=0)
+        self.gap_emb = nn.Embedding(config.n_gap_buckets, d)
+        self.pos_emb = nn.Embedding(config.max_len, d)
+        self.dropout = nn.Dropout(config.dropout)
+        layer = nn.TransformerEncoderLayer(
+            d,
+            config.n_heads,
+            dim_feedforward=4 * d,
+            dropout=config.dropout,
+            activation="gelu",
+            batch_first=True,
+            norm_first=True,
+        )
+        # norm_first leaves the last layer's output un-normalised: the final LayerNorm does it.
+        self.transformer = nn.TransformerEncoder(
+            layer, config.n_layers, norm=nn.LayerNorm(d), enable_nested_tensor=False
+        )
+
+    def forward(self, batch: dict[str, Tensor], item_encoder: ItemEncoder) -> Tensor:
+        """``seq_items``, ``seq_kinds``, ``seq_gaps``, ``seq_mask`` ``[B, L]`` → ``[B, L, D]``."""
+        items, mask = batch["seq_items"], batch["seq_mask"]
+        length = items.shape[1]
+        if length > self.config.max_len:
+            raise ConfigError(f"sequence length {length} exceeds max_len={self.config.max_len}")
+        positions = torch.arange(length - 1, -1, -1, device=items.device)  # [L], latest = 0
+        x = (
+            item_encoder(items)  # [B, L, D]; zeros at padding
+            + self.kind_emb(batch["seq_kinds"])
+            + self.gap_emb(batch["seq_gaps"])
+            + self.pos_emb(positions)  # [L, D], broadcast over B
+        )
+        x = self.transformer(self.dropout(x), mask=self._attention_mask(mask))  # [B, L, D]
+        return x * mask.unsqueeze(-1).to(x.dtype)
+
+    def _attention_mask(self, mask: Tensor) -> Tensor:
+        """Bool ``[B * heads, L, L]``, True = may not attend: future events and padding keys.
+
+        Every position may attend to itself. Without that, a padding query (or a row of only
+        padding) sees no key at all; whether that gives NaN depends on the attention kernel
+        (MultiheadAttention's explicit-softmax path does), and a NaN at padding would leak into
+        real positions in the next layer through 0 * NaN.
+        """
+        length = mask.shape[1]
+        future = torch.triu(
+            torch.ones(length, length, dtype=torch.bool, device=mask.device), diagonal=1
+        )  # [L, L]
+        blocked = future.unsqueeze(0) | ~mask.unsqueeze(1)  # [B, L, L]
+        blocked = blocked & ~torch.eye(length, dtype=torch.bool, device=mask.device)
+        return blocked.repeat_interleave(self.config.n_heads, dim=0)  # [B * heads, L, L]
+
+
+def last_state(states: Tensor, mask: Tensor) -> Tensor:
+    """The state at each row's last real event: ``[B, L, D]``, ``[B, L]`` → ``[B, D]``.
+
+    A row without events gives zeros.
+    """
+    length = mask.shape[1]
+    order = torch.arange(1, length + 1, device=mask.device)  # [L]
+    last = (mask.long() * order).max(dim=1).values  # [B], 0 when no events
+    index = (last - 1).clamp(min=0)  # [B]
+    picked = states[torch.arange(states.shape[0], device=states.device), index]  # [B, D]
+    return picked * (last > 0).unsqueeze(-1).to(states.dtype)
