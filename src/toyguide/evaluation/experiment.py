@@ -24,16 +24,17 @@ import torch
 
 from toyguide.config import from_dict, load_toml, save_toml, to_dict
 from toyguide.data.store import Store
-from toyguide.errors import ConfigError
+from toyguide.errors import CheckpointError, ConfigError
 from toyguide.evaluation.analysis import AnalysisConfig, RelatednessCallback, label_matrices
 from toyguide.evaluation.metrics import metric_of
 from toyguide.evaluation.protocols import evaluate_model
 from toyguide.evaluation.relatedness import RelatednessReport
 from toyguide.features.data import FeatureConfig, TaskData
 from toyguide.features.streams import make_streams
+from toyguide.models.mixers import MIXERS
 from toyguide.models.mtl import ModelConfig, MultiTaskModel
 from toyguide.tasks import task_spec
-from toyguide.training.checkpoint import read_checkpoint
+from toyguide.training.checkpoint import latest_checkpoint, read_checkpoint
 from toyguide.training.trainer import Selection, TrainConfig, Trainer
 from toyguide.weighting import build_weighting
 
@@ -120,15 +121,19 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
     if config.threads:
         torch.set_num_threads(config.threads)
     out.mkdir(parents=True, exist_ok=True)
+    _check_names(config)
     if resume:
-        _check_same_config(config, out)
+        _check_resumable(config, out)
     start = time.perf_counter()
     with Store.open(store_path, read_only=True) as store:
-        data, streams, model = build(config, store)
         fingerprint = store_fingerprint(store)
-    save_toml(config, out / "config.toml")
-    (out / "features.json").write_text(json.dumps(data.state()))
-    (out / "data.json").write_text(json.dumps(fingerprint, indent=1, default=str))
+        if resume:
+            _check_same_store(out, store_path, fingerprint)
+        data, streams, model = build(config, store)
+    if not resume:  # a resumed run keeps the record of what it was started with
+        save_toml(config, out / "config.toml")
+        (out / "features.json").write_text(json.dumps(data.state()))
+        (out / "data.json").write_text(json.dumps(fingerprint, indent=1, default=str))
     tasks = list(config.features.tasks)
     strategy = build_weighting(config.weighting.name, tasks, **config.weighting.options)
     probe = RelatednessCallback(model, streams, config.analysis)
@@ -159,10 +164,28 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
     return metrics
 
 
-def _check_same_config(config: RunConfig, out: Path) -> None:
+def _check_names(config: RunConfig) -> None:
+    """Unknown plug-in names fail before the (possibly long) data build."""
+    MIXERS.get(config.model.mixer)
+    build_weighting(config.weighting.name, list(config.features.tasks), **config.weighting.options)
+    selection_of(config)
+
+
+def _check_resumable(config: RunConfig, out: Path) -> None:
+    if latest_checkpoint(out / "checkpoints") is None:
+        raise CheckpointError(f"{out / 'checkpoints'}: nothing to resume from")
     saved = out / "config.toml"
-    if saved.exists() and to_dict(load_toml(saved, RunConfig)) != to_dict(config):
+    if to_dict(load_toml(saved, RunConfig)) != to_dict(config):
         raise ConfigError(f"{saved} differs from the config given; resume needs the same config")
+
+
+def _check_same_store(out: Path, store_path: Path, fingerprint: dict) -> None:
+    saved = json.loads((out / "data.json").read_text())["sha256"]
+    if saved != fingerprint["sha256"]:
+        raise ConfigError(
+            f"{store_path} is not the store this run was trained on (data {fingerprint['sha256']}"
+            f" != {saved}); resume needs the same store"
+        )
 
 
 def evaluate_run(run_dir: Path, store_path: Path, split: str = "test") -> dict:
