@@ -51,7 +51,9 @@ def tiny_store(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def task_data(tiny_store: Store) -> TaskData:
     """Every task on; sequences long enough to hold any shopper's whole history."""
-    return TaskData.build(tiny_store, FeatureConfig(max_len=400), text_vectors=_fake_embed)
+    # Uncollapsed, so the tests can compare steps with the raw events one to one.
+    config = FeatureConfig(max_len=400, collapse_repeats=False)
+    return TaskData.build(tiny_store, config, text_vectors=_fake_embed)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ import torch
 from toyguide.config import from_dict
 from toyguide.data.store import Store
 from toyguide.data.synth import generate_shop
-from toyguide.data.taxonomy import age_band_index
+from toyguide.data.taxonomy import EVENT_KINDS, age_band_index
 from toyguide.errors import ConfigError
 from toyguide.features.data import FeatureConfig, TaskData
 from toyguide.features.splits import UNUSED
@@ -141,3 +141,27 @@ def test_calendar_flags_the_shopping_days() -> None:
     assert flags[:, 3].tolist() == [0, 0, 1, 0, 0, 0, 0]
     assert flags[:, 0].tolist() == [0, 0, 0, 1, 1, 1, 1]  # 1 to 28 December 2025
     assert not flags[:, 1].any()
+
+
+def test_funnel_runs_collapse_into_one_step(tiny_store, fake_embedder, ordered_events) -> None:
+    data = TaskData.build(tiny_store, FeatureConfig(max_len=400), text_vectors=fake_embedder)
+    seqs = data.sequences
+    shopper = np.repeat(np.arange(len(seqs.offsets) - 1), np.diff(seqs.offsets))
+    rating = EVENT_KINDS.index("rating") + 1
+    repeat = (shopper[1:] == shopper[:-1]) & (seqs.items[1:] == seqs.items[:-1])
+    assert not (repeat & (seqs.kinds[1:] != rating) & (seqs.kinds[:-1] != rating)).any()
+    # Independently: a new step starts at every change of shopper or item, and at ratings.
+    e = ordered_events.with_columns(
+        pl.col("kind").replace_strict({k: i + 1 for i, k in enumerate(EVENT_KINDS)}).alias("k")
+    )
+    starts = (
+        (pl.col("shopper_id") != pl.col("shopper_id").shift())
+        | (pl.col("item_id") != pl.col("item_id").shift())
+        | (pl.col("k") == rating)
+        | (pl.col("k").shift() == rating)
+    ).fill_null(True)
+    assert len(seqs.items) == e.select(starts.sum()).item()
+    # The furthest funnel stage survives: as many purchase steps as runs that reach a purchase.
+    runs = e.with_columns(starts.cum_sum().alias("run")).group_by("run").agg(pl.col("k").max())
+    purchase = EVENT_KINDS.index("purchase") + 1
+    assert (seqs.kinds == purchase).sum() == (runs["k"] == purchase).sum()

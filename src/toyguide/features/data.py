@@ -65,6 +65,7 @@ class FeatureConfig:
     max_len: int = 50  # events per shopper sequence
     gap_buckets: int = 16  # log2 buckets of hours since the previous event
     target_kinds: tuple[str, ...] = ("click", "cart", "purchase")
+    collapse_repeats: bool = True  # a view → click → cart → purchase run of one item = one step
     history_weeks: int = 8  # K
     horizon: int = 4  # H (the synthetic shop's benchmark uses 12)
     predict_categories: bool = False
@@ -133,6 +134,8 @@ def build_sequences(
         .filter(pl.col("s") > 0)
         .sort(["s", "t", "k", "i"])  # the item breaks exact ties, so the order is total
     )
+    if config.collapse_repeats:
+        frame = _collapse_repeats(frame)
     s, i, k, t = (frame[c].to_numpy() for c in ("s", "i", "k", "t"))
     offsets = np.zeros(len(shoppers) + 1, dtype=np.int64)
     np.cumsum(np.bincount(s, minlength=len(shoppers)), out=offsets[1:])
@@ -152,6 +155,28 @@ def build_sequences(
         ts=t,
         is_target=is_target,
         next_target=next_target,
+    )
+
+
+_RATING = EVENT_KINDS.index("rating") + 1
+
+
+def _collapse_repeats(frame: pl.DataFrame) -> pl.DataFrame:
+    """One step per run of a shopper's consecutive events on the same item, with the furthest
+    funnel kind reached (view < click < cart < purchase) and the run's first time. Without this
+    "the next item" is mostly the item just viewed, which any model predicts by copying. Ratings
+    stay steps of their own: they are feedback, not a further funnel stage."""
+    new_run = (
+        (pl.col("s") != pl.col("s").shift())
+        | (pl.col("i") != pl.col("i").shift())
+        | (pl.col("k") == _RATING)
+        | (pl.col("k").shift() == _RATING)
+    ).fill_null(True)
+    return (
+        frame.with_columns(new_run.cum_sum().alias("run"))
+        .group_by("run", maintain_order=True)
+        .agg(pl.col("s").first(), pl.col("i").first(), pl.col("k").max(), pl.col("t").first())
+        .drop("run")
     )
 
 
