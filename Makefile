@@ -24,6 +24,7 @@ test-all: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/synth_speed.py --out bench/results/synth_speed.json
+	$(BIN)/python bench/synthetic_mtl.py --out bench/results/synthetic_mtl.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
