@@ -22,6 +22,10 @@ app.add_typer(store_app, name="store")
 app.add_typer(data_app, name="data")
 analyze_app = typer.Typer(help="Analyse a trained run.", no_args_is_help=True)
 app.add_typer(analyze_app, name="analyze")
+guide_app = typer.Typer(
+    help="The shopping guide: parse requests, ask for toys.", no_args_is_help=True
+)
+app.add_typer(guide_app, name="guide")
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -251,3 +255,22 @@ def _print_metrics(title: str, metrics: dict[str, dict[str, float]]) -> None:
             if not name.endswith("/n"):
                 table.add_row(task, name, "nan" if value != value else f"{value:.4f}")
     console.print(table)
+
+
+@guide_app.command("parse")
+@guarded
+def guide_parse(
+    text: Annotated[str, typer.Argument(help="A request in English or Chinese.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the slots as JSON.")] = False,
+    semantic: Annotated[
+        bool, typer.Option(help="Match leftover words to the taxonomy with MiniLM.")
+    ] = True,
+) -> None:
+    """Parse a shopper's request into slots (age, gender, budget, interests, exclusions, ...)."""
+    from toyguide.guide import SemanticMatcher, parse
+
+    request = parse(text, semantic=SemanticMatcher() if semantic else None)
+    if as_json:
+        sys.stdout.write(json.dumps(request.to_dict(), ensure_ascii=False) + "\n")
+    else:
+        _print_mapping("request", request.to_dict())

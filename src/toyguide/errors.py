@@ -13,6 +13,7 @@ __all__ = [
     "ConfigError",
     "DataValidationError",
     "EvaluationError",
+    "GuideRequestError",
     "ModelIntegrityError",
     "NonFiniteLossError",
     "Problem",
@@ -36,6 +37,14 @@ class CheckpointError(ToyGuideError):
 
 class EvaluationError(ToyGuideError, ValueError):
     """Inputs to a metric or a relatedness measure are malformed or the value is undefined."""
+
+
+class GuideRequestError(ToyGuideError, ValueError):
+    """A guide request (JSON) does not follow the schema; ``problems`` lists each field's fault."""
+
+    def __init__(self, problems: list[str], what: str = "guide request") -> None:
+        self.problems = problems
+        super().__init__(f"invalid {what}: " + "; ".join(problems))
 
 
 class ModelIntegrityError(ToyGuideError):
