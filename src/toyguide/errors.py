@@ -16,6 +16,7 @@ __all__ = [
     "GuideRequestError",
     "ModelIntegrityError",
     "NonFiniteLossError",
+    "NotFoundError",
     "Problem",
     "RegistryError",
     "StoreError",
@@ -45,6 +46,10 @@ class GuideRequestError(ToyGuideError, ValueError):
     def __init__(self, problems: list[str], what: str = "guide request") -> None:
         self.problems = problems
         super().__init__(f"invalid {what}: " + "; ".join(problems))
+
+
+class NotFoundError(ToyGuideError, LookupError):
+    """An item or shopper id the loaded model and store do not know."""
 
 
 class ModelIntegrityError(ToyGuideError):

@@ -26,6 +26,7 @@ from toyguide.config import from_dict, load_toml, save_toml, to_dict
 from toyguide.data.store import Store
 from toyguide.errors import CheckpointError, ConfigError
 from toyguide.evaluation.analysis import AnalysisConfig, RelatednessCallback, label_matrices
+from toyguide.evaluation.export import export_model_folder
 from toyguide.evaluation.metrics import metric_of
 from toyguide.evaluation.protocols import evaluate_model
 from toyguide.evaluation.relatedness import RelatednessReport
@@ -161,6 +162,7 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
         "data": fingerprint["sha256"],
     }
     (out / "metrics.json").write_text(json.dumps(json_safe(metrics), indent=1))
+    export_model_folder(model, data, config, out, json_safe(metrics), fingerprint)
     return metrics
 
 

@@ -250,10 +250,15 @@ class SalesStream(TaskStream):
         return np.arange(len(self.pairs(split)[0]))
 
     def make_batch(self, examples: np.ndarray, split: int) -> Batch:
-        sales, k, h = self.data.sales, self.config.history_weeks, self.config.horizon
         rows, origins = (a[examples] for a in self.pairs(split))
+        return self.batch_at(rows, origins, self.data.sales.weeks.target_end(split))
+
+    def batch_at(self, rows: np.ndarray, origins: np.ndarray, target_end: int) -> Batch:
+        """The batch for (item row, origin week) pairs; target weeks from ``target_end`` on are
+        masked (a forecast beyond the data has an origin of ``n_weeks`` and no targets)."""
+        sales, k, h = self.data.sales, self.config.history_weeks, self.config.horizon
         week = origins[:, None] - k + np.arange(k)[None, :]  # [B, K]
-        inside = week >= 0
+        inside = (week >= 0) & (week < sales.weeks.n_weeks)
         week = np.where(inside, week, 0)
         r = rows[:, None]
         in_history = sales.in_history[r, week] * inside
@@ -270,7 +275,7 @@ class SalesStream(TaskStream):
             axis=-1,
         )  # [B, K, Fh]
         target_week = origins[:, None] + np.arange(h)[None, :]  # [B, H]
-        mask = (target_week < sales.weeks.target_end(split)) & (target_week >= sales.first_week[r])
+        mask = (target_week < target_end) & (target_week >= sales.first_week[r])
         target = sales.units[r, np.minimum(target_week, sales.weeks.n_weeks - 1)]
         return {
             "items": _long(rows),

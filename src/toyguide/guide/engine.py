@@ -1,0 +1,292 @@
+"""The guide: one object answering shoppers and merchants from a trained model and the store.
+
+``Guide.load(model_dir, store)`` verifies and loads the serving folder once; every answer is a
+view dataclass (guide/views.py) that the CLI prints and the HTTP API returns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import torch
+
+from toyguide.data.store import IngestReport, Store
+from toyguide.data.taxonomy import AGE_BANDS, CHILD_GENDERS, FUNCTIONS, GENDER_TARGETS
+from toyguide.errors import ConfigError, NotFoundError
+from toyguide.guide.catalogue import Catalogue
+from toyguide.guide.dialogue import Dialogue
+from toyguide.guide.inventory import plan_inventory
+from toyguide.guide.loaded import LoadedModel, load_model_folder, shopper_state, top_k
+from toyguide.guide.recommend import CANDIDATES, rank_items
+from toyguide.guide.request import GuideRequest
+from toyguide.guide.views import (
+    Forecast,
+    InventoryPlan,
+    ItemView,
+    LabelProbability,
+    Pick,
+    Recommendations,
+    ShopperProfile,
+    ToyEvaluation,
+)
+from toyguide.models.encoders import last_state
+
+__all__ = ["Guide"]
+
+POPULARITY_WEIGHT = 0.3  # log-popularity prior for shoppers the model has not seen
+
+
+class Guide:
+    def __init__(self, loaded: LoadedModel, store: Store, semantic: Any = None) -> None:
+        from toyguide.features.text import TextEmbedder
+
+        self.loaded, self.store, self.semantic = loaded, store, semantic
+        self.data, self.model = loaded.data, loaded.model
+        self.catalogue = Catalogue.from_store(store, list(self.data.vocabs["items"].tokens))
+        self.embedder = TextEmbedder(show_progress=False)
+        seqs = self.data.sequences
+        counts = np.bincount(seqs.items[seqs.is_target], minlength=len(self.catalogue.ids))
+        self.popularity = np.log1p(counts.astype(np.float64))
+        with torch.no_grad():
+            self.item_space = self.model.catalogue() if "preference" in self.model.tasks else None
+
+    @classmethod
+    def load(cls, model_dir: Path, store_path: Path, *, semantic: bool = True) -> Guide:
+        store = Store.open(store_path)
+        from toyguide.guide.semantic import SemanticMatcher
+
+        return cls(
+            load_model_folder(model_dir, store), store, SemanticMatcher() if semantic else None
+        )
+
+    def close(self) -> None:
+        self.store.close()
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return self.loaded.info
+
+    # -- items ----------------------------------------------------------------------------
+    def _item_row(self, item_id: str) -> int:
+        row = self.data.vocabs["items"].index(item_id)
+        if row == 0:
+            raise NotFoundError(f"unknown item '{item_id}'")
+        return row
+
+    def item(self, item_id: str) -> ItemView:
+        return self.catalogue.views[self._item_row(item_id)]
+
+    def search(self, query: str, k: int = 10) -> list[Pick]:
+        """Toys whose text is closest to ``query`` (MiniLM cosine), in stock."""
+        vector = self.embedder.embed([query])[0]
+        scores, rows = top_k(self.loaded.text_index, vector, max(CANDIDATES, k))
+        base = np.full(len(self.catalogue.ids), -np.inf)
+        base[rows] = scores
+        return rank_items(self.catalogue, base, rows, None, k, "text matches the search")
+
+    # -- shoppers --------------------------------------------------------------------------
+    def _shopper_row(self, shopper_id: str | None) -> int:
+        if shopper_id is None:
+            return 0
+        row = self.data.vocabs["shoppers"].index(shopper_id)
+        if row == 0:
+            raise NotFoundError(f"unknown shopper '{shopper_id}'")
+        return row
+
+    def recommend(
+        self,
+        shopper_id: str | None = None,
+        request: GuideRequest | None = None,
+        k: int = 10,
+        text: str | None = None,
+    ) -> Recommendations:
+        """Known shopper: the preference head over FAISS candidates; otherwise the request's
+        text against the catalogue plus popularity. The request filters and re-scores both."""
+        row = self._shopper_row(shopper_id)
+        has_history = row > 0 and self._n_events(row) > 0
+        if has_history and self.item_space is not None:
+            base, candidates = self._preference_scores(row)
+            source = "shoppers with similar recent toys chose it"
+        else:
+            base, candidates = self._text_scores(text or "", request)
+            source = "popular and close to the request" if text else "popular in the shop"
+        picks = rank_items(self.catalogue, base, candidates, request, k, source)
+        notes = [] if picks else ["no toy in stock meets every stated need; try relaxing one"]
+        return Recommendations(
+            picks, shopper_id, request.to_dict() if request else None, notes=notes
+        )
+
+    def _n_events(self, row: int) -> int:
+        offsets = self.data.sequences.offsets
+        return int(offsets[row + 1] - offsets[row])
+
+    @torch.no_grad()
+    def _preference_scores(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        batch = shopper_state(self.loaded, row)
+        states = self.model.shopper_encoder(batch, self.model.item_encoder)
+        h = self.model.mixer(last_state(states, batch["seq_mask"]), "preference")  # [1, D]
+        _, candidates = top_k(self.loaded.items_index, h[0].numpy(), CANDIDATES)
+        logits = self.model.heads["preference"](h, self.item_space)[0]  # [N+1]
+        return torch.log_softmax(logits, -1).numpy().astype(np.float64), candidates
+
+    def _text_scores(
+        self, text: str, request: GuideRequest | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        n = len(self.catalogue.ids)
+        if not text.strip():
+            return self.popularity.copy(), np.arange(1, n)
+        vector = self.embedder.embed([text])[0]
+        scores, rows = top_k(self.loaded.text_index, vector, max(CANDIDATES, n // 4))
+        base = np.full(n, -np.inf)
+        base[rows] = scores + POPULARITY_WEIGHT * self.popularity[rows] / (
+            self.popularity.max() or 1.0
+        )
+        return base, rows
+
+    def ask(
+        self,
+        text: str,
+        dialogue: Dialogue | None = None,
+        shopper_id: str | None = None,
+        k: int = 10,
+    ) -> tuple[Recommendations, Dialogue]:
+        """One turn of the guide: parse (keeping earlier turns' slots), recommend, remember the
+        prices shown so that "cheaper" has a reference."""
+        dialogue = dialogue or Dialogue(semantic=self.semantic)
+        request = dialogue.say(text)
+        result = self.recommend(
+            shopper_id, request, k, text=" ".join(dialogue_texts(dialogue, text))
+        )
+        dialogue.show([p.item.price for p in result.picks if p.item.price is not None])
+        return result, dialogue
+
+    # -- merchants ---------------------------------------------------------------------------
+    def _require(self, task: str) -> None:
+        if task not in self.model.tasks:
+            raise ConfigError(f"this model was trained without the '{task}' task")
+
+    @torch.no_grad()
+    def forecast(self, item_id: str, history_weeks: int = 26) -> Forecast:
+        """P10/P50/P90 for the weeks after the store's last sales week."""
+        self._require("sales")
+        row = self._item_row(item_id)
+        sales = self.data.sales
+        n_weeks = sales.weeks.n_weeks
+        batch = self.loaded.streams["sales"].batch_at(np.array([row]), np.array([n_weeks]), n_weeks)
+        q = self.model.predict("sales", batch)[0].numpy()  # [H, 3] units
+        last = dt.date(1970, 1, 1) + dt.timedelta(days=int(sales.mondays[-1]))
+        weeks = [(last + dt.timedelta(weeks=h + 1)).isoformat() for h in range(q.shape[0])]
+        lo = max(0, n_weeks - history_weeks)
+        past = [(dt.date(1970, 1, 1) + dt.timedelta(days=int(d))).isoformat()
+                for d in sales.mondays[lo:]]  # fmt: skip
+        return Forecast(
+            item_id, weeks, *(q[:, i].round(3).tolist() for i in range(3)),
+            history_weeks=past, history_units=sales.units[row, lo:].round(3).tolist(),
+        )  # fmt: skip
+
+    def plan_inventory(
+        self, item_id: str, lead_time_weeks: int, service_level: float,
+        stock_on_hand: float | None = None, on_order: float = 0.0, review_weeks: int = 1,
+    ) -> InventoryPlan:  # fmt: skip
+        """Reorder point and order quantity from the item's forecast quantiles; stock on hand
+        defaults to the latest the store knows."""
+        forecast = self.forecast(item_id)
+        if stock_on_hand is None:
+            stock_on_hand = self.item(item_id).stock_on_hand
+            if stock_on_hand is None:
+                raise ConfigError(f"no stock on hand is known for '{item_id}'; give stock_on_hand")
+        return plan_inventory(
+            item_id, np.array(forecast.p10), np.array(forecast.p50), np.array(forecast.p90),
+            lead_time_weeks=lead_time_weeks, service_level=service_level,
+            stock_on_hand=float(stock_on_hand), on_order=on_order, review_weeks=review_weeks,
+        )  # fmt: skip
+
+    @torch.no_grad()
+    def evaluate_toy(
+        self, title: str, description: str = "", brand: str | None = None,
+        price: float | None = None, k_similar: int = 10,
+    ) -> ToyEvaluation:  # fmt: skip
+        """A toy not yet in the catalogue, from its text, brand and price alone."""
+        self._require("attributes")
+        text = f"{title}. {description}".strip(". ") if description else title
+        vector = self.embedder.embed([text])  # [1, 384]
+        item = self._encode_new_item(vector, brand, price)  # [1, D]
+        head = self.model.heads["attributes"]
+        out = head(self.model.mixer(item, "attributes"))
+        demand = self._new_item_demand(item) if "sales" in self.model.tasks else {}
+        scores, rows = top_k(self.loaded.text_index, vector[0], k_similar)
+        similar = [Pick(self.catalogue.views[r], round(float(s), 4), ["similar text"])
+                   for s, r in zip(scores, rows, strict=True)]  # fmt: skip
+        return ToyEvaluation(
+            _probabilities(out["age_band"], [b.name for b in AGE_BANDS]),
+            _probabilities(out["gender_target"], list(GENDER_TARGETS)),
+            _probabilities(out["functions"], list(FUNCTIONS), multilabel=True),
+            demand, similar, _percentile(price, [p.item.price for p in similar]),
+        )  # fmt: skip
+
+    def _encode_new_item(self, vector: np.ndarray, brand: str | None, price: float | None):
+        log_price, missing = self.data.price.transform(pl.Series([price], dtype=pl.Float64))
+        width = self.data.items.categories.shape[1]
+        return self.model.item_encoder.encode_features(
+            brand=torch.tensor([self.data.vocabs["brands"].index(brand)]),
+            categories=torch.zeros((1, width), dtype=torch.long),
+            log_price=torch.tensor(log_price, dtype=torch.float32),
+            price_missing=torch.tensor(missing, dtype=torch.float32),
+            text=torch.tensor(vector, dtype=torch.float32),
+        )  # [1, D]
+
+    def _new_item_demand(self, item: torch.Tensor) -> dict[str, list[float]]:
+        cfg, sales = self.loaded.config.features, self.data.sales
+        n = sales.weeks.n_weeks
+        history = torch.zeros((1, cfg.history_weeks, self.data.dims()["history_features"]))
+        calendar = torch.tensor(sales.calendar[n : n + cfg.horizon][None], dtype=torch.float32)
+        h = self.model.mixer(self.model.sales_encoder(item, history, calendar), "sales")
+        q = self.model.heads["sales"](h)[0].numpy()  # [H, 3], scale 1 = no history
+        return {name: q[:, i].round(3).tolist() for i, name in enumerate(("p10", "p50", "p90"))}
+
+    @torch.no_grad()
+    def profile(self, shopper_id: str) -> ShopperProfile:
+        self._require("profile")
+        row = self._shopper_row(shopper_id)
+        out = self.model.predict("profile", shopper_state(self.loaded, row))
+        age = _probabilities(out["age_band"], [b.name for b in AGE_BANDS])
+        gender = _probabilities(out["gender"], list(CHILD_GENDERS))
+        interests = _probabilities(out["interests"], list(FUNCTIONS), multilabel=True)
+        segment = f"{age[0].label} · {gender[0].label} · {interests[0].label}"
+        return ShopperProfile(
+            shopper_id, self._n_events(row), self._known(shopper_id), age, gender, interests,
+            segment,
+        )  # fmt: skip
+
+    def _known(self, shopper_id: str) -> dict[str, Any]:
+        rows = self.store.query("SELECT * FROM shoppers WHERE shopper_id = ?", [shopper_id])
+        if not rows.height:
+            return {}
+        row = rows.row(0, named=True)
+        return {k: (str(v) if isinstance(v, dt.date) else v) for k, v in row.items()
+                if k != "shopper_id" and v is not None}  # fmt: skip
+
+    def record_events(self, events: pl.DataFrame, source: str = "api") -> IngestReport:
+        """Validate and store new events (the model learns from them at its next training)."""
+        return self.store.ingest("events", events, source=source)
+
+
+def dialogue_texts(dialogue: Dialogue, text: str) -> list[str]:
+    return [text]
+
+
+def _probabilities(logits: torch.Tensor, labels: list[str], multilabel: bool = False):
+    p = torch.sigmoid(logits[0]) if multilabel else torch.softmax(logits[0], -1)
+    pairs = sorted(zip(labels, p.tolist(), strict=True), key=lambda x: -x[1])
+    return [LabelProbability(label, round(prob, 4)) for label, prob in pairs]
+
+
+def _percentile(price: float | None, others: list[float | None]) -> float | None:
+    known = [p for p in others if p is not None]
+    if price is None or not known:
+        return None
+    return round(100.0 * sum(p < price for p in known) / len(known), 1)

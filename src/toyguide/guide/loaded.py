@@ -1,0 +1,107 @@
+"""A serving folder loaded for the guide: verified checksums, the model, its data and indexes.
+
+Loading never unpickles: weights are safetensors, configs and id maps JSON, indexes FAISS's own
+format. A folder whose files do not match ``checksums.json`` is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+
+from toyguide.config import from_dict
+from toyguide.data.store import Store
+from toyguide.errors import CheckpointError
+from toyguide.evaluation.experiment import RunConfig, build
+from toyguide.evaluation.export import CHECKSUMS, MODEL_DIR, sha256_of
+
+__all__ = ["LoadedModel", "load_model_folder", "resolve_model_dir"]
+
+_REQUIRED = ("model.safetensors", "config.json", "features.json", "text.faiss", CHECKSUMS)
+
+
+@dataclass
+class LoadedModel:
+    folder: Path
+    config: RunConfig
+    data: Any  # TaskData
+    streams: dict[str, Any]
+    model: Any  # MultiTaskModel, in eval mode
+    items_index: Any | None  # FAISS index over the preference catalogue (None without it)
+    text_index: Any  # FAISS index over MiniLM vectors of the catalogue
+    info: dict[str, Any]
+
+
+def resolve_model_dir(path: Path) -> Path:
+    """A run folder or its ``model/`` folder → the serving folder."""
+    path = Path(path)
+    return path / MODEL_DIR if (path / MODEL_DIR / CHECKSUMS).exists() else path
+
+
+def verify_folder(folder: Path) -> dict[str, str]:
+    missing = [name for name in _REQUIRED if not (folder / name).is_file()]
+    if missing:
+        raise CheckpointError(
+            f"{folder}: not a toyguide model folder; missing {', '.join(missing)}"
+        )
+    sums = json.loads((folder / CHECKSUMS).read_text())
+    for name, expected in sums.items():
+        path = folder / name
+        if not path.is_file() or sha256_of(path) != expected:
+            raise CheckpointError(f"{path}: checksum mismatch or missing; refusing to load")
+    return sums
+
+
+def load_model_folder(path: Path, store: Store) -> LoadedModel:
+    """Verify and load a serving folder against ``store`` (the shop's current data)."""
+    import faiss
+
+    folder = resolve_model_dir(path)
+    sums = verify_folder(folder)
+    config = from_dict(RunConfig, json.loads((folder / "config.json").read_text()))
+    state = json.loads((folder / "features.json").read_text())
+    data, streams, model = build(config, store, state)
+    try:
+        model.load_state_dict(load_file(str(folder / "model.safetensors")))
+    except (SafetensorError, RuntimeError) as exc:
+        raise CheckpointError(f"{folder}: weights do not fit this config: {exc}") from None
+    model.eval()
+    items_path = folder / "items.faiss"
+    info = {
+        "folder": str(folder),
+        "checksums": sums,
+        "metrics": json.loads((folder / "metrics.json").read_text()),
+        "data": json.loads((folder / "data.json").read_text()),
+        "tasks": list(config.features.tasks),
+    }
+    return LoadedModel(
+        folder, config, data, streams, model,
+        faiss.read_index(str(items_path)) if items_path.exists() else None,
+        faiss.read_index(str(folder / "text.faiss")), info,
+    )  # fmt: skip
+
+
+def top_k(index: Any, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, rows) of the ``k`` best rows for one query vector; row 0 (padding) is skipped."""
+    k = min(k + 1, index.ntotal)
+    scores, rows = index.search(np.ascontiguousarray(query[None, :], dtype=np.float32), k)
+    keep = rows[0] > 0
+    return scores[0][keep], rows[0][keep]
+
+
+@torch.no_grad()
+def shopper_state(loaded: LoadedModel, row: int) -> dict[str, torch.Tensor]:
+    """The sequence batch of one shopper's latest events (all of them, up to max_len)."""
+    from toyguide.features.streams import sequence_batch
+
+    seqs = loaded.data.sequences
+    rows = np.array([row])
+    batch, _, _ = sequence_batch(seqs, rows, seqs.offsets[rows + 1], loaded.config.features.max_len)
+    return batch

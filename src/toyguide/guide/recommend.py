@@ -1,0 +1,110 @@
+"""Retrieval then ranking: candidates from an item-embedding index, hard filters, re-scoring by
+the request, diversity across functions, and the reasons behind each pick (DESIGN §5)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from toyguide.data.taxonomy import FUNCTIONS
+from toyguide.guide.catalogue import Catalogue
+from toyguide.guide.request import GuideRequest
+from toyguide.guide.views import Pick
+
+__all__ = ["CANDIDATES", "rank_items"]
+
+CANDIDATES = 300  # retrieved before filtering and re-ranking
+INTEREST_BONUS = 0.75  # per requested interest a toy is known to serve
+GENDER_BONUS, GENDER_PENALTY = 0.25, 0.5
+SAME_FUNCTION_PENALTY = 0.4  # per earlier pick with the same main function (diversity)
+
+
+def _standardise(scores: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    out = np.full_like(scores, -np.inf, dtype=np.float64)
+    if mask.any():
+        s = scores[mask]
+        out[mask] = (s - s.mean()) / (s.std() + 1e-9)
+    return out
+
+
+def _request_bonus(
+    catalogue: Catalogue, request: GuideRequest | None, rows: np.ndarray
+) -> np.ndarray:
+    bonus = np.zeros(len(rows))
+    if request is None:
+        return bonus
+    for label in request.interests:
+        bonus += INTEREST_BONUS * catalogue.functions[rows, FUNCTIONS.index(label)]
+    if request.gender is not None:
+        targets = [catalogue.views[r].gender_target for r in rows]
+        bonus += np.array([GENDER_BONUS if t in (request.gender, "unisex") else
+                           -GENDER_PENALTY if t else 0.0 for t in targets])  # fmt: skip
+    return bonus
+
+
+def rank_items(
+    catalogue: Catalogue,
+    base: np.ndarray,
+    candidates: np.ndarray,
+    request: GuideRequest | None,
+    k: int,
+    source: str,
+) -> list[Pick]:
+    """The ``k`` best allowed candidates: model score (standardised) + request bonus, picked
+    greedily with a penalty for repeating a main function."""
+    mask = np.zeros(len(base), dtype=bool)
+    mask[candidates] = True
+    mask &= catalogue.allowed(request) & np.isfinite(base)
+    rows = np.flatnonzero(mask)
+    if not len(rows):
+        return []
+    score = _standardise(base, mask)[rows] + _request_bonus(catalogue, request, rows)
+    main = np.where(catalogue.functions[rows].any(1), catalogue.functions[rows].argmax(1), -1)
+    picks: list[Pick] = []
+    used: dict[int, int] = {}
+    remaining = np.ones(len(rows), dtype=bool)
+    while len(picks) < k and remaining.any():
+        penalty = np.array([SAME_FUNCTION_PENALTY * used.get(m, 0) if m >= 0 else 0 for m in main])
+        best = int(np.argmax(np.where(remaining, score - penalty, -np.inf)))
+        remaining[best] = False
+        used[main[best]] = used.get(main[best], 0) + 1
+        row = int(rows[best])
+        reasons = _reasons(catalogue, row, request, source)
+        picks.append(Pick(catalogue.views[row], round(float(score[best]), 4), reasons))
+    return picks
+
+
+def _reasons(
+    catalogue: Catalogue, row: int, request: GuideRequest | None, source: str
+) -> list[str]:
+    view = catalogue.views[row]
+    reasons = [source]
+    reasons.append(_age_reason(view.age_min_months, view.age_max_months, request))
+    if request is not None and request.interests:
+        matched = [f for f in request.interests if f in view.functions]
+        if matched:
+            reasons.append("matches " + ", ".join(m.replace("_", " ") for m in matched))
+    reasons.append(_price_reason(view.price, view.currency, request))
+    return [r for r in reasons if r]
+
+
+def _age_reason(lo: int | None, hi: int | None, request: GuideRequest | None) -> str:
+    if lo is None:
+        return "age range not stated by the shop"
+    span = f"ages {_years(lo)}+" if hi is None else f"ages {_years(lo)}–{_years(hi)}"
+    if request is not None and request.age_months is not None:
+        return f"{span}: fits the child's age"
+    return span
+
+
+def _years(months: int) -> str:
+    return f"{months} months" if months < 24 else f"{months // 12}"
+
+
+def _price_reason(price: float | None, currency: str | None, request: GuideRequest | None) -> str:
+    if price is None:
+        return "price not listed"
+    shown = f"{price:.2f} {currency or ''}".strip()
+    budget = request.budget if request is not None else None
+    if budget is not None and budget.max is not None:
+        return f"{shown}, within the {budget.max:g} budget"
+    return shown

@@ -1,0 +1,108 @@
+"""What the guide returns: plain frozen dataclasses the CLI, the API and the pages all show.
+
+Each has ``to_dict()`` giving JSON-ready values (the service's response models mirror them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = [
+    "Forecast",
+    "InventoryPlan",
+    "ItemView",
+    "LabelProbability",
+    "Pick",
+    "Recommendations",
+    "ShopperProfile",
+    "ToyEvaluation",
+]
+
+
+class _Dict:
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class ItemView(_Dict):
+    item_id: str
+    title: str | None
+    brand: str | None
+    price: float | None
+    currency: str | None
+    age_min_months: int | None
+    age_max_months: int | None
+    gender_target: str | None
+    functions: list[str]
+    categories: list[str]
+    stock_on_hand: float | None  # latest known; None = unknown
+
+
+@dataclass(frozen=True)
+class Pick(_Dict):
+    item: ItemView
+    score: float
+    reasons: list[str]  # human-readable: age fit, interests matched, similar shoppers, price
+
+
+@dataclass(frozen=True)
+class Recommendations(_Dict):
+    picks: list[Pick]
+    shopper_id: str | None = None
+    request: dict[str, Any] | None = None  # the parsed GuideRequest, when a request was given
+    dialogue_id: str | None = None
+    notes: list[str] = field(default_factory=list)  # e.g. "no toy fits the budget; relaxed it"
+
+
+@dataclass(frozen=True)
+class LabelProbability(_Dict):
+    label: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Forecast(_Dict):
+    item_id: str
+    weeks: list[str]  # ISO Mondays of the forecast weeks
+    p10: list[float]
+    p50: list[float]
+    p90: list[float]
+    history_weeks: list[str]
+    history_units: list[float]
+
+
+@dataclass(frozen=True)
+class InventoryPlan(_Dict):
+    item_id: str
+    lead_time_weeks: int
+    review_weeks: int
+    service_level: float
+    stock_on_hand: float
+    demand_over_protection: float  # expected units over lead time + review period
+    safety_stock: float
+    reorder_point: float  # order when stock on hand (plus on order) falls to this
+    order_quantity: float  # order-up-to level − stock − on order, at least 0
+    weeks_of_cover: float | None  # stock on hand / mean weekly demand
+
+
+@dataclass(frozen=True)
+class ToyEvaluation(_Dict):
+    age_band: list[LabelProbability]
+    gender_target: list[LabelProbability]
+    functions: list[LabelProbability]
+    first_weeks_demand: dict[str, list[float]]  # {"p10": [...], "p50": [...], "p90": [...]}
+    similar: list[Pick]  # most similar existing toys (score = cosine similarity)
+    price_percentile: float | None  # the toy's price among the similar toys, 0..100
+
+
+@dataclass(frozen=True)
+class ShopperProfile(_Dict):
+    shopper_id: str
+    n_events: int
+    known: dict[str, Any]  # labels the shop has (child birth date / gender / interests)
+    age_band: list[LabelProbability]
+    gender: list[LabelProbability]
+    interests: list[LabelProbability]
+    segment: str
