@@ -27,6 +27,25 @@ class Catalogue:
     functions: np.ndarray  # [N+1, F] bool, known labels only
     in_stock: np.ndarray  # [N+1] bool (unknown stock counts as in stock)
     currency: list[str | None]
+    predicted_age: np.ndarray | None = None  # [N+1] bool: age range from the attributes head
+    predicted_functions: np.ndarray | None = None  # [N+1] bool: functions from the head
+
+    def fill_predictions(self, age_band: np.ndarray, functions: np.ndarray) -> None:
+        """Where the shop states no age range or functions, use the model's: the band with the
+        highest probability ([N+1] indices) and functions with probability > 0.5 ([N+1, F])."""
+        from toyguide.data.taxonomy import AGE_BANDS
+
+        self.predicted_age = np.isnan(self.age_min)
+        self.predicted_age[0] = False
+        lo = np.array([AGE_BANDS[b].min_months for b in age_band], dtype=np.float64)
+        hi = np.array([min(AGE_BANDS[b].max_months, 1200) - 1 for b in age_band], dtype=np.float64)
+        self.age_min = np.where(self.predicted_age, lo, self.age_min)
+        self.age_max = np.where(self.predicted_age, hi, self.age_max)
+        unknown = ~self.functions.any(1) & np.array([v is None or not v.functions
+                                                      for v in self.views])  # fmt: skip
+        unknown[0] = False
+        self.predicted_functions = unknown
+        self.functions = np.where(unknown[:, None], functions > 0.5, self.functions)
 
     @classmethod
     def from_store(cls, store: Store, item_ids: list[str]) -> Catalogue:

@@ -53,6 +53,17 @@ class Guide:
         self.popularity = np.log1p(counts.astype(np.float64))
         with torch.no_grad():
             self.item_space = self.model.catalogue() if "preference" in self.model.tasks else None
+            if "attributes" in self.model.tasks:
+                self.catalogue.fill_predictions(*self._predicted_attributes())
+
+    def _predicted_attributes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Age band index [N+1] and function probabilities [N+1, F] for every catalogue item."""
+        items = torch.arange(len(self.catalogue.ids))
+        out = self.model.heads["attributes"](
+            self.model.mixer(self.model.item_encoder(items), "attributes")
+        )
+        age = out["age_band"].argmax(-1).numpy()
+        return age, torch.sigmoid(out["functions"]).numpy()
 
     @classmethod
     def load(cls, model_dir: Path, store_path: Path, *, semantic: bool = True) -> Guide:
@@ -177,7 +188,7 @@ class Guide:
         sales = self.data.sales
         n_weeks = sales.weeks.n_weeks
         batch = self.loaded.streams["sales"].batch_at(np.array([row]), np.array([n_weeks]), n_weeks)
-        q = self.model.predict("sales", batch)[0].numpy()  # [H, 3] units
+        q = self.model.predict("sales", batch)[0].numpy().astype(np.float64)  # [H, 3] units
         last = dt.date(1970, 1, 1) + dt.timedelta(days=int(sales.mondays[-1]))
         weeks = [(last + dt.timedelta(weeks=h + 1)).isoformat() for h in range(q.shape[0])]
         lo = max(0, n_weeks - history_weeks)
@@ -185,7 +196,8 @@ class Guide:
                 for d in sales.mondays[lo:]]  # fmt: skip
         return Forecast(
             item_id, weeks, *(q[:, i].round(3).tolist() for i in range(3)),
-            history_weeks=past, history_units=sales.units[row, lo:].round(3).tolist(),
+            history_weeks=past,
+            history_units=sales.units[row, lo:].astype(np.float64).round(3).tolist(),
         )  # fmt: skip
 
     def plan_inventory(
@@ -245,7 +257,7 @@ class Guide:
         history = torch.zeros((1, cfg.history_weeks, self.data.dims()["history_features"]))
         calendar = torch.tensor(sales.calendar[n : n + cfg.horizon][None], dtype=torch.float32)
         h = self.model.mixer(self.model.sales_encoder(item, history, calendar), "sales")
-        q = self.model.heads["sales"](h)[0].numpy()  # [H, 3], scale 1 = no history
+        q = self.model.heads["sales"](h)[0].numpy().astype(np.float64)  # [H, 3], no history
         return {name: q[:, i].round(3).tolist() for i, name in enumerate(("p10", "p50", "p90"))}
 
     @torch.no_grad()

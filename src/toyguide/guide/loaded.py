@@ -90,10 +90,10 @@ def load_model_folder(path: Path, store: Store) -> LoadedModel:
 
 def top_k(index: Any, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """(scores, rows) of the ``k`` best rows for one query vector; row 0 (padding) is skipped."""
-    k = min(k + 1, index.ntotal)
-    scores, rows = index.search(np.ascontiguousarray(query[None, :], dtype=np.float32), k)
+    wanted = min(k + 1, index.ntotal)
+    scores, rows = index.search(np.ascontiguousarray(query[None, :], dtype=np.float32), wanted)
     keep = rows[0] > 0
-    return scores[0][keep], rows[0][keep]
+    return scores[0][keep][:k], rows[0][keep][:k]
 
 
 @torch.no_grad()

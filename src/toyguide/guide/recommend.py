@@ -77,20 +77,28 @@ def _reasons(
     catalogue: Catalogue, row: int, request: GuideRequest | None, source: str
 ) -> list[str]:
     view = catalogue.views[row]
-    reasons = [source]
-    reasons.append(_age_reason(view.age_min_months, view.age_max_months, request))
+    reasons = [source, _age_reason(catalogue, row, request)]
     if request is not None and request.interests:
-        matched = [f for f in request.interests if f in view.functions]
+        matched = [f for f in request.interests if catalogue.functions[row, FUNCTIONS.index(f)]]
         if matched:
-            reasons.append("matches " + ", ".join(m.replace("_", " ") for m in matched))
+            guessed = (
+                catalogue.predicted_functions is not None and catalogue.predicted_functions[row]
+            )
+            shown = ", ".join(m.replace("_", " ") for m in matched)
+            reasons.append(
+                f"matches {shown}" + (" (predicted from its description)" if guessed else "")
+            )
     reasons.append(_price_reason(view.price, view.currency, request))
     return [r for r in reasons if r]
 
 
-def _age_reason(lo: int | None, hi: int | None, request: GuideRequest | None) -> str:
-    if lo is None:
+def _age_reason(catalogue: Catalogue, row: int, request: GuideRequest | None) -> str:
+    lo, hi = catalogue.age_min[row], catalogue.age_max[row]
+    if np.isnan(lo):
         return "age range not stated by the shop"
-    span = f"ages {_years(lo)}+" if hi is None else f"ages {_years(lo)}–{_years(hi)}"
+    span = f"ages {_years(int(lo))}+" if hi >= 1200 else f"ages {_years(int(lo))}–{_years(int(hi))}"
+    if catalogue.predicted_age is not None and catalogue.predicted_age[row]:
+        span = f"predicted {span} (the shop states none)"
     if request is not None and request.age_months is not None:
         return f"{span}: fits the child's age"
     return span

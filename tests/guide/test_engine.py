@@ -1,0 +1,141 @@
+"""The Guide on a small real model trained on the synthetic shop."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from toyguide.data.ingest import build_synthetic_store
+from toyguide.data.store import Store
+from toyguide.data.synth import SynthConfig
+from toyguide.errors import CheckpointError, DataValidationError, NotFoundError
+from toyguide.evaluation.experiment import run_config_from_dict, train_run
+from toyguide.guide import parse
+from toyguide.guide.engine import Guide
+
+RUN = {
+    "threads": 1,
+    "features": {"tasks": ["preference", "attributes", "sales", "profile"], "horizon": 8},
+    "model": {"d_model": 16, "shopper_layers": 1},
+    "train": {"epochs": 1, "steps_per_epoch": 15},
+    "analysis": {"every_steps": 0},
+}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("guide")
+    store = root / "shop.duckdb"
+    with Store.open(store) as s:
+        build_synthetic_store(s, SynthConfig(n_shoppers=400, n_items=80, n_weeks=30, seed=3))
+    train_run(run_config_from_dict(RUN), store, root / "run")
+    return root / "run", store
+
+
+@pytest.fixture(scope="module")
+def guide(trained: tuple[Path, Path]):
+    run, store = trained
+    g = Guide.load(run, store, semantic=False)
+    yield g
+    g.close()
+
+
+def test_tampered_model_folder_is_refused(trained: tuple[Path, Path], tmp_path: Path) -> None:
+    run, store = trained
+    copy = tmp_path / "model"
+    shutil.copytree(run / "model", copy)
+    data = bytearray((copy / "model.safetensors").read_bytes())
+    data[-1] ^= 1
+    (copy / "model.safetensors").write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="checksum mismatch"):
+        Guide.load(copy, store)
+
+
+def test_known_shopper_gets_distinct_in_stock_picks_with_reasons(guide: Guide) -> None:
+    shopper = guide.data.vocabs["shoppers"].tokens[10]
+    result = guide.recommend(shopper, k=6)
+    ids = [p.item.item_id for p in result.picks]
+    assert len(ids) == 6 == len(set(ids))
+    assert all(p.reasons and "similar recent toys" in p.reasons[0] for p in result.picks)
+    assert all((p.item.stock_on_hand or 1) > 0 for p in result.picks)
+
+
+def test_request_filters_hold(guide: Guide) -> None:
+    request = parse("for a 6 year old, under $20, no plush")
+    result = guide.recommend(None, request, k=10, text="for a 6 year old")
+    assert result.picks
+    c = guide.catalogue
+    for pick in result.picks:
+        row = c.ids.index(pick.item.item_id)
+        assert pick.item.price is None or pick.item.price <= 20
+        assert "plush" not in pick.item.functions and not c.functions[row, 4]
+        assert np.isnan(c.age_min[row]) or (c.age_min[row] <= 83 and c.age_max[row] >= 72)
+
+
+def test_interests_pull_matching_toys_up(guide: Guide) -> None:
+    plain = guide.recommend(None, parse("a present"), k=10, text="a present")
+    wanted = guide.recommend(None, parse("loves vehicles"), k=10, text="a present")
+
+    def count(r):
+        return sum("vehicles" in p.item.functions for p in r.picks)
+
+    assert count(wanted) > count(plain)
+
+
+def test_dialogue_cheaper_lowers_prices(guide: Guide) -> None:
+    first, dialogue = guide.ask("a toy for a 4 year old boy under $60")
+    second, _ = guide.ask("cheaper", dialogue)
+    assert second.request["budget"]["max"] < min(p.item.price for p in first.picks)
+    assert all(p.item.price < min(q.item.price for q in first.picks) for p in second.picks)
+
+
+def test_unknown_ids_are_not_found(guide: Guide) -> None:
+    with pytest.raises(NotFoundError, match="unknown item 'nope'"):
+        guide.item("nope")
+    with pytest.raises(NotFoundError, match="unknown shopper"):
+        guide.recommend("nobody")
+
+
+def test_forecast_weeks_and_quantiles(guide: Guide) -> None:
+    item = guide.data.vocabs["items"].tokens[0]
+    f = guide.forecast(item)
+    assert len(f.weeks) == len(f.p50) == 8
+    assert all(0 <= a <= b <= c for a, b, c in zip(f.p10, f.p50, f.p90, strict=True))
+    weeks = [dt.date.fromisoformat(w) for w in f.weeks]
+    assert all(w.weekday() == 0 for w in weeks) and weeks[0] > dt.date.fromisoformat(
+        f.history_weeks[-1]
+    )
+    plan = guide.plan_inventory(item, lead_time_weeks=2, service_level=0.9, stock_on_hand=5)
+    assert plan.reorder_point >= 0 and plan.order_quantity >= 0
+
+
+def test_new_toy_evaluation(guide: Guide) -> None:
+    e = guide.evaluate_toy("Dino Explorer T-Rex Figure Set", "Dinosaur figures", price=14.99)
+    assert abs(sum(p.probability for p in e.age_band) - 1) < 1e-3
+    assert len(e.similar) == 10 and len(e.first_weeks_demand["p50"]) == 8
+    assert e.price_percentile is not None and 0 <= e.price_percentile <= 100
+
+
+def test_profile_and_events(guide: Guide) -> None:
+    shopper = guide.data.vocabs["shoppers"].tokens[3]
+    profile = guide.profile(shopper)
+    assert abs(sum(p.probability for p in profile.gender) - 1) < 1e-3
+    assert profile.n_events > 0 and profile.segment.count("·") == 2
+    item = guide.data.vocabs["items"].tokens[0]
+    event = pl.DataFrame({"shopper_id": [shopper], "item_id": [item], "kind": ["view"],
+                          "ts": [dt.datetime(2026, 11, 1, 12)]})  # fmt: skip
+    assert guide.record_events(event).inserted == 1
+    with pytest.raises(DataValidationError, match="not a known items"):
+        guide.record_events(event.with_columns(pl.lit("ghost").alias("item_id")))
+
+
+def test_unlabelled_items_get_predicted_ages(guide: Guide) -> None:
+    c = guide.catalogue
+    assert c.predicted_age is not None and c.predicted_age.any()
+    rows = np.flatnonzero(c.predicted_age)
+    assert not np.isnan(c.age_min[rows]).any()
