@@ -1,0 +1,195 @@
+"""Latency and throughput of the HTTP service under load (issue 5).
+
+Builds (or reuses, with --workdir) a synthetic shop with 12,000 toys, trains a model on it,
+starts ``toyguide serve`` (one uvicorn process), and drives ``POST /v1/recommendations`` and
+``POST /v1/guide`` with Debian's ``wrk`` at each concurrency for --seconds, printing one JSON
+document: p50/p90/p99 latency, requests per second and failed requests per run.
+
+    python bench/serve.py --out bench/results/serve.json          # needs: apt-get install wrk
+    python bench/serve.py --quick                                  # small shop, 5 s runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local bodies = {BODIES}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format(nil, "{PATH}", nil, bodies[(i % #bodies) + 1])
+end
+"""
+GUIDE_TEXTS = [
+    "a gift for my 5-year-old granddaughter who loves dinosaurs, under $30",
+    "给三岁的男孩买遥控车，200元以内",
+    "lego for an 8 year old boy",
+    "something musical for a toddler, no plush",
+    "board game for a family with a 10 year old, under $40",
+    "给六岁女孩的生日礼物，喜欢画画",
+]
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--shoppers", type=int, default=20_000)
+    p.add_argument("--items", type=int, default=12_000)
+    p.add_argument("--weeks", type=int, default=52)
+    p.add_argument("--seconds", type=int, default=60)
+    p.add_argument("--concurrency", default="1,32")
+    p.add_argument("--workdir", type=Path, default=None)
+    p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--quick", action="store_true")
+    args = p.parse_args()
+    if args.quick:
+        args.shoppers, args.items, args.weeks, args.seconds = 1_000, 600, 20, 5
+    return args
+
+
+def toyguide(*argv: str) -> None:
+    subprocess.run([sys.executable, "-m", "toyguide", *argv], check=True,
+                   stdout=subprocess.DEVNULL)  # fmt: skip
+
+
+def prepare(args: argparse.Namespace, work: Path) -> tuple[Path, Path]:
+    store, run = work / "shop.duckdb", work / "run"
+    if not store.exists():
+        toyguide("data", "synth", "--store", str(store), "--shoppers", str(args.shoppers),
+                 "--items", str(args.items), "--weeks", str(args.weeks), "--seed", "0")  # fmt: skip
+    if not (run / "model" / "checksums.json").exists():
+        config = work / "serve.toml"
+        config.write_text(
+            'threads = 2\n[features]\ntasks = ["preference", "attributes", "sales", "profile"]\n'
+            '[model]\nd_model = 64\n[weighting]\nname = "uncertainty"\n'
+            "[train]\nepochs = 1\nsteps_per_epoch = 60\n[analysis]\nevery_steps = 0\n"
+        )
+        toyguide("train", "--config", str(config), "--store", str(store), "--out", str(run))
+    return store, run
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(store: Path, run: Path, port: int) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "toyguide", "serve", "--model", str(run), "--store", str(store),
+         "--port", str(port), "--admin-token", "bench-admin", "--merchant-token", "bench-m"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=2) as r:
+                if r.status == 200:
+                    return server
+        except OSError:
+            time.sleep(1)
+    server.kill()
+    raise SystemExit("the server did not become ready within 300 s")
+
+
+def shopper_ids(store: Path, n: int = 200) -> list[str]:
+    import duckdb
+
+    con = duckdb.connect(str(store), read_only=True)
+    rows = con.execute(
+        "SELECT shopper_id FROM events GROUP BY 1 ORDER BY hash(shopper_id) LIMIT ?", [n]
+    ).fetchall()
+    con.close()
+    return [r[0] for r in rows]
+
+
+def lua_script(path: str, bodies: list[dict]) -> str:
+    quoted = ", ".join(json.dumps(json.dumps(b, ensure_ascii=False)) for b in bodies)
+    return LUA.replace("{BODIES}", "{" + quoted + "}").replace("{PATH}", path)
+
+
+def run_wrk(port: int, path: str, bodies: list[dict], concurrency: int, seconds: int) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(lua_script(path, bodies))
+    threads = min(2, concurrency)
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{seconds}s", "--latency", "-s", f.name,
+         f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return parse_wrk(out)
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()
+    return float(number) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+
+
+def parse_wrk(text: str) -> dict:
+    pct = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", text, re.M))
+    total = int(re.search(r"(\d+) requests in", text).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text
+    )
+    return {
+        "requests": total,
+        "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
+        "p50_ms": _ms(pct["50"]), "p90_ms": _ms(pct["90"]), "p99_ms": _ms(pct["99"]),
+        "failed": (int(non2xx.group(1)) if non2xx else 0)
+        + (sum(int(g) for g in errors.groups()) if errors else 0),
+    }  # fmt: skip
+
+
+def main() -> None:
+    args = parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench/serve.py needs wrk: apt-get install wrk")
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="toyguide-serve-"))
+    work.mkdir(parents=True, exist_ok=True)
+    store, run = prepare(args, work)
+    shoppers = shopper_ids(store)
+    port = free_port()
+    server = start_server(store, run, port)
+    workloads = {
+        "/v1/recommendations": [{"shopper_id": s, "k": 10} for s in shoppers],
+        "/v1/guide": [{"text": t, "k": 10} for t in GUIDE_TEXTS],
+    }
+    results = {}
+    try:
+        for path, bodies in workloads.items():
+            run_wrk(port, path, bodies, 4, 3)  # warm-up: first MiniLM and torch calls
+            for c in (int(x) for x in args.concurrency.split(",")):
+                results[f"{path} c={c}"] = run_wrk(port, path, bodies, c, args.seconds)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    report = {
+        "benchmark": "serve",
+        "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        "model": str(run / "model"),
+        "results": results,
+        "goal": "p99 < 50 ms at concurrency 32 with zero failed requests",
+        "versions": {"python": platform.python_version(), "machine": platform.machine()},
+    }
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""Bearer tokens for merchant and admin routes.
+
+Merchant routes take the merchant or the admin token, admin routes the admin token only.
+A route whose tokens are all unset answers 401 saying so (it is never open by default).
+Tokens are compared in constant time.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from toyguide.service.errors import ApiError
+from toyguide.service.settings import ADMIN_TOKEN_ENV, MERCHANT_TOKEN_ENV
+
+__all__ = ["require_admin", "require_merchant"]
+
+bearer = HTTPBearer(
+    auto_error=False,
+    description="`Authorization: Bearer <token>`: the merchant or admin token "
+    "(admin routes: the admin token).",
+)
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+def require_merchant(request: Request, credentials: Credentials) -> None:
+    s = request.app.state.services.settings
+    _check(credentials, [s.merchant_token, s.admin_token], "merchant",
+           f"{MERCHANT_TOKEN_ENV} or {ADMIN_TOKEN_ENV}")  # fmt: skip
+
+
+def require_admin(request: Request, credentials: Credentials) -> None:
+    s = request.app.state.services.settings
+    _check(credentials, [s.admin_token], "admin", ADMIN_TOKEN_ENV)
+
+
+def _check(
+    credentials: HTTPAuthorizationCredentials | None,
+    tokens: list[str | None],
+    role: str,
+    env: str,
+) -> None:
+    configured = [t.encode() for t in tokens if t]
+    if not configured:
+        message = f"no {role} token is configured on this server (set {env})"
+        raise ApiError(401, "Unauthorized", message, _CHALLENGE)
+    if credentials is None:
+        raise ApiError(
+            401, "Unauthorized", f"{role} route: send 'Authorization: Bearer <token>'", _CHALLENGE
+        )
+    given = credentials.credentials.encode("utf-8", "surrogateescape")
+    if not any([secrets.compare_digest(given, token) for token in configured]):  # no shortcut
+        raise ApiError(401, "Unauthorized", f"wrong token for this {role} route", _CHALLENGE)

@@ -1,0 +1,56 @@
+"""What routes receive through FastAPI dependencies: the leased guide and the shared services.
+
+``GuideDep`` leases the current guide for the duration of the route function (not of the
+response's sending): a reload swaps in a new guide at any moment, and this request goes on
+with the one it started with. Routes are plain ``def`` functions, so FastAPI runs them in its
+threadpool and the synchronous torch calls never block the event loop.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from toyguide.guide.engine import Guide
+from toyguide.service.dialogues import DialogueStore
+from toyguide.service.holder import GuideHolder
+from toyguide.service.settings import Settings
+
+__all__ = ["DialoguesDep", "GuideDep", "Services", "ServicesDep", "StoreLockDep", "services"]
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything one app owns besides its routes (``app.state.services``)."""
+
+    settings: Settings
+    holder: GuideHolder
+    dialogues: DialogueStore
+    store_lock: threading.Lock  # every use of a guide's DuckDB connection holds it
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def current_guide(request: Request) -> Iterator[Guide]:
+    with services(request).holder.lease() as guide:
+        yield guide
+
+
+def store_lock(request: Request) -> threading.Lock:
+    return services(request).store_lock
+
+
+def dialogues(request: Request) -> DialogueStore:
+    return services(request).dialogues
+
+
+GuideDep = Annotated[Guide, Depends(current_guide, scope="function")]
+ServicesDep = Annotated[Services, Depends(services)]
+StoreLockDep = Annotated[threading.Lock, Depends(store_lock)]
+DialoguesDep = Annotated[DialogueStore, Depends(dialogues)]

@@ -1,0 +1,209 @@
+"""The loaded guide behind the service, swapped atomically on reload.
+
+Each request leases the current guide once, at its start, and returns it at its end. A reload
+loads and warms the new guide completely while requests go on using the old one, then swaps
+the reference under a lock; the old guide is closed when its last lease returns, so no request
+ever sees a half-loaded or closed guide.
+
+Concurrency inside one guide: model inference (torch, FAISS, NumPy) only reads and runs in
+parallel; the MiniLM text model is called one request at a time (Hugging Face tokenizers are
+not safe to share between threads); the DuckDB store connection is used only under the store
+lock (``Services.store_lock``), one lock for every guide, since all of them open the same file.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from toyguide.errors import ConfigError, StoreError, ToyGuideError
+
+__all__ = ["GuideHolder", "NotReadyError", "SerialEmbedder", "load_guide"]
+
+log = logging.getLogger("toyguide.service")
+
+
+class NotReadyError(Exception):
+    """No guide is loaded yet (it is loading, or its load failed)."""
+
+
+class SerialEmbedder:
+    """A text embedder that runs one call at a time; everything else is the wrapped one's."""
+
+    def __init__(self, inner: Any, lock: threading.Lock) -> None:
+        self.inner, self.lock = inner, lock
+
+    def embed(self, texts: list[str]) -> Any:
+        with self.lock:
+            return self.inner.embed(texts)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def load_guide(model_dir: Path, store_path: Path) -> Any:
+    """``Guide.load`` made ready to serve: one shared, serialised MiniLM for search and the
+    parser's fallback, loaded and warmed now rather than by the first shopper."""
+    from toyguide.guide.engine import Guide
+
+    if not Path(store_path).is_file():  # Store.open would create an empty store there
+        raise StoreError(f"{store_path}: no store there")
+    try:
+        guide = Guide.load(Path(model_dir), Path(store_path))
+    except OSError as exc:  # an unreadable path given to reload: the admin's input, not a bug
+        raise ConfigError(f"cannot read model folder '{model_dir}': {exc}") from None
+    try:
+        guide.embedder = SerialEmbedder(guide.embedder, threading.Lock())
+        if guide.semantic is not None and guide.semantic.embedder is None:
+            guide.semantic.embedder = guide.embedder
+        guide.embedder.embed(["warm up"])
+        if guide.semantic is not None:
+            guide.semantic.match(["warm up"])
+    except BaseException:
+        guide.close()
+        raise
+    return guide
+
+
+@dataclass(eq=False)
+class _Entry:
+    guide: Any
+    model_dir: Path
+    owned: bool  # loaded by the holder, so closed by it; a guide passed in stays the caller's
+    leases: int = 0
+    retired: bool = False
+    closed: bool = False
+
+
+class GuideHolder:
+    """The current guide, its leases and its replacement."""
+
+    def __init__(
+        self,
+        loader: Callable[[Path], Any],
+        model_dir: Path,
+        store_lock: threading.Lock,
+    ) -> None:
+        self._loader, self.model_dir, self._store_lock = loader, Path(model_dir), store_lock
+        self._lock = threading.Lock()  # guards _current and every entry's counters
+        self._reload_lock = threading.Lock()  # one load at a time
+        self._current: _Entry | None = None
+        self._shut = False
+        self.state = "loading"  # loading | ready | failed | stopped
+        self.failure: str | None = None
+        self.generation = 0  # how many guides have been installed
+
+    # -- leases ----------------------------------------------------------------------------
+    @contextmanager
+    def lease(self) -> Iterator[Any]:
+        """The current guide, kept open until the ``with`` block ends."""
+        with self._lock:
+            entry = self._current
+            if entry is None:
+                raise NotReadyError(self._not_ready_message())
+            entry.leases += 1
+        try:
+            yield entry.guide
+        finally:
+            self._release(entry)
+
+    def _release(self, entry: _Entry) -> None:
+        with self._lock:
+            entry.leases -= 1
+            close = self._should_close(entry)
+        if close:
+            self._close(entry)
+
+    def _should_close(self, entry: _Entry) -> bool:
+        """Under ``_lock``: true exactly once, for a retired owned guide with no leases."""
+        if entry.retired and entry.owned and entry.leases == 0 and not entry.closed:
+            entry.closed = True
+            return True
+        return False
+
+    def _close(self, entry: _Entry) -> None:
+        """Close a retired guide; a failure is logged, never handed to the request that
+        happened to return the last lease."""
+        try:
+            with self._store_lock:
+                entry.guide.close()
+        except Exception:
+            log.exception("closing the guide of %s failed", entry.model_dir)
+            return
+        log.info("closed the guide of %s", entry.model_dir)
+
+    def _not_ready_message(self) -> str:
+        if self.state == "failed":
+            return f"the model failed to load: {self.failure}"
+        if self.state == "stopped":
+            return "the service is shutting down"
+        return "the model is still loading; try again shortly"
+
+    # -- installing ------------------------------------------------------------------------
+    def install(self, guide: Any, model_dir: Path, *, owned: bool) -> None:
+        """Make ``guide`` the current one; the old one closes when its last lease returns."""
+        new = _Entry(guide, Path(model_dir), owned)
+        with self._lock:
+            if self._shut:
+                new.retired = True
+                old = new  # shut down meanwhile: the new guide is not served
+            else:
+                old, self._current = self._current, new
+                self.model_dir, self.state, self.failure = new.model_dir, "ready", None
+                self.generation += 1
+            close = False
+            if old is not None:
+                old.retired = True
+                close = self._should_close(old)
+        if close:
+            self._close(old)  # type: ignore[arg-type]
+
+    def reload(self, model_dir: Path | None = None) -> dict[str, Any]:
+        """Load ``model_dir`` (default: the folder now served), warm it, swap it in; returns
+        its info. On failure the old guide stays and the error propagates."""
+        with self._reload_lock:
+            target = Path(model_dir) if model_dir is not None else self.model_dir
+            guide = self._loader(target)
+            self.install(guide, target, owned=True)
+            log.info("reloaded the model from %s", target)
+            return guide.info
+
+    def start_loading(self) -> threading.Thread:
+        """Load the configured model in a background thread (the server answers meanwhile:
+        ``/health`` ok, ``/ready`` 503)."""
+
+        def run() -> None:
+            try:
+                self.reload()
+            except Exception as exc:  # reported by /ready and by every guide route
+                with self._lock:
+                    if self._current is None and not self._shut:  # no admin reload since
+                        self.state, self.failure = "failed", str(exc)
+                bug = None if isinstance(exc, ToyGuideError) else exc  # a traceback for bugs
+                log.error("loading the model from %s failed: %s", self.model_dir, exc,
+                          exc_info=bug)  # fmt: skip
+
+        thread = threading.Thread(target=run, name="toyguide-load", daemon=True)
+        thread.start()
+        return thread
+
+    def info(self) -> dict[str, Any] | None:
+        with self._lock:
+            return None if self._current is None else self._current.guide.info
+
+    def shutdown(self) -> None:
+        """Stop serving; the guides the holder loaded close once their leases return."""
+        with self._lock:
+            self._shut, self.state = True, "stopped"
+            entry, self._current = self._current, None
+            close = False
+            if entry is not None:
+                entry.retired = True
+                close = self._should_close(entry)
+        if close:
+            self._close(entry)  # type: ignore[arg-type]

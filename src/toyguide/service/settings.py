@@ -1,0 +1,66 @@
+"""What the service needs to start: the model folder, the store, tokens and limits.
+
+Tokens come from the arguments or, when those are not given, from ``TOYGUIDE_ADMIN_TOKEN`` and
+``TOYGUIDE_MERCHANT_TOKEN``. An empty token counts as none: the routes it would open answer
+401 saying that no token is configured, so a blank variable never opens them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from toyguide.errors import ConfigError
+
+__all__ = ["ADMIN_TOKEN_ENV", "MERCHANT_TOKEN_ENV", "Settings"]
+
+ADMIN_TOKEN_ENV = "TOYGUIDE_ADMIN_TOKEN"
+MERCHANT_TOKEN_ENV = "TOYGUIDE_MERCHANT_TOKEN"
+
+
+@dataclass(frozen=True)
+class Settings:
+    model_dir: Path  # a run folder or its model/ folder
+    store: Path  # the shop's DuckDB file
+    admin_token: str | None = field(default=None, repr=False)
+    merchant_token: str | None = field(default=None, repr=False)
+    max_dialogues: int = 10_000  # guide dialogues kept in memory (least recently used go first)
+    dialogue_ttl_s: float = 3600  # a dialogue untouched this long is forgotten
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "model_dir", Path(self.model_dir))
+        object.__setattr__(self, "store", Path(self.store))
+        for name in ("admin_token", "merchant_token"):  # blank = not configured
+            value = getattr(self, name)
+            object.__setattr__(self, name, value.strip() or None if value else None)
+        if self.max_dialogues < 1:
+            raise ConfigError(f"max_dialogues must be >= 1, got {self.max_dialogues}")
+        if not self.dialogue_ttl_s > 0:
+            raise ConfigError(f"dialogue_ttl_s must be > 0, got {self.dialogue_ttl_s}")
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"port must be from 0 to 65535, got {self.port}")
+
+    @classmethod
+    def from_env(
+        cls,
+        model_dir: Path,
+        store: Path,
+        *,
+        admin_token: str | None = None,
+        merchant_token: str | None = None,
+        environ: Mapping[str, str] | None = None,
+        **limits: object,
+    ) -> Settings:
+        """Settings whose tokens not given here are read from the environment."""
+        env = os.environ if environ is None else environ
+        return cls(
+            model_dir,
+            store,
+            admin_token if admin_token is not None else env.get(ADMIN_TOKEN_ENV),
+            merchant_token if merchant_token is not None else env.get(MERCHANT_TOKEN_ENV),
+            **limits,  # type: ignore[arg-type]
+        )

@@ -1,0 +1,129 @@
+"""The guide holder: leases, atomic swap, closing only after the last lease, failed loads."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from toyguide.errors import CheckpointError
+from toyguide.service import create_app
+from toyguide.service.holder import GuideHolder, NotReadyError
+
+from .conftest import ADMIN_AUTH, settings_for
+from .test_routes import error_of, wait_ready
+
+
+class FakeGuide:
+    def __init__(self, name: str) -> None:
+        self.name, self.closed = name, 0
+        self.info = {"folder": name}
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def holder_loading(*names: str) -> tuple[GuideHolder, list[FakeGuide]]:
+    made: list[FakeGuide] = []
+
+    def load(folder: Path) -> FakeGuide:
+        if folder.name == "broken":
+            raise CheckpointError(f"{folder}: checksum mismatch")
+        made.append(FakeGuide(folder.name))
+        return made[-1]
+
+    return GuideHolder(load, Path("first"), threading.Lock()), made
+
+
+def test_nothing_to_lease_until_loaded() -> None:
+    holder, _ = holder_loading()
+    with pytest.raises(NotReadyError, match="still loading"), holder.lease():
+        pass
+    assert holder.info() is None
+
+
+def test_the_old_guide_closes_after_its_last_lease() -> None:
+    holder, made = holder_loading()
+    holder.reload()
+    with holder.lease() as old:
+        with holder.lease() as same:
+            assert same is old
+            holder.reload(Path("second"))
+            with holder.lease() as new:  # new requests get the new guide at once
+                assert new.name == "second" and holder.info() == {"folder": "second"}
+        assert old.closed == 0  # the outer request still holds it
+    assert old.closed == 1 and made[1].closed == 0
+    holder.reload()  # default: the folder served now
+    assert made[2].name == "second" and made[1].closed == 1
+    assert holder.model_dir == Path("second") and holder.generation == 3
+
+
+def test_a_failed_reload_keeps_the_old_guide() -> None:
+    holder, made = holder_loading()
+    holder.reload()
+    with pytest.raises(CheckpointError):
+        holder.reload(Path("broken"))
+    with holder.lease() as guide:
+        assert guide is made[0] and guide.closed == 0
+
+
+def test_guides_passed_in_are_never_closed_by_the_holder() -> None:
+    holder, _ = holder_loading()
+    mine = FakeGuide("mine")
+    holder.install(mine, Path("mine"), owned=False)
+    holder.reload()
+    holder.shutdown()
+    assert mine.closed == 0
+    with pytest.raises(NotReadyError, match="shutting down"), holder.lease():
+        pass
+
+
+def test_shutdown_waits_for_leases() -> None:
+    holder, made = holder_loading()
+    holder.reload()
+    with holder.lease():
+        holder.shutdown()
+        assert made[0].closed == 0
+    assert made[0].closed == 1
+
+
+def test_a_model_that_fails_to_load_is_reported(served, tmp_path) -> None:
+    settings = settings_for(served, model_dir=tmp_path / "no-model")
+    with TestClient(create_app(settings)) as client:
+        for _ in range(200):
+            ready = client.get("/ready")
+            if ready.json()["status"] != "loading":
+                break
+            threading.Event().wait(0.02)
+        assert ready.status_code == 503 and ready.json()["status"] == "failed"
+        assert "not a toyguide model folder" in ready.json()["message"]
+        err = error_of(client.get(f"/v1/items/{served.item}"), 503)
+        assert err["type"] == "NotReady" and "failed to load" in err["message"]
+        assert client.get("/health").json() == {"status": "ok"}
+
+
+def test_reload_through_the_api(private_copy, tmp_path) -> None:
+    """An app that loaded its own model reloads another folder; a bad folder changes nothing."""
+    with TestClient(create_app(settings_for(private_copy))) as client:
+        assert wait_ready(client)["model"]["folder"] == str(private_copy.model)
+        err = error_of(client.post("/v1/admin/reload", json={"model_dir": str(tmp_path / "x")},
+                                   headers=ADMIN_AUTH), 400)  # fmt: skip
+        assert err["type"] == "CheckpointError"
+        error_of(client.post("/v1/admin/reload", json={"model_dir": "a\x00b"},
+                             headers=ADMIN_AUTH), 422)  # fmt: skip
+        done = client.post("/v1/admin/reload", json={"model_dir": str(private_copy.run)},
+                           headers=ADMIN_AUTH)  # fmt: skip
+        assert done.status_code == 200 and done.json()["status"] == "reloaded"
+        assert client.get("/ready").json()["model"]["folder"] == str(private_copy.model)
+        assert client.post("/v1/admin/reload", headers=ADMIN_AUTH).status_code == 200
+
+
+def test_a_missing_store_is_not_created(served, tmp_path) -> None:
+    from toyguide.errors import StoreError
+    from toyguide.service.holder import load_guide
+
+    with pytest.raises(StoreError, match="no store there"):
+        load_guide(served.model, tmp_path / "typo.duckdb")
+    assert not (tmp_path / "typo.duckdb").exists()

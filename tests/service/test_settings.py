@@ -1,0 +1,34 @@
+"""Settings: tokens from arguments or the environment, blank tokens unset, limits checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from toyguide.errors import ConfigError
+from toyguide.service import Settings
+from toyguide.service.settings import ADMIN_TOKEN_ENV, MERCHANT_TOKEN_ENV
+
+
+def test_tokens_come_from_the_environment_unless_given() -> None:
+    env = {ADMIN_TOKEN_ENV: "a-env", MERCHANT_TOKEN_ENV: "m-env"}
+    s = Settings.from_env(Path("m"), Path("s.duckdb"), environ=env)
+    assert (s.admin_token, s.merchant_token) == ("a-env", "m-env")
+    s = Settings.from_env("m", "s.duckdb", admin_token="a-arg", environ=env, port=9000)
+    assert (s.admin_token, s.merchant_token, s.port) == ("a-arg", "m-env", 9000)
+    assert isinstance(s.model_dir, Path) and s.max_dialogues == 10_000
+
+
+def test_blank_tokens_are_unset_and_tokens_never_print() -> None:
+    s = Settings("m", "s", admin_token="  ", merchant_token="")
+    assert s.admin_token is None and s.merchant_token is None
+    assert "secret" not in repr(Settings("m", "s", admin_token="secret"))
+
+
+@pytest.mark.parametrize(
+    "bad", [{"max_dialogues": 0}, {"dialogue_ttl_s": 0}, {"port": 70000}, {"port": -1}]
+)
+def test_bad_limits_are_refused(bad) -> None:
+    with pytest.raises(ConfigError):
+        Settings("m", "s", **bad)
