@@ -52,7 +52,9 @@ def test_not_a_store_is_refused(tmp_path: Path) -> None:
 
 
 def test_guide_parse_prints_the_slot_json() -> None:
-    out = toyguide("guide", "parse", "不要毛绒玩具，给外孙女买拼图，一百块以内", "--json", "--no-semantic")
+    out = toyguide(
+        "guide", "parse", "不要毛绒玩具，给外孙女买拼图，一百块以内", "--json", "--no-semantic"
+    )
     assert out.returncode == 0, out.stderr
     slots = json.loads(out.stdout)
     assert slots["gender"] == "girl" and slots["exclude"] == ["plush"]

@@ -61,9 +61,9 @@ def test_training_batches_have_exactly_the_contract_keys(streams, task: str) -> 
 def test_same_seed_and_epoch_give_identical_batches(
     streams, task: str, tiny_store: Store, fake_embedder, task_data: TaskData
 ) -> None:
-    fresh = make_streams(
-        TaskData.build(tiny_store, task_data.config, text_vectors=fake_embedder)
-    )[task]
+    fresh = make_streams(TaskData.build(tiny_store, task_data.config, text_vectors=fake_embedder))[
+        task
+    ]
     for a, b in zip(_all(streams[task], 3), _all(fresh, 3), strict=True):
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     first = "items" if "items" in CONTRACT[task] else "seq_items"

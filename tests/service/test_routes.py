@@ -242,3 +242,18 @@ def wait_ready(client, timeout: float = 60.0) -> dict:
         assert response.json()["status"] == "loading", response.text
         time.sleep(0.05)
     raise AssertionError("the model did not load in time")
+
+
+def test_edited_needs_replace_the_dialogues_slots(client) -> None:
+    first = client.post(
+        "/v1/guide", json={"text": "a puzzle for a 6 year old girl under $40"}
+    ).json()
+    edited = {**first["request"], "gender": None}  # the shopper removed the gender chip
+    turn = {"text": "cheaper", "dialogue_id": first["dialogue_id"], "request": edited}
+    second = client.post("/v1/guide", json=turn).json()
+    assert second["request"]["gender"] is None
+    assert second["request"]["budget"]["max"] < 40
+    third = client.post("/v1/guide", json={"text": "older", "dialogue_id": first["dialogue_id"]})
+    assert third.json()["request"]["gender"] is None  # the edit was kept for later turns
+    bad = client.post("/v1/guide", json={**turn, "request": {"gender": "robot"}})
+    assert bad.status_code == 400

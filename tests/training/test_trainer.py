@@ -58,14 +58,21 @@ def make_trainer(run_dir: Path, epochs: int = 4, weighting: str = "uncertainty")
     def evaluate(m, split: str) -> dict:
         m.eval()
         with torch.no_grad():
-            out = {t: {"mse": float(m.task_loss(t, {"x": s.x, "y": s.y})[0])} for t, s in streams.items()}
+            out = {
+                t: {"mse": float(m.task_loss(t, {"x": s.x, "y": s.y})[0])}
+                for t, s in streams.items()
+            }
         m.train()
         return out
 
     return Trainer(
-        model, streams, build_weighting(weighting, ["a", "b"]), evaluate,
+        model,
+        streams,
+        build_weighting(weighting, ["a", "b"]),
+        evaluate,
         Selection("a", "mse", higher_is_better=False),
-        TrainConfig(epochs=epochs, lr=0.01, patience=10, log_every=1), run_dir,
+        TrainConfig(epochs=epochs, lr=0.01, patience=10, log_every=1),
+        run_dir,
     )
 
 
@@ -100,7 +107,9 @@ def test_non_finite_loss_stops_and_keeps_last_checkpoint(tmp_path: Path) -> None
     trainer.fit()
     trainer2 = make_trainer(tmp_path, epochs=3)
     trainer2.model.poison = True
-    with pytest.raises(NonFiniteLossError, match=r"task 'b' loss is nan at epoch 2, step 1.*epoch-0001"):
+    with pytest.raises(
+        NonFiniteLossError, match=r"task 'b' loss is nan at epoch 2, step 1.*epoch-0001"
+    ):
         trainer2.fit(resume=True)
     assert (tmp_path / "checkpoints" / "LATEST").read_text() == "epoch-0001"
 

@@ -29,7 +29,14 @@ from dataclasses import replace
 from typing import Any
 
 from toyguide.guide.parse import LabelMatcher, ParsedTurn, parse_turn
-from toyguide.guide.request import AgeRange, Budget, GuideRequest, GuideRequestError
+from toyguide.guide.request import (
+    MAX_KEYWORD_CHARS,
+    MAX_KEYWORDS,
+    AgeRange,
+    Budget,
+    GuideRequest,
+    GuideRequestError,
+)
 from toyguide.guide.request import taxonomy_order as _ordered
 
 __all__ = ["CHEAPER", "MAX_TURNS", "SHIFT_MONTHS", "Dialogue"]
@@ -123,8 +130,14 @@ def apply_turn(old: GuideRequest, turn: ParsedTurn, shown: list[float]) -> Guide
         interests=_ordered(set(interests) - set(new.exclude)),
         exclude=_ordered(set(exclude) - set(new.interests)),
         occasion=new.occasion or old.occasion,
-        keywords=tuple(dict.fromkeys(keywords)),
+        keywords=_latest_keywords(keywords),
     )
+
+
+def _latest_keywords(keywords: Iterable[str]) -> tuple[str, ...]:
+    """Distinct keywords the schema allows, the latest turns' kept when there are too many."""
+    fitting = [k for k in dict.fromkeys(keywords) if len(k) <= MAX_KEYWORD_CHARS]
+    return tuple(fitting[-MAX_KEYWORDS:])
 
 
 def _shift(age: AgeRange | None, turn: ParsedTurn) -> AgeRange | None:

@@ -67,6 +67,8 @@ class Guide:
 
     @classmethod
     def load(cls, model_dir: Path, store_path: Path, *, semantic: bool = True) -> Guide:
+        if not Path(store_path).is_file():  # never create an empty store at a mistyped path
+            raise NotFoundError(f"{store_path}: no store there")
         store = Store.open(store_path)
         from toyguide.guide.semantic import SemanticMatcher
 
@@ -169,9 +171,8 @@ class Guide:
         prices shown so that "cheaper" has a reference."""
         dialogue = dialogue or Dialogue(semantic=self.semantic)
         request = dialogue.say(text)
-        result = self.recommend(
-            shopper_id, request, k, text=" ".join(dialogue_texts(dialogue, text))
-        )
+        # Refinements like "cheaper" carry no content: match on the turn plus kept keywords.
+        result = self.recommend(shopper_id, request, k, text=" ".join([text, *request.keywords]))
         dialogue.show([p.item.price for p in result.picks if p.item.price is not None])
         return result, dialogue
 
@@ -285,10 +286,6 @@ class Guide:
     def record_events(self, events: pl.DataFrame, source: str = "api") -> IngestReport:
         """Validate and store new events (the model learns from them at its next training)."""
         return self.store.ingest("events", events, source=source)
-
-
-def dialogue_texts(dialogue: Dialogue, text: str) -> list[str]:
-    return [text]
 
 
 def _probabilities(logits: torch.Tensor, labels: list[str], multilabel: bool = False):

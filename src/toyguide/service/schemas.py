@@ -120,6 +120,11 @@ class GuideTurn(_Request):
     dialogue_id: Token | None = Field(
         None, description="from the previous answer; none starts a new dialogue"
     )
+    request: Annotated[dict[str, Any], WithJsonSchema(GUIDE_REQUEST_SCHEMA)] | None = Field(
+        None,
+        description="the needs as the shopper edited them (GuideRequest JSON); they replace the "
+        "dialogue's slots before this turn is parsed",
+    )
     shopper_id: Id | None = None
     k: K = 10
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from toyguide.errors import NotFoundError
 from toyguide.guide.dialogue import Dialogue
+from toyguide.guide.request import GuideRequest
 from toyguide.service.deps import DialoguesDep, GuideDep
 from toyguide.service.schemas import GuideTurn, RecommendationsModel, errors
 
@@ -31,6 +32,9 @@ def guide_turn(body: GuideTurn, guide: GuideDep, dialogues: DialoguesDep) -> dic
             raise NotFoundError(f"unknown or expired dialogue '{body.dialogue_id}'")
         dialogue_id = body.dialogue_id
         dialogue = Dialogue.from_dict(saved, semantic=guide.semantic)
+    if body.request is not None:  # chips the shopper edited replace what the dialogue kept
+        dialogue = dialogue or Dialogue(semantic=guide.semantic)
+        dialogue.request = GuideRequest.from_dict(body.request)
     result, dialogue = guide.ask(body.text, dialogue, body.shopper_id, body.k)
     kept = dialogues.put(dialogue_id, dialogue.to_dict())  # only a turn that succeeded is kept
     return replace(result, dialogue_id=dialogue_id, request=kept["request"]).to_dict()

@@ -8,6 +8,7 @@ const $ = (id) => document.getElementById(id);
 const state = {
   dialogueId: null,
   request: null, // the parsed GuideRequest JSON of the latest answer
+  edited: null, // needs the shopper edited since; sent with the next turn
   turns: [], // what the shopper typed, in order
   seq: 0, // answers to superseded questions are dropped
 };
@@ -38,10 +39,10 @@ async function answer(call) {
 
 function ask(text, dialogueId) {
   return answer(async () => {
-    const data = await api("/v1/guide", {
-      method: "POST",
-      body: { text, dialogue_id: dialogueId, shopper_id: null, k: K },
-    });
+    const body = { text, dialogue_id: dialogueId, shopper_id: null, k: K };
+    if (state.edited) body.request = state.edited; // edited chips replace the dialogue's needs
+    const data = await api("/v1/guide", { method: "POST", body });
+    state.edited = null;
     state.dialogueId = data.dialogue_id;
     state.turns = dialogueId ? [...state.turns, text] : [text];
     return data;
@@ -49,6 +50,7 @@ function ask(text, dialogueId) {
 }
 
 function reask(request) {
+  state.edited = request;
   return answer(async () => {
     const data = await api("/v1/recommendations", {
       method: "POST",
