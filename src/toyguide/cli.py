@@ -151,7 +151,7 @@ def data_synth(
 
 DEMO_RUN = {
     "threads": 2,
-    "features": {"tasks": ["preference", "attributes", "sales", "profile"]},
+    "features": {"tasks": ["preference", "attributes", "sales", "profile"], "horizon": 12},
     "model": {"d_model": 48, "mixer": "mmoe"},
     "weighting": {"name": "uncertainty"},
     "train": {"epochs": 3, "steps_per_epoch": 60, "patience": 3},
@@ -166,9 +166,12 @@ def demo(
         Path("demo")
     ),
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    serve: Annotated[bool, typer.Option(help="Serve the guide when trained.")] = True,
+    port: Annotated[int, typer.Option(help="Port of the guide on localhost.")] = 8000,
 ) -> None:
     """The main job on the embedded default: build the synthetic shop, train the multi-task
-    model on it and print each task's test metrics."""
+    model on it, print each task's test metrics, then serve the guide on localhost."""
+    import secrets
     import shutil
 
     from toyguide.data.synth import SynthConfig
@@ -182,10 +185,18 @@ def demo(
     config = run_config_from_dict({**DEMO_RUN, "seed": seed})
     metrics = train_run(config, store, out / "run")
     _print_metrics("demo: test metrics per task", metrics["test"])
-    console.print(
-        f"trained in {metrics['train_seconds']}s (best epoch {metrics['best_epoch']}); "
-        f"run folder {out / 'run'}; try: toyguide analyze tasks {out / 'run'}"
-    )
+    console.print(f"trained in {metrics['train_seconds']}s (best epoch {metrics['best_epoch']})")
+    if not serve:
+        return
+    from toyguide.service import Settings
+    from toyguide.service import serve as serve_app
+
+    token = secrets.token_urlsafe(12)
+    settings = Settings(out / "run", store, admin_token=token, merchant_token=token, port=port)
+    serve_app(settings, announce=lambda url: console.print(
+        f"the guide: {url}/  ·  merchant dashboard: {url}/merchant (token {token})  ·  "
+        "Ctrl-C stops"
+    ))  # fmt: skip
 
 
 def _synth_and_report(config: Any, store: Path) -> None:
