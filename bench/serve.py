@@ -117,7 +117,8 @@ def shopper_ids(store: Path, n: int = 200) -> list[str]:
 
 
 def lua_script(path: str, bodies: list[dict]) -> str:
-    quoted = ", ".join(json.dumps(json.dumps(b, ensure_ascii=False)) for b in bodies)
+    # Lua long brackets take the UTF-8 JSON as it is (Lua has no \u escapes).
+    quoted = ", ".join(f"[==[{json.dumps(b, ensure_ascii=False)}]==]" for b in bodies)
     return LUA.replace("{BODIES}", "{" + quoted + "}").replace("{PATH}", path)
 
 
@@ -125,11 +126,13 @@ def run_wrk(port: int, path: str, bodies: list[dict], concurrency: int, seconds:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(lua_script(path, bodies))
     threads = min(2, concurrency)
-    out = subprocess.run(
+    done = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{seconds}s", "--latency", "-s", f.name,
          f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    return parse_wrk(out)
+    )  # fmt: skip
+    if done.stderr.strip():  # a script error makes wrk fall back to GET /: not our workload
+        raise SystemExit(f"wrk failed on {path}: {done.stderr.strip()}")
+    return parse_wrk(done.stdout)
 
 
 def _ms(value: str) -> float:

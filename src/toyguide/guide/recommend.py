@@ -16,6 +16,7 @@ CANDIDATES = 300  # retrieved before filtering and re-ranking
 INTEREST_BONUS = 0.75  # per requested interest a toy is known to serve
 GENDER_BONUS, GENDER_PENALTY = 0.25, 0.5
 SAME_FUNCTION_PENALTY = 0.4  # per earlier pick with the same main function (diversity)
+POOL = 200  # best-scored allowed candidates the diverse picking chooses from
 
 
 def _standardise(scores: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -58,19 +59,35 @@ def rank_items(
     if not len(rows):
         return []
     score = _standardise(base, mask)[rows] + _request_bonus(catalogue, request, rows)
-    main = np.where(catalogue.functions[rows].any(1), catalogue.functions[rows].argmax(1), -1)
-    picks: list[Pick] = []
-    used: dict[int, int] = {}
-    remaining = np.ones(len(rows), dtype=bool)
-    while len(picks) < k and remaining.any():
-        penalty = np.array([SAME_FUNCTION_PENALTY * used.get(m, 0) if m >= 0 else 0 for m in main])
-        best = int(np.argmax(np.where(remaining, score - penalty, -np.inf)))
-        remaining[best] = False
-        used[main[best]] = used.get(main[best], 0) + 1
-        row = int(rows[best])
-        reasons = _reasons(catalogue, row, request, source)
-        picks.append(Pick(catalogue.views[row], round(float(score[best]), 4), reasons))
-    return picks
+    if len(rows) > POOL:  # only the best can be picked, even after diversity penalties
+        keep = np.argpartition(-score, POOL)[:POOL]
+        rows, score = rows[keep], score[keep]
+    return [
+        Pick(catalogue.views[rows[i]], round(float(score[i] - penalty), 4),
+             _reasons(catalogue, int(rows[i]), request, source))
+        for i, penalty in _diverse_order(catalogue, rows, score, k)
+    ]  # fmt: skip
+
+
+def _diverse_order(
+    catalogue: Catalogue, rows: np.ndarray, score: np.ndarray, k: int
+) -> list[tuple[int, float]]:
+    """Greedy picks (index, penalty): each earlier pick with the same main function costs
+    ``SAME_FUNCTION_PENALTY``, so the list spreads across functions."""
+    known = catalogue.functions[rows].any(1)
+    main = np.where(known, catalogue.functions[rows].argmax(1), -1)
+    penalty = np.zeros(len(rows))
+    current = score.astype(np.float64).copy()
+    order = []
+    for _ in range(min(k, len(rows))):
+        best = int(np.argmax(current))
+        order.append((best, float(penalty[best])))
+        current[best] = -np.inf
+        if main[best] >= 0:
+            same = main == main[best]
+            penalty[same] += SAME_FUNCTION_PENALTY
+            current[same] -= SAME_FUNCTION_PENALTY
+    return order
 
 
 def _reasons(

@@ -83,8 +83,10 @@ def _include_pages(app: FastAPI) -> None:
 def serve(settings: Settings, announce: Callable[[str], None] | None = None) -> None:
     """Load the guide (so a bad model or store fails here, before the port is taken), then
     run the app under uvicorn until interrupted; ``announce`` gets the address first."""
+    import torch
     import uvicorn
 
+    torch.set_num_threads(settings.torch_threads)
     guide = load_guide(settings.model_dir, settings.store)
     try:
         app = _build(settings, guide, owned=True)

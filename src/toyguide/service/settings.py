@@ -30,6 +30,9 @@ class Settings:
     dialogue_ttl_s: float = 3600  # a dialogue untouched this long is forgotten
     host: str = "127.0.0.1"
     port: int = 8000
+    # Torch threads per inference: one request's tensors are small, so requests in parallel
+    # use the cores better than threads inside one request (which thrash under load).
+    torch_threads: int = 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "model_dir", Path(self.model_dir))
