@@ -57,7 +57,7 @@ def _build(settings: Settings, guide: Any, *, owned: bool) -> FastAPI:
     app = FastAPI(title="toyguide", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.services = Services(
         settings, holder, DialogueStore(settings.max_dialogues, settings.dialogue_ttl_s),
-        store_lock,
+        store_lock, threading.BoundedSemaphore(settings.inference_slots),
     )  # fmt: skip
     install_error_handlers(app)
     app.add_middleware(BodyLimit)

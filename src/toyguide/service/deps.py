@@ -31,6 +31,9 @@ class Services:
     holder: GuideHolder
     dialogues: DialogueStore
     store_lock: threading.Lock  # every use of a guide's DuckDB connection holds it
+    # Requests using the guide at once: more than the cores only makes threads fight for the
+    # GIL and the CPU, so the rest wait (without the GIL) for a slot.
+    inference: threading.BoundedSemaphore
 
 
 def services(request: Request) -> Services:
@@ -38,7 +41,8 @@ def services(request: Request) -> Services:
 
 
 def current_guide(request: Request) -> Iterator[Guide]:
-    with services(request).holder.lease() as guide:
+    s = services(request)
+    with s.inference, s.holder.lease() as guide:
         yield guide
 
 

@@ -33,6 +33,7 @@ class Settings:
     # Torch threads per inference: one request's tensors are small, so requests in parallel
     # use the cores better than threads inside one request (which thrash under load).
     torch_threads: int = 1
+    inference_slots: int = 2  # requests using the model at once (about the number of cores)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "model_dir", Path(self.model_dir))
