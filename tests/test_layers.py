@@ -10,7 +10,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "toyguide"
 LAYERS = ["data", "features", "models", "weighting", "training", "evaluation", "guide", "service"]
 # Modules at the package root: the foundations (importable by all) and the CLI (imports all).
-FOUNDATION = {"errors", "registry", "config", "tasks"}
+FOUNDATION = {"errors", "registry", "config", "tasks", "checksums"}
 
 
 def layer_of(module: str) -> int | None:

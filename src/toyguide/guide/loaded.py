@@ -16,11 +16,12 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
+from toyguide.checksums import file_sha256
 from toyguide.config import from_dict
 from toyguide.data.store import Store
 from toyguide.errors import CheckpointError
 from toyguide.evaluation.experiment import RunConfig, build
-from toyguide.evaluation.export import CHECKSUMS, MODEL_DIR, sha256_of
+from toyguide.evaluation.export import CHECKSUMS, MODEL_DIR
 
 __all__ = ["LoadedModel", "load_model_folder", "resolve_model_dir"]
 
@@ -54,7 +55,7 @@ def verify_folder(folder: Path) -> dict[str, str]:
     sums = json.loads((folder / CHECKSUMS).read_text())
     for name, expected in sums.items():
         path = folder / name
-        if not path.is_file() or sha256_of(path) != expected:
+        if not path.is_file() or file_sha256(path) != expected:
             raise CheckpointError(f"{path}: checksum mismatch or missing; refusing to load")
     return sums
 

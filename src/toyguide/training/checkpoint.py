@@ -8,7 +8,6 @@ so a run killed at any moment leaves the previous checkpoint intact.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -19,6 +18,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from toyguide.checksums import file_sha256
 from toyguide.errors import CheckpointError
 
 __all__ = [
@@ -69,14 +69,6 @@ def unflatten_state(skeleton: Any, tensors: dict[str, torch.Tensor]) -> Any:
     return skeleton
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def write_checkpoint(
     root: Path, name: str, parts: dict[str, Any], meta: dict[str, Any], *, latest: bool = True
 ) -> Path:
@@ -91,7 +83,7 @@ def write_checkpoint(
         save_file(tensors, str(tmp / f"{part}.safetensors"))
         skeletons[part] = skeleton
     (tmp / "state.json").write_text(json.dumps({"parts": skeletons, "meta": meta}))
-    sums = {p.name: _sha256(p) for p in sorted(tmp.iterdir())}
+    sums = {p.name: file_sha256(p) for p in sorted(tmp.iterdir())}
     (tmp / CHECKSUMS).write_text(json.dumps(sums, indent=1))
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
@@ -142,7 +134,7 @@ def verify_checksums(folder: Path) -> None:
         path = folder / name
         if not path.is_file():
             raise CheckpointError(f"{folder}: {name} is missing")
-        if _sha256(path) != expected:
+        if file_sha256(path) != expected:
             raise CheckpointError(
                 f"{path}: checksum mismatch (truncated or modified); refusing to load"
             )
