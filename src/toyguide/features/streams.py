@@ -15,6 +15,7 @@ target at the last position only, so a validation loss uses the training loss un
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -41,7 +42,7 @@ Batch = dict[str, torch.Tensor]
 _SALT = {"preference": 11, "attributes": 12, "sales": 13, "profile": 14}
 
 
-class TaskStream:
+class TaskStream(ABC):
     """The shared batching: subclasses say which examples a split holds and how to batch them."""
 
     task: str = ""
@@ -54,12 +55,13 @@ class TaskStream:
         self.batch_size = data.config.batch_size(self.task)
         self._train = self.examples(TRAIN)
 
+    @abstractmethod
     def examples(self, split: int) -> np.ndarray:
         """Indices of the split's examples (rows or sample numbers), in a fixed order."""
-        raise NotImplementedError
 
+    @abstractmethod
     def make_batch(self, examples: np.ndarray, split: int) -> Batch:
-        raise NotImplementedError
+        """The batch of ``examples`` (keys as in docs/design/mtl-contracts.md)."""
 
     def __len__(self) -> int:
         return math.ceil(len(self._train) / self.batch_size)

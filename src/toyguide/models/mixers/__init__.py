@@ -12,6 +12,7 @@ importing this package registers them all.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -65,7 +66,7 @@ def _check_task_names(tasks: Sequence[str]) -> None:
         raise ConfigError(f"mixer: task names must be non-empty without '.', got {bad}")
 
 
-class Mixer(nn.Module):
+class Mixer(nn.Module, ABC):
     """Base class: validates the task, then calls :meth:`mix`.
 
     Subclasses create ``self.per_task = nn.ModuleDict({task: ...})`` holding each task's own
@@ -83,8 +84,9 @@ class Mixer(nn.Module):
         self.check_task(task)
         return self.mix(x, task)
 
+    @abstractmethod
     def mix(self, x: Tensor, task: str) -> Tensor:
-        raise NotImplementedError
+        """What the mixer does for ``task``; ``forward`` checked the task name first."""
 
     def check_task(self, task: str) -> None:
         if task not in self.config.tasks:
