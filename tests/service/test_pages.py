@@ -306,7 +306,10 @@ def test_merchant_dashboard_with_a_token(page, record, item_id, shopper_id, tmp_
     page.get_by_label("Shopper id").fill(shopper_id)
     page.get_by_role("button", name="Show profile").click()
     expect(page.get_by_test_id("segment")).to_contain_text("·")
-    assert page.get_by_role("alert").all_inner_texts() == ["", "", "", ""]
+    page.get_by_role("button", name="Show the shop's segments").click()
+    segments = page.get_by_role("table", name="Shoppers by predicted").locator("tbody tr")
+    expect(segments.first).to_contain_text("·")
+    assert page.get_by_role("alert").all_inner_texts() == ["", "", "", "", ""]
     page.screenshot(path=tmp_path / "merchant.png", full_page=True)
     assert_clean(record)
 

@@ -42,6 +42,7 @@ def assert_picks(picks: list[dict], k: int) -> None:
         (schemas.InventoryPlanModel, views.InventoryPlan),
         (schemas.ToyEvaluationModel, views.ToyEvaluation),
         (schemas.ShopperProfileModel, views.ShopperProfile),
+        (schemas.SegmentModel, views.Segment),
     ],
 )
 def test_response_models_mirror_the_views(model, view) -> None:
@@ -186,6 +187,18 @@ def test_shopper_profile(client, served) -> None:
     assert list(body) == [f.name for f in dataclasses.fields(views.ShopperProfile)]
     assert body["shopper_id"] == served.shopper and body["n_events"] > 0
     error_of(client.get("/v1/shoppers/nobody/profile", headers=MERCHANT_AUTH), 404)
+
+
+def test_segments_cover_the_shoppers_with_events(client, served) -> None:
+    body = client.get("/v1/segments?top=200", headers=MERCHANT_AUTH).json()
+    segments = body["segments"]
+    assert segments and abs(sum(s["share"] for s in segments) - 1) < 1e-3
+    sizes = [s["shoppers"] for s in segments]
+    assert sizes == sorted(sizes, reverse=True)
+    profile = client.get(f"/v1/shoppers/{served.shopper}/profile", headers=MERCHANT_AUTH).json()
+    assert profile["segment"] in {s["segment"] for s in segments}
+    assert client.get("/v1/segments").status_code == 401
+    error_of(client.get("/v1/segments?top=0", headers=MERCHANT_AUTH), 422)
 
 
 def test_bad_json_unknown_routes_and_large_bodies(client) -> None:

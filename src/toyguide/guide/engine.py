@@ -30,6 +30,7 @@ from toyguide.guide.views import (
     LabelProbability,
     Pick,
     Recommendations,
+    Segment,
     ShopperProfile,
     ToyEvaluation,
 )
@@ -51,6 +52,7 @@ class Guide:
         seqs = self.data.sequences
         counts = np.bincount(seqs.items[seqs.is_target], minlength=len(self.catalogue.ids))
         self.popularity = np.log1p(counts.astype(np.float64))
+        self._segments: list[Segment] | None = None
         with torch.no_grad():
             self.item_space = self.model.catalogue() if "preference" in self.model.tasks else None
             if "attributes" in self.model.tasks:
@@ -274,6 +276,44 @@ class Guide:
             shopper_id, self._n_events(row), self._known(shopper_id), age, gender, interests,
             segment,
         )  # fmt: skip
+
+    @torch.no_grad()
+    def segments(self, top: int = 20) -> list[Segment]:
+        """The shop's shoppers grouped by their predicted segment, largest first (computed
+        once per loaded model: the model and the sequences it reads do not change)."""
+        self._require("profile")
+        if self._segments is None:
+            self._segments = self._all_segments()
+        return self._segments[:top]
+
+    def _all_segments(self) -> list[Segment]:
+        from toyguide.features.streams import sequence_batch
+
+        seqs, max_len = self.data.sequences, self.loaded.config.features.max_len
+        rows = np.flatnonzero(np.diff(seqs.offsets) > 0)
+        labels: list[str] = []
+        for start in range(0, len(rows), 512):
+            chunk = rows[start : start + 512]
+            batch, _, _ = sequence_batch(seqs, chunk, seqs.offsets[chunk + 1], max_len)
+            out = self.model.predict("profile", batch)
+            age, gender = out["age_band"].argmax(-1), out["gender"].argmax(-1)
+            interest = out["interests"].argmax(-1)
+            labels += [f"{AGE_BANDS[a].name} · {CHILD_GENDERS[g]} · {FUNCTIONS[i]}"
+                       for a, g, i in zip(age.tolist(), gender.tolist(), interest.tolist(),
+                                          strict=True)]  # fmt: skip
+        events = np.diff(seqs.offsets)[rows]
+        frame = pl.DataFrame({"segment": labels, "events": events})
+        grouped = (
+            frame.group_by("segment")
+            .agg(pl.len().alias("shoppers"), pl.col("events").mean().alias("mean_events"))
+            .sort(["shoppers", "segment"], descending=[True, False])
+        )
+        total = max(len(rows), 1)
+        return [
+            Segment(r["segment"], r["shoppers"], round(r["shoppers"] / total, 4),
+                    round(r["mean_events"], 2))
+            for r in grouped.iter_rows(named=True)
+        ]  # fmt: skip
 
     def _known(self, shopper_id: str) -> dict[str, Any]:
         rows = self.store.query("SELECT * FROM shoppers WHERE shopper_id = ?", [shopper_id])

@@ -15,6 +15,7 @@ __all__ = [
     "LabelProbability",
     "Pick",
     "Recommendations",
+    "Segment",
     "ShopperProfile",
     "ToyEvaluation",
 ]
@@ -106,3 +107,13 @@ class ShopperProfile(_Dict):
     gender: list[LabelProbability]
     interests: list[LabelProbability]
     segment: str
+
+
+@dataclass(frozen=True)
+class Segment(_Dict):
+    """Shoppers the profile head places in the same child age band, gender and top interest."""
+
+    segment: str  # "age band · gender · top interest", as in ShopperProfile.segment
+    shoppers: int
+    share: float  # of the shoppers with events
+    mean_events: float

@@ -40,6 +40,8 @@ __all__ = [
     "RecommendationsRequest",
     "ReloadRequest",
     "SearchResult",
+    "SegmentModel",
+    "SegmentsModel",
     "ShopperProfileModel",
     "Stored",
     "ToyDescription",
@@ -232,6 +234,17 @@ class ToyEvaluationModel(BaseModel):
     first_weeks_demand: dict[str, list[float]]
     similar: list[PickModel]
     price_percentile: float | None
+
+
+class SegmentModel(BaseModel):
+    segment: str
+    shoppers: int
+    share: float
+    mean_events: float
+
+
+class SegmentsModel(BaseModel):
+    segments: list[SegmentModel]
 
 
 class ShopperProfileModel(BaseModel):

@@ -189,6 +189,15 @@ async function showProfile() {
   $("segment-result").hidden = false;
 }
 
+async function showSegments() {
+  const data = await merchantApi("/v1/segments?top=20");
+  const rows = data.segments.map((s) =>
+    el("tr", {}, el("td", {}, s.segment), el("td", {}, String(s.shoppers)),
+      el("td", {}, `${(100 * s.share).toFixed(1)}%`), el("td", {}, s.mean_events.toFixed(1))));
+  $("segments-table").querySelector("tbody").replaceChildren(...rows);
+  $("segments-table").hidden = false;
+}
+
 // ---- wiring --------------------------------------------------------------------------------
 function onSubmit(formId, alertId, task) {
   const form = $(formId);
@@ -214,6 +223,7 @@ function init() {
   onSubmit("plan-form", "plan-alert", showPlan);
   onSubmit("evaluate-form", "evaluate-alert", showEvaluation);
   onSubmit("segment-form", "segment-alert", showProfile);
+  onSubmit("segments-form", "segments-alert", showSegments);
 }
 
 init();
