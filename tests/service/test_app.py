@@ -17,10 +17,10 @@ CONTRACT = {
     ("GET", "/v1/items/search"), ("POST", "/v1/events"), ("GET", "/health"), ("GET", "/ready"),
     ("POST", "/v1/items/evaluate"), ("GET", "/v1/forecast/{item_id}"),
     ("POST", "/v1/inventory/plan"), ("GET", "/v1/shoppers/{shopper_id}/profile"),
-    ("POST", "/v1/admin/reload"),
+    ("GET", "/v1/segments"), ("POST", "/v1/admin/reload"),
 }  # fmt: skip
 PROTECTED = {"/v1/items/evaluate", "/v1/forecast/{item_id}", "/v1/inventory/plan",
-             "/v1/shoppers/{shopper_id}/profile", "/v1/admin/reload"}  # fmt: skip
+             "/v1/shoppers/{shopper_id}/profile", "/v1/segments", "/v1/admin/reload"}  # fmt: skip
 
 
 def schema() -> dict:
