@@ -21,14 +21,12 @@ Prints one JSON document (``rows[row] = {hr@5, ..., ndcg@20, ...}``, mean and sp
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import common  # bench/common.py: python puts the script's folder first on sys.path
 
 KS = (5, 10, 20)
 METRIC_NAMES = tuple(f"{m}@{k}" for m in ("hr", "ndcg") for k in KS)
@@ -91,19 +89,8 @@ every_steps = 0
 """
 
 
-def toyguide(*argv: str) -> None:
-    subprocess.run([sys.executable, "-m", "toyguide", *argv], check=True,
-                   stdout=subprocess.DEVNULL)  # fmt: skip
-
-
 def train(args: argparse.Namespace, work: Path, store: Path, name: str, tasks, seed: int) -> dict:
-    run = work / f"{name}-seed{seed}"
-    config = work / f"{name}-seed{seed}.toml"
-    config.write_text(run_config(args, tasks, seed))
-    toyguide("train", "--config", str(config), "--store", str(store), "--out", str(run))
-    metrics = json.loads((run / "metrics.json").read_text())
-    metrics["run"] = str(run)
-    return metrics
+    return common.train(work, store, name, seed, run_config(args, tasks, seed))
 
 
 def preference_metrics(test: dict) -> dict:
@@ -145,17 +132,9 @@ def most_popular(store: Path, args: argparse.Namespace) -> dict:
     return out
 
 
-def summarise(values: list[float]) -> dict:
-    clean = [v for v in values if v is not None]
-    if not clean:
-        return {"mean": None, "std": None}
-    return {"mean": statistics.fmean(clean),
-            "std": statistics.stdev(clean) if len(clean) > 1 else 0.0}  # fmt: skip
-
-
 def model_row(runs: list[dict]) -> dict:
     per_seed = [preference_metrics(r["test"]) for r in runs]
-    row: dict = {m: summarise([s[m] for s in per_seed]) for m in METRIC_NAMES}
+    row: dict = {m: common.summarise([s[m] for s in per_seed]) for m in METRIC_NAMES}
     row["per_seed"] = per_seed
     row["train_seconds"] = [r["train_seconds"] for r in runs]
     row["seconds_per_epoch"] = [r["seconds_per_epoch"] for r in runs]
@@ -172,7 +151,9 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     store = work / "amazon-toys.duckdb"
     if not store.exists():
-        toyguide("data", "import", "amazon-toys", "--source", str(args.data), "--store", str(store))
+        common.toyguide(
+            "data", "import", "amazon-toys", "--source", str(args.data), "--store", str(store)
+        )
     rows: dict = {"most-popular": {**most_popular(store, args), "source": "measured"}}
     runs: dict[str, list[dict]] = {name: [] for name in MODELS}
     for seed in range(args.seeds):
@@ -182,37 +163,19 @@ def main() -> None:
     rows |= {name: model_row(r) for name, r in runs.items()}
     rows |= {name: {**m, "source": "published", "reference": PUBLISHED_NOTE} for name, m in
              PUBLISHED.items()}  # fmt: skip
-    from toyguide.data.store import Store
-    from toyguide.evaluation.experiment import json_safe, store_fingerprint
-
-    with Store.open(store, read_only=True) as s:
-        fingerprint = store_fingerprint(s)
     report = {
         "benchmark": "amazon_toys",
         "protocol": "leave-one-out (last = test, second-last = validation); full ranking over "
         "all items, the user's other training items excluded; ties against the target",
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-        "data": fingerprint,
+        "data": common.fingerprint(store),
         "rows": rows,
         "peak_rss_mb": {k: max(r["peak_rss_mb"] for r in v) for k, v in runs.items()},
         "wall_seconds": round(time.perf_counter() - start, 1),
-        "versions": versions(),
+        "versions": common.versions(),
         "workdir": str(work),
     }
-    text = json.dumps(json_safe(report), indent=2)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
-    print(text)
-
-
-def versions() -> dict:
-    import torch
-
-    import toyguide
-
-    return {"python": platform.python_version(), "torch": torch.__version__,
-            "toyguide": toyguide.__version__, "machine": platform.machine()}  # fmt: skip
+    common.emit(report, args.out)
 
 
 if __name__ == "__main__":

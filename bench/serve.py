@@ -24,6 +24,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import common  # bench/common.py: python puts the script's folder first on sys.path
+
 LUA = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -60,15 +62,10 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def toyguide(*argv: str) -> None:
-    subprocess.run([sys.executable, "-m", "toyguide", *argv], check=True,
-                   stdout=subprocess.DEVNULL)  # fmt: skip
-
-
 def prepare(args: argparse.Namespace, work: Path) -> tuple[Path, Path]:
     store, run = work / "shop.duckdb", work / "run"
     if not store.exists():
-        toyguide("data", "synth", "--store", str(store), "--shoppers", str(args.shoppers),
+        common.toyguide("data", "synth", "--store", str(store), "--shoppers", str(args.shoppers),
                  "--items", str(args.items), "--weeks", str(args.weeks), "--seed", "0")  # fmt: skip
     if not (run / "model" / "checksums.json").exists():
         config = work / "serve.toml"
@@ -77,7 +74,7 @@ def prepare(args: argparse.Namespace, work: Path) -> tuple[Path, Path]:
             '[model]\nd_model = 64\n[weighting]\nname = "uncertainty"\n'
             "[train]\nepochs = 1\nsteps_per_epoch = 60\n[analysis]\nevery_steps = 0\n"
         )
-        toyguide("train", "--config", str(config), "--store", str(store), "--out", str(run))
+        common.toyguide("train", "--config", str(config), "--store", str(store), "--out", str(run))
     return store, run
 
 

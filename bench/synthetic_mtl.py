@@ -13,14 +13,12 @@ hidden truth is recovered, time per epoch and peak memory.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import common  # bench/common.py: python puts the script's folder first on sys.path
 
 TASKS = ("preference", "attributes", "sales", "profile")
 # The metrics Δm averages per task (each declares its direction in evaluation/metrics.py).
@@ -74,38 +72,13 @@ every_steps = {25 if len(tasks) > 1 else 0}
 """
 
 
-def toyguide(*argv: str) -> None:
-    subprocess.run([sys.executable, "-m", "toyguide", *argv], check=True,
-                   stdout=subprocess.DEVNULL)  # fmt: skip
-
-
 def train(args: argparse.Namespace, work: Path, store: Path, name: str, tasks, seed: int) -> dict:
-    run = work / f"{name}-seed{seed}"
-    config = work / f"{name}-seed{seed}.toml"
-    config.write_text(run_config(args, tasks, seed))
-    toyguide("train", "--config", str(config), "--store", str(store), "--out", str(run))
-    metrics = json.loads((run / "metrics.json").read_text())
-    metrics["run"] = str(run)
-    metrics["truth"] = truth_recovery(run, store)
-    return metrics
-
-
-def truth_recovery(run: Path, store: Path) -> dict:
-    try:
-        from toyguide.evaluation.truth import recover_truth_for_run
-    except ImportError:  # the truth module is optional for this script
-        return {}
     from toyguide.data.ingest import truth_dir_for
+    from toyguide.evaluation.truth import recover_truth_for_run
 
-    return recover_truth_for_run(run, store, truth_dir_for(store))
-
-
-def summarise(values: list[float]) -> dict:
-    clean = [v for v in values if v is not None]
-    if not clean:
-        return {"mean": None, "std": None}
-    return {"mean": statistics.fmean(clean),
-            "std": statistics.stdev(clean) if len(clean) > 1 else 0.0}  # fmt: skip
+    metrics = common.train(work, store, name, seed, run_config(args, tasks, seed))
+    metrics["truth"] = recover_truth_for_run(Path(metrics["run"]), store, truth_dir_for(store))
+    return metrics
 
 
 def rows_from(runs: dict[str, list[dict]]) -> dict:
@@ -115,7 +88,7 @@ def rows_from(runs: dict[str, list[dict]]) -> dict:
         for row, key in (("toyguide-mtl", "mtl"), ("toyguide-stl", f"stl-{task}")):
             per_seed = [r["test"][task] for r in runs[key]]
             names = per_seed[0].keys()
-            rows[row][task] = {m: summarise([s.get(m) for s in per_seed]) for m in names}
+            rows[row][task] = {m: common.summarise([s.get(m) for s in per_seed]) for m in names}
     return rows
 
 
@@ -135,7 +108,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     store = work / "shop.duckdb"
     if not store.exists():
-        toyguide("data", "synth", "--store", str(store), "--shoppers", str(args.shoppers),
+        common.toyguide("data", "synth", "--store", str(store), "--shoppers", str(args.shoppers),
                  "--items", str(args.items), "--weeks", str(args.weeks), "--seed", "0")  # fmt: skip
     runs: dict[str, list[dict]] = {"mtl": [], **{f"stl-{t}": [] for t in TASKS}}
     for seed in range(args.seeds):
@@ -144,15 +117,10 @@ def main() -> None:
             runs[f"stl-{task}"].append(train(args, work, store, f"stl-{task}", (task,), seed))
         print(f"seed {seed} done after {time.perf_counter() - start:.0f}s", file=sys.stderr)
     rows = rows_from(runs)
-    from toyguide.data.store import Store
-    from toyguide.evaluation.experiment import json_safe, store_fingerprint
-
-    with Store.open(store, read_only=True) as s:
-        fingerprint = store_fingerprint(s)
     report = {
         "benchmark": "synthetic_mtl",
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-        "data": fingerprint,
+        "data": common.fingerprint(store),
         "rows": rows,
         "delta_m": delta_m_of(rows),
         "truth_recovery": {k: [r.get("truth", {}) for r in v] for k, v in runs.items()},
@@ -160,23 +128,10 @@ def main() -> None:
         "train_seconds": {k: [r["train_seconds"] for r in v] for k, v in runs.items()},
         "peak_rss_mb": {k: max(r["peak_rss_mb"] for r in v) for k, v in runs.items()},
         "wall_seconds": round(time.perf_counter() - start, 1),
-        "versions": versions(),
+        "versions": common.versions(),
         "workdir": str(work),
     }
-    text = json.dumps(json_safe(report), indent=2)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
-    print(text)
-
-
-def versions() -> dict:
-    import torch
-
-    import toyguide
-
-    return {"python": platform.python_version(), "torch": torch.__version__,
-            "toyguide": toyguide.__version__, "machine": platform.machine()}  # fmt: skip
+    common.emit(report, args.out)
 
 
 if __name__ == "__main__":
