@@ -31,7 +31,7 @@ def evaluate_model(model: Any, streams: dict[str, Any], split: str) -> Metrics:
         model.train(was_training)
 
 
-def _safe(name: str, fn: Callable[[], float]) -> float:
+def _safe(fn: Callable[[], float]) -> float:
     try:
         return float(fn())
     except EvaluationError:
@@ -73,17 +73,17 @@ def _classes(prefix: str, logits: np.ndarray, labels: np.ndarray, metrics: tuple
         if m == "auc":
             probs = _softmax(logits)
             score = probs[:, 1] if probs.shape[1] == 2 else probs
-            out[f"{prefix}/auc"] = _safe(m, lambda s=score: metric_of("auc")(labels, s))
+            out[f"{prefix}/auc"] = _safe(lambda s=score: metric_of("auc")(labels, s))
         else:
-            out[f"{prefix}/{m}"] = _safe(m, lambda m=m: metric_of(m)(labels, logits))
+            out[f"{prefix}/{m}"] = _safe(lambda m=m: metric_of(m)(labels, logits))
     return out
 
 
 def _multilabel(prefix: str, logits: np.ndarray, labels: np.ndarray) -> dict:
     predicted = (logits > 0).astype(np.int64)  # sigmoid(logit) > 0.5
     return {
-        f"{prefix}/macro_f1": _safe("macro_f1", lambda: metric_of("macro_f1")(labels, predicted)),
-        f"{prefix}/auc": _safe("auc", lambda: metric_of("auc")(labels, logits)),
+        f"{prefix}/macro_f1": _safe(lambda: metric_of("macro_f1")(labels, predicted)),
+        f"{prefix}/auc": _safe(lambda: metric_of("auc")(labels, logits)),
     }
 
 
@@ -132,17 +132,15 @@ def _sales(model: Any, batches: Iterable[dict]) -> dict[str, float]:
     pred, actual, p50 = a["pred"], a["actual"], a["pred"][:, QUANTILES.index(0.5)]
     nonzero = actual > 0
     return {
-        "units/wape": _safe("wape", lambda: metric_of("wape")(actual, p50)),
-        "units/mase": _safe("mase", lambda: metric_of("mase")(actual, p50, insample=a["history"])),
-        "units/bias": _safe("bias", lambda: metric_of("bias")(actual, p50)),
-        "units/abs_bias": _safe("abs_bias", lambda: metric_of("abs_bias")(actual, p50)),
-        "units/pinball": _safe("pinball", lambda: metric_of("pinball")(actual, pred)),
-        "units/coverage_80": _safe("coverage", lambda: metric_of("coverage_80")(actual, pred)),
-        "units/coverage_error_80": _safe(
-            "coverage_error", lambda: metric_of("coverage_error_80")(actual, pred)
-        ),
+        "units/wape": _safe(lambda: metric_of("wape")(actual, p50)),
+        "units/mase": _safe(lambda: metric_of("mase")(actual, p50, insample=a["history"])),
+        "units/bias": _safe(lambda: metric_of("bias")(actual, p50)),
+        "units/abs_bias": _safe(lambda: metric_of("abs_bias")(actual, p50)),
+        "units/pinball": _safe(lambda: metric_of("pinball")(actual, pred)),
+        "units/coverage_80": _safe(lambda: metric_of("coverage_80")(actual, pred)),
+        "units/coverage_error_80": _safe(lambda: metric_of("coverage_error_80")(actual, pred)),
         "units/coverage_80_nonzero": _safe(
-            "coverage", lambda: metric_of("coverage_80")(actual[nonzero], pred[nonzero])
+            lambda: metric_of("coverage_80")(actual[nonzero], pred[nonzero])
         ),
         "units/n": float(len(actual)),
     }
