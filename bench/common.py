@@ -8,6 +8,7 @@ import platform
 import statistics
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,16 @@ def toyguide(*argv: str) -> None:
 
 
 def train(work: Path, store: Path, name: str, seed: int, config_text: str) -> dict:
-    """Write the config, run ``toyguide train`` and return the run's metrics.json."""
+    """Write the config, run ``toyguide train`` and return the run's metrics.json.
+
+    A run that already finished in ``work`` with the same config is reused, so a benchmark
+    stopped half-way resumes where it was (its rows can also be trained by separate processes).
+    """
     run = work / f"{name}-seed{seed}"
     config = work / f"{name}-seed{seed}.toml"
+    done = run / "metrics.json"
+    if done.exists() and config.exists() and config.read_text() == config_text:
+        return json.loads(done.read_text()) | {"run": str(run), "reused": True}
     config.write_text(config_text)
     toyguide("train", "--config", str(config), "--store", str(store), "--out", str(run))
     metrics = json.loads((run / "metrics.json").read_text())
@@ -46,13 +54,62 @@ def fingerprint(store: Path) -> dict:
         return store_fingerprint(s)
 
 
-def versions() -> dict:
+def peak_rss_mb() -> float:
+    """The larger peak resident memory of this process and of its largest finished child."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(max(own, children) / 1024, 1)  # Linux reports KiB
+
+
+def versions(*packages: str) -> dict:
+    """Python, torch, toyguide and the named peer packages' versions."""
+    from importlib.metadata import version
+
     import torch
 
     import toyguide
 
     return {"python": platform.python_version(), "torch": torch.__version__,
-            "toyguide": toyguide.__version__, "machine": platform.machine()}  # fmt: skip
+            "toyguide": toyguide.__version__, "machine": platform.machine(),
+            **{name: version(name) for name in packages}}  # fmt: skip
+
+
+def delta_m_of_rows(
+    rows: dict, metrics: dict[str, tuple[str, ...]], metric_of: Callable[[dict, str], dict]
+) -> dict:
+    """Δm of ``toyguide-mtl`` against ``toyguide-stl`` over ``metrics`` ({task: names}).
+
+    ``metric_of(row, task)`` is where a row keeps the task's metrics; a value may be a number
+    or a ``{"mean", "std"}`` summary (its mean counts).
+    """
+    from toyguide.evaluation.metrics import delta_m
+
+    def pick(name: str) -> dict:
+        out = {}
+        for task, names in metrics.items():
+            values = metric_of(rows[name], task)
+            out[task] = {m: _mean(values[m]) for m in names}
+        return out
+
+    return delta_m(pick("toyguide-mtl"), pick("toyguide-stl"))
+
+
+def _mean(value: Any) -> float:
+    return value["mean"] if isinstance(value, dict) else value
+
+
+def relatedness_of(run: Path) -> dict:
+    """A run's task-relatedness matrices (gradient cosine, lookahead affinity, label NMI) and
+    suggested grouping, from its relatedness.json; {} when the run wrote none."""
+    path = run / "relatedness.json"
+    if not path.exists():
+        return {}
+    report = json.loads(path.read_text())
+    matrices = {k: {"names": m["names"], "values": m["values"]}
+                for k, m in report["matrices"].items()}  # fmt: skip
+    return {"matrices": matrices, "grouping": report.get("grouping", [])}
 
 
 def emit(report: dict[str, Any], out: Path | None) -> None:

@@ -55,15 +55,19 @@ TASKS: dict[str, TaskSpec] = {
             Target("gender_target", "multiclass", ("accuracy", "macro_f1")),
             Target("functions", "multilabel", ("macro_f1", "auc")),
             Target("categories", "multilabel", ("macro_f1", "auc")),
+            Target("top_category", "multiclass", ("accuracy", "macro_f1")),
+            Target("price_band", "ordinal", ("accuracy", "macro_f1", "mae_bands")),
         ),
-        "masked cross-entropy (age band, gender) and BCE (functions, categories)",
+        "masked cross-entropy (age band, gender, top category, price band) and BCE "
+        "(functions, categories)",
         ("age_band", "accuracy"),
     ),
     "sales": TaskSpec(
         "sales",
         "item-week",
         (Target("units", "quantiles", ("wape", "mase", "pinball", "coverage_80", "bias")),),
-        "pinball loss at P10/P50/P90 on units scaled by the item's recent level",
+        "pinball loss at P10/P50/P90 plus the Poisson deviance of the mean (the point forecast"
+        " for WAPE, MASE and bias), on units scaled by the item's recent level",
         ("units", "wape"),
     ),
     "profile": TaskSpec(

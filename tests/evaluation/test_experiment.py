@@ -61,7 +61,8 @@ def read_log(run: Path) -> list[dict[str, Any]]:
 
 
 def without_wall_time(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
+    timings = {"seconds", "validation_seconds"}
+    return [{k: v for k, v in r.items() if k not in timings} for r in records]
 
 
 def error_line(result: subprocess.CompletedProcess[str]) -> str:

@@ -165,3 +165,24 @@ def test_funnel_runs_collapse_into_one_step(tiny_store, fake_embedder, ordered_e
     runs = e.with_columns(starts.cum_sum().alias("run")).group_by("run").agg(pl.col("k").max())
     purchase = EVENT_KINDS.index("purchase") + 1
     assert (seqs.kinds == purchase).sum() == (runs["k"] == purchase).sum()
+
+
+def test_unborn_children_have_no_age_band_when_asked(
+    task_data: TaskData, tiny_store: Store, fake_embedder
+) -> None:
+    """``profile_unborn = "missing"``: a child born after the label time loses its age band
+    (not 0-12m), keeps its gender; every other label is as with the default "first_band"."""
+    config = FeatureConfig(max_len=400, collapse_repeats=False, profile_unborn="missing")
+    missing = TaskData.build(tiny_store, config, text_vectors=fake_embedder).profile
+    prof, seqs = task_data.profile, task_data.sequences
+    shoppers = tiny_store.frame("shoppers").drop_nulls("child_birth_date")
+    unborn = np.zeros(len(prof.age_band), dtype=bool)
+    for sid, birth in shoppers.select("shopper_id", "child_birth_date").iter_rows():
+        row = task_data.vocabs["shoppers"].index(sid)
+        if prof.end[row] > seqs.offsets[row]:
+            last = seqs.ts[prof.end[row] - 1] // 86_400_000_000
+            unborn[row] = int(last) < (birth - dt.date(1970, 1, 1)).days
+    assert unborn.any()  # the tiny shop has parents shopping for a baby on the way
+    assert (prof.age_band[unborn] == 0).all() and (missing.age_band[unborn] == -1).all()
+    np.testing.assert_array_equal(missing.age_band[~unborn], prof.age_band[~unborn])
+    np.testing.assert_array_equal(missing.gender, prof.gender)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,15 +15,22 @@ from torch import Tensor, nn
 
 from toyguide.errors import ConfigError, RegistryError
 from toyguide.models.heads import HEADS, build_head
-from toyguide.models.heads.attributes import ABSENT_LOGIT, AttributesHeadConfig
+from toyguide.models.heads.attributes import AttributesHeadConfig
 from toyguide.models.heads.preference import PreferenceHead, PreferenceHeadConfig
 from toyguide.models.heads.profile import ProfileHeadConfig
-from toyguide.models.heads.sales import QUANTILES, SalesHeadConfig, monotone_quantiles
+from toyguide.models.heads.sales import (
+    MEAN,
+    OUTPUTS,
+    QUANTILES,
+    SalesHeadConfig,
+    monotone_quantiles,
+)
 from toyguide.models.losses import (
     catalogue_cross_entropy,
     masked_bce_with_logits,
     masked_cross_entropy,
     pinball_loss,
+    poisson_deviance_loss,
     sampled_softmax_cross_entropy,
 )
 
@@ -128,8 +136,6 @@ def scrambled(case: Case) -> Batch:
         mask = out[mask_key]
         keep = mask.view(*mask.shape, *[1] * (out[key].dim() - mask.dim()))
         out[key] = torch.where(keep, out[key], float("nan"))
-    if "categories" in out:  # column 0 ("absent") is never a label either
-        out["categories"] = out["categories"].index_fill(1, torch.tensor([0]), 1.0)
     return out
 
 
@@ -181,12 +187,23 @@ def test_output_shapes() -> None:
     }
     shapes = {k: v.shape for k, v in make("profile").head(h).items()}
     assert shapes == {"age_band": (B, 6), "gender": (B, 2), "interests": (B, 15)}
-    assert make("sales").head(h).shape == (B, H, len(QUANTILES))
+    assert make("sales").head(h).shape == (B, H, len(OUTPUTS))
 
 
-def test_absent_category_is_never_predicted() -> None:
-    logits = make("attributes").head(torch.randn(B, D) * 100)["categories"]
-    assert (logits[:, 0] == ABSENT_LOGIT).all() and (torch.sigmoid(logits[:, 0]) == 0).all()
+def test_category_outputs_line_up_with_label_columns() -> None:
+    """Label column j (vocabulary j + 1) is scored against output column j, the first included."""
+    head = build_head("attributes", AttributesHeadConfig(D, C))
+    labels = multilabel(C)
+    out = head(torch.randn(B, D))["categories"]
+    batch = {"categories": labels, "categories_mask": torch.ones(B, dtype=torch.bool)}
+    loss = head.losses({"categories": out}, batch)["categories"].loss
+    assert out.shape == (B, C)
+    assert torch.isclose(loss, F.binary_cross_entropy_with_logits(out, labels))
+
+
+def test_a_store_without_categories_builds_the_head() -> None:
+    head = build_head("attributes", AttributesHeadConfig(D, 0))
+    assert head(torch.randn(B, D))["categories"].shape == (B, 0)
 
 
 def test_padding_item_is_never_predicted() -> None:
@@ -218,9 +235,58 @@ def test_quantiles_are_non_negative_and_non_crossing(raw: list[float]) -> None:
 def test_sales_head_quantiles_are_ordered_and_scale_back_to_units() -> None:
     case = make("sales")
     pred = case.head(torch.randn(64, D) * 10)
-    assert (pred >= 0).all() and (pred.diff(dim=-1) >= 0).all()
+    assert (pred >= 0).all() and (pred[..., :MEAN].diff(dim=-1) >= 0).all()
     units = case.head.to_units(pred, torch.full((64,), 3.0))
-    torch.testing.assert_close(units, pred * 3)
+    torch.testing.assert_close(units, pred[..., :MEAN] * 3)
+    mean = case.head.mean_units(pred, torch.full((64,), 3.0))
+    torch.testing.assert_close(mean, pred[..., MEAN] * 3)
+
+
+def test_sales_mean_learns_the_expected_units_where_the_median_is_zero() -> None:
+    """Intermittent demand (0 in 70% of weeks, else 10): P50 → 0 but the mean → 3."""
+    torch.manual_seed(0)
+    head = build_head("sales", SalesHeadConfig(D, H))
+    h = torch.ones(256, D)
+    batch = {
+        "target": (torch.rand(256, H) < 0.3).float() * 10,
+        "target_mask": torch.ones(256, H, dtype=torch.bool),
+        "scale": torch.ones(256),
+    }
+    optimiser = torch.optim.Adam(head.parameters(), lr=0.05)
+    for _ in range(400):
+        optimiser.zero_grad()
+        head.loss(head(h), batch).loss.backward()
+        optimiser.step()
+    pred = head(h).detach()
+    expected = batch["target"].mean()
+    assert abs(pred[..., MEAN].mean() - expected) < 0.3
+    assert pred[..., 1].mean() < 0.5
+
+
+def test_scale_weighted_sales_losses_are_the_losses_in_units() -> None:
+    """Pinball and Poisson deviance are homogeneous of degree 1, so weighting the scaled losses
+    by ``scale`` gives the losses in units divided by the mean scale."""
+    torch.manual_seed(0)
+    scale = 1 + torch.rand(B, 1) * 9
+    units = torch.poisson(torch.full((B, H), 4.0)) * scale
+    mask = torch.rand(B, H) < 0.7
+    q, mean = torch.rand(B, H, 3).sort(-1).values * 5, torch.rand(B, H) * 5 + 0.1
+    weight = scale.expand(B, H)
+    norm = weight[mask].mean()
+    weighted = pinball_loss(q, units / scale, mask, QUANTILES, weight).loss
+    in_units = pinball_loss(q * scale[..., None], units, mask, QUANTILES).loss
+    torch.testing.assert_close(weighted, in_units / norm)
+    weighted = poisson_deviance_loss(mean, units / scale, mask, weight).loss
+    in_units = poisson_deviance_loss(mean * scale, units, mask).loss
+    torch.testing.assert_close(weighted, in_units / norm)
+
+
+def test_poisson_deviance_by_hand() -> None:
+    mean, target = torch.tensor([2.0, 1.0, 5.0]), torch.tensor([4.0, 0.0, float("nan")])
+    mask = torch.tensor([True, True, False])
+    loss, count = poisson_deviance_loss(mean, target, mask)
+    by_hand = (2 * (4 * math.log(4 / 2) - (4 - 2)) + 2 * (0 - (0 - 1))) / 2
+    assert count == 2 and loss.item() == pytest.approx(by_hand)
 
 
 def test_sampled_softmax_with_logq_approaches_the_full_softmax() -> None:
@@ -311,9 +377,23 @@ def test_unknown_head_and_bad_configs() -> None:
     for make_config in (
         lambda: PreferenceHeadConfig(0),
         lambda: PreferenceHeadConfig(4, init_temperature=0.0),
-        lambda: AttributesHeadConfig(4, 1),
+        lambda: AttributesHeadConfig(4, -1),
         lambda: ProfileHeadConfig(0),
         lambda: SalesHeadConfig(4, 0),
     ):
         with pytest.raises(ConfigError):
             make_config()
+
+
+def test_attributes_head_optional_targets_train_only_when_labelled() -> None:
+    head = build_head("attributes", AttributesHeadConfig(D, C, n_price_bands=4, top_category=True))
+    out = head(torch.randn(B, D))
+    assert out["price_band"].shape == (B, 4) and out["top_category"].shape == (B, C)
+    batch = {"price_band": torch.where(labelled(), torch.randint(0, 4, (B,)), -1)}
+    assert set(head.losses(out, batch)) == {"price_band"}  # only the targets the batch carries
+    plain = build_head("attributes", AttributesHeadConfig(D, C))
+    assert "price_band" not in plain(torch.randn(B, D))  # off by default: old weights still load
+    with pytest.raises(ConfigError, match="no such output"):
+        plain.losses(plain(torch.randn(B, D)), batch)
+    with pytest.raises(ConfigError, match="n_price_bands"):
+        AttributesHeadConfig(D, C, n_price_bands=1)

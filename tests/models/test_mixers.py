@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from toyguide.errors import ConfigError, RegistryError
-from toyguide.models.mixers import MIXERS, Mixer, MixerConfig, build_mixer
+from toyguide.models.mixers import MIXERS, Mixer, MixerConfig, build_mixer, combine
 
 CONFIGS = {
     "default": MixerConfig(
@@ -145,3 +145,35 @@ def test_unknown_mixer_and_bad_configs() -> None:
         fields = {"d_in": 4, "d_out": 4, "tasks": ("a",)} | override
         with pytest.raises(ConfigError):
             MixerConfig(**fields)
+
+
+@pytest.mark.parametrize(("name", "key"), CASES, ids=IDS)
+def test_mix_all_equals_forward_per_task(name: str, key: str) -> None:
+    mixer, config = make(name, key)
+    mixer.eval()
+    x = torch.randn(9, config.d_in)
+    together = mixer.mix_all(x)
+    assert list(together) == list(config.tasks)
+    for task in config.tasks:
+        torch.testing.assert_close(together[task], mixer(x, task), rtol=1e-5, atol=1e-6)
+    last = config.tasks[-1]
+    torch.testing.assert_close(mixer.mix_all(x, [last])[last], together[last])
+    with pytest.raises(ConfigError, match="unknown task 'nope'"):
+        mixer.mix_all(x, ["nope"])
+
+
+@pytest.mark.parametrize(("name", "key"), CASES, ids=IDS)
+def test_mix_all_loss_reaches_every_parameter(name: str, key: str) -> None:
+    mixer, config = make(name, key)
+    x = torch.randn(32, config.d_in)
+    out = mixer.mix_all(x)
+    sum((h * torch.randn_like(h)).sum() for h in out.values()).backward()
+    assert all(nonzero_grad(p) for p in mixer.parameters())
+
+
+def test_combine_is_the_gate_weighted_sum() -> None:
+    weights, experts = torch.rand(5, 2, 3), torch.randn(3, 5, 4)
+    expected = torch.einsum("bte,ebd->tbd", weights, experts)
+    torch.testing.assert_close(combine(weights, experts), expected)
+    torch.testing.assert_close(combine(weights[:, 0], experts), expected[0])
+    torch.testing.assert_close(combine(weights[:, 1], list(experts)), expected[1])

@@ -142,7 +142,7 @@ def test_evaluate_a_new_toy(client) -> None:
     body = client.post("/v1/items/evaluate", json=toy, headers=MERCHANT_AUTH).json()
     assert list(body) == [f.name for f in dataclasses.fields(views.ToyEvaluation)]
     assert abs(sum(p["probability"] for p in body["age_band"]) - 1) < 1e-3
-    assert set(body["first_weeks_demand"]) == {"p10", "p50", "p90"}
+    assert set(body["first_weeks_demand"]) == {"p10", "p50", "p90", "mean"}
     assert 0 <= body["price_percentile"] <= 100 and body["similar"]
     for bad in ({"title": ""}, {"title": "t", "price": -1}, {"title": "t", "colour": "red"}):
         error_of(client.post("/v1/items/evaluate", json=bad, headers=MERCHANT_AUTH), 422)

@@ -150,13 +150,17 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
     (out / "relatedness.json").write_text(report.to_json())
     parts, _ = read_checkpoint(out / "checkpoints" / "best")
     model.load_state_dict(parts["model"])
+    test_start = time.perf_counter()
+    test = evaluate_model(model, streams, "test")
     metrics = {
-        "test": evaluate_model(model, streams, "test"),
+        "test": test,
+        "test_seconds": round(time.perf_counter() - test_start, 2),
         "best_epoch": result.best_epoch,
         "best_validation": result.best_value,
         "epochs_run": result.epochs_run,
         "stopped_early": result.stopped_early,
         "seconds_per_epoch": [h["seconds"] for h in result.history],
+        "validation_seconds": [h.get("validation_seconds") for h in result.history],
         "train_seconds": round(time.perf_counter() - start, 2),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "data": fingerprint["sha256"],

@@ -11,11 +11,12 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
+import torch
 
 from toyguide.errors import EvaluationError
 from toyguide.evaluation.metrics import QUANTILES, metric_of, rank_of_targets
 
-__all__ = ["evaluate_model", "sales_arrays"]
+__all__ = ["evaluate_model", "sales_arrays", "sales_forecast"]
 
 Metrics = dict[str, dict[str, float]]
 
@@ -43,11 +44,11 @@ def _preference(model: Any, batches: Iterable[dict]) -> dict[str, float]:
     for batch in batches:
         scores = model.predict("preference", batch)  # [B, N+1]
         ranks.append(rank_of_targets(scores, batch["target_item"], batch["exclude"]).numpy())
-    r = np.concatenate(ranks)
+    r = np.concatenate(ranks) if ranks else np.zeros(0)  # no held-out shopper: NaN metrics
     out = {}
     for k in (5, 10, 20):
-        out[f"next_item/hr@{k}"] = metric_of(f"hr@{k}")(r)
-        out[f"next_item/ndcg@{k}"] = metric_of(f"ndcg@{k}")(r)
+        out[f"next_item/hr@{k}"] = _safe(lambda k=k: metric_of(f"hr@{k}")(r))
+        out[f"next_item/ndcg@{k}"] = _safe(lambda k=k: metric_of(f"ndcg@{k}")(r))
     out["next_item/n"] = float(len(r))
     return out
 
@@ -110,11 +111,30 @@ def _item_or_shopper(task: str, spec: dict[str, tuple[str, tuple]]) -> Callable:
     return evaluate
 
 
+def sales_forecast(model: Any, batch: dict) -> dict[str, np.ndarray]:
+    """One forward pass of the sales task in eval mode: ``quantiles`` [B, H, 3] (P10/P50/P90)
+    and ``mean`` [B, H] (the expected units, the point forecast for WAPE and bias), in units.
+
+    ``model.predict("sales", ...)`` returns the quantiles only (its contract); the mean comes
+    from the same head output through the head's ``mean_units``.
+    """
+    with torch.no_grad():
+        head = model.heads["sales"]
+        out = head(model.mixer(model.represent("sales", batch), "sales"))  # [B, H, 4] scaled
+        return {
+            "quantiles": head.to_units(out, batch["scale"]).numpy(),
+            "mean": head.mean_units(out, batch["scale"]).numpy(),
+        }
+
+
 def sales_arrays(model: Any, batches: Iterable[dict]) -> dict[str, np.ndarray]:
-    """Forecast quantiles and actuals of the observed cells, plus each example's history."""
-    preds, actuals, masks, history = [], [], [], []
+    """Forecast quantiles, means and actuals of the observed cells, plus each example's
+    history."""
+    preds, means, actuals, masks, history = [], [], [], [], []
     for batch in batches:
-        preds.append(model.predict("sales", batch).numpy())  # [B, H, 3] units
+        forecast = sales_forecast(model, batch)
+        preds.append(forecast["quantiles"])  # [B, H, 3] units
+        means.append(forecast["mean"])  # [B, H] units
         actuals.append(batch["target"].numpy())
         masks.append(batch["target_mask"].numpy())
         units = np.expm1(batch["history"][..., 0].numpy()) * batch["scale"].numpy()[:, None]
@@ -122,20 +142,26 @@ def sales_arrays(model: Any, batches: Iterable[dict]) -> dict[str, np.ndarray]:
     mask = np.concatenate(masks)
     return {
         "pred": np.concatenate(preds)[mask],  # [cells, 3]
+        "mean": np.concatenate(means)[mask],  # [cells]
         "actual": np.concatenate(actuals)[mask],  # [cells]
         "history": np.concatenate(history),  # [examples, K]
     }
 
 
 def _sales(model: Any, batches: Iterable[dict]) -> dict[str, float]:
+    """WAPE, MASE and bias of the mean (the point forecast); the same of the median as
+    ``*_p50``; pinball and coverage of the quantiles."""
     a = sales_arrays(model, batches)
-    pred, actual, p50 = a["pred"], a["actual"], a["pred"][:, QUANTILES.index(0.5)]
+    pred, actual, mean = a["pred"], a["actual"], a["mean"]
+    p50 = pred[:, QUANTILES.index(0.5)]
     nonzero = actual > 0
     return {
-        "units/wape": _safe(lambda: metric_of("wape")(actual, p50)),
-        "units/mase": _safe(lambda: metric_of("mase")(actual, p50, insample=a["history"])),
-        "units/bias": _safe(lambda: metric_of("bias")(actual, p50)),
-        "units/abs_bias": _safe(lambda: metric_of("abs_bias")(actual, p50)),
+        "units/wape": _safe(lambda: metric_of("wape")(actual, mean)),
+        "units/mase": _safe(lambda: metric_of("mase")(actual, mean, insample=a["history"])),
+        "units/bias": _safe(lambda: metric_of("bias")(actual, mean)),
+        "units/abs_bias": _safe(lambda: metric_of("abs_bias")(actual, mean)),
+        "units/wape_p50": _safe(lambda: metric_of("wape")(actual, p50)),
+        "units/bias_p50": _safe(lambda: metric_of("bias")(actual, p50)),
         "units/pinball": _safe(lambda: metric_of("pinball")(actual, pred)),
         "units/coverage_80": _safe(lambda: metric_of("coverage_80")(actual, pred)),
         "units/coverage_error_80": _safe(lambda: metric_of("coverage_error_80")(actual, pred)),
@@ -146,23 +172,37 @@ def _sales(model: Any, batches: Iterable[dict]) -> dict[str, float]:
     }
 
 
+_attribute_targets = _item_or_shopper(
+    "attributes",
+    {
+        "age_band": ("", ("accuracy", "macro_f1", "mae_bands")),
+        "gender_target": ("", ("accuracy", "macro_f1")),
+        "functions": ("functions_mask", ("multilabel",)),
+        "categories": ("categories_mask", ("multilabel",)),
+        "top_category": ("", ("accuracy", "macro_f1")),
+        "price_band": ("", ("accuracy", "macro_f1", "mae_bands")),
+    },
+)
+
+
+def _attributes(model: Any, batches: Iterable[dict]) -> dict[str, float]:
+    """Each switched-on target's metrics, and ``all/macro_f1``, their macro-F1s' mean: one
+    number to select a multi-target run on without favouring one target."""
+    out = _attribute_targets(model, batches)
+    f1s = [v for k, v in out.items() if k.endswith("/macro_f1") and not math.isnan(v)]
+    out["all/macro_f1"] = float(np.mean(f1s)) if f1s else math.nan
+    return out
+
+
 _EVALUATORS: dict[str, Callable[[Any, Iterable[dict]], dict[str, float]]] = {
     "preference": _preference,
     "sales": _sales,
-    "attributes": _item_or_shopper(
-        "attributes",
-        {
-            "age_band": ("", ("accuracy", "macro_f1", "mae_bands")),
-            "gender_target": ("", ("accuracy", "macro_f1")),
-            "functions": ("functions_mask", ("multilabel",)),
-            "categories": ("categories_mask", ("multilabel",)),
-        },
-    ),
+    "attributes": _attributes,
     "profile": _item_or_shopper(
         "profile",
         {
             "age_band": ("", ("accuracy", "macro_f1", "mae_bands")),
-            "gender": ("", ("accuracy", "auc")),
+            "gender": ("", ("accuracy", "auc", "macro_f1")),
             "interests": ("interests_mask", ("multilabel",)),
         },
     ),

@@ -31,12 +31,14 @@ from toyguide.features.tables import (
     build_item_labels,
     build_item_tables,
     build_sales,
+    fit_price_edges,
     multi_hot,
 )
 from toyguide.features.vocab import Vocabulary
 from toyguide.tasks import TASKS as TASK_SPECS
 
 __all__ = [
+    "ATTRIBUTE_TARGETS",
     "STATE_FORMAT",
     "TASKS",
     "AttributeData",
@@ -48,6 +50,10 @@ __all__ = [
 ]
 
 TASKS: tuple[str, ...] = tuple(TASK_SPECS)
+# "categories" is switched on by predict_categories, the others by attribute_targets
+ATTRIBUTE_TARGETS: tuple[str, ...] = tuple(
+    t.name for t in TASK_SPECS["attributes"].targets if t.name != "categories"
+)
 STATE_FORMAT = 1
 _DAYS_PER_MONTH = 365.25 / 12
 _US_PER_DAY, _US_PER_HOUR = 86_400_000_000, 3_600_000_000
@@ -78,6 +84,19 @@ class FeatureConfig:
     profile_split: Literal["kfold", "holdout"] = "kfold"  # holdout: one 80/10/10 split
     n_folds: int = 5
     fold: int = 0
+    # attribute targets trained and scored (categories: predict_categories); a target that is
+    # also an input is taken out of the inputs (top_category: categories, price_band: price)
+    attribute_targets: tuple[str, ...] = ("age_band", "gender_target", "functions")
+    price_bands: int = 4  # price_band: quantile bands of the training items' prices
+    attribute_split: Literal["labelled", "catalogue"] = "labelled"  # see features/splits.py
+    attribute_holdout: tuple[float, float] = (0.1, 0.1)  # validation, test shares
+    attribute_split_seed: int = -1  # -1: seed; fixed, the seeds train on the same split
+    text_buckets: int = 0  # > 0: hashed word / word-pair input of the item encoder (0 = off)
+    max_tokens: int = 128  # words per item read for text_buckets
+    # a child not yet born at the label time (a pregnancy purchase) has no age: "first_band"
+    # labels it 0-12m (a parent shopping for the baby on the way), "missing" leaves the age
+    # band unlabelled (its gender label stays)
+    profile_unborn: Literal["first_band", "missing"] = "first_band"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tasks", tuple(self.tasks))
@@ -86,6 +105,7 @@ class FeatureConfig:
             raise ConfigError(f"features.tasks is empty; choose from {', '.join(TASKS)}")
         _check_names("task", self.tasks, TASKS)
         _check_names("target kind", self.target_kinds, EVENT_KINDS)
+        self._check_attributes()
         for name in _POSITIVE:
             if getattr(self, name) < 1:
                 raise ConfigError(f"features.{name} must be >= 1, got {getattr(self, name)}")
@@ -93,6 +113,27 @@ class FeatureConfig:
             raise ConfigError(f"features.seed must be >= 0, got {self.seed}")
         if not 0 <= self.fold < self.n_folds:
             raise ConfigError(f"features.fold must be in 0..{self.n_folds - 1}, got {self.fold}")
+
+    def _check_attributes(self) -> None:
+        object.__setattr__(self, "attribute_targets", tuple(self.attribute_targets))
+        object.__setattr__(self, "attribute_holdout", tuple(self.attribute_holdout))
+        _check_names("attribute target", self.attribute_targets, ATTRIBUTE_TARGETS)
+        if not self.attribute_targets and not self.predict_categories:
+            raise ConfigError("features.attribute_targets is empty and categories are not "
+                              f"predicted; choose from {', '.join(ATTRIBUTE_TARGETS)}")  # fmt: skip
+        shares = self.attribute_holdout
+        if len(shares) != 2 or min(shares) <= 0 or sum(shares) >= 1:
+            raise ConfigError("features.attribute_holdout must be two shares > 0 (validation, "
+                              f"test) summing below 1, got {self.attribute_holdout}")  # fmt: skip
+        if self.text_buckets < 0 or self.max_tokens < 1:
+            raise ConfigError("features.text_buckets must be >= 0 and max_tokens >= 1")
+        if self.price_bands < 2:
+            raise ConfigError(f"features.price_bands must be >= 2, got {self.price_bands}")
+
+    @property
+    def split_seed(self) -> int:
+        """The attribute split's seed."""
+        return self.seed if self.attribute_split_seed < 0 else self.attribute_split_seed
 
     def batch_size(self, task: str) -> int:
         _check_names("task", (task,), TASKS)
@@ -235,8 +276,11 @@ def build_profile(
     has_events = end > seqs.offsets[:-1]
     last_day = np.where(has_events, seqs.ts[np.maximum(end - 1, 0)] // _US_PER_DAY, 0)
     day = np.where(has_events[rows], last_day[rows], np.nan)
+    months = _child_age_months(shoppers, day)
+    if config.profile_unborn == "missing":
+        months = np.where(months < 0, np.nan, months)  # no age band before the birth
     age_band = np.full(n, -1, dtype=np.int64)
-    age_band[rows] = age_band_of_months(_child_age_months(shoppers, day))
+    age_band[rows] = age_band_of_months(months)
     gender = np.full(n, -1, dtype=np.int64)
     gender[rows] = Vocabulary(CHILD_GENDERS).transform(shoppers["child_gender"]) - 1
     interests, mask = multi_hot(rows, shoppers["interests"], FUNCTIONS, n)
@@ -333,11 +377,14 @@ class TaskData:
         text_vectors: TextVectors,
     ) -> TaskData:
         vocabs = {**vocabs, "shoppers": Vocabulary.fit(frames["shoppers"]["shopper_id"])}
-        # categories that are a prediction target must not also be an input
-        use_categories = not config.predict_categories
+        # a prediction target must not also be an input
+        targets = config.attribute_targets if "attributes" in config.tasks else ()
+        use_categories = not config.predict_categories and "top_category" not in targets
         tables = build_item_tables(
-            frames["items"], vocabs, text_vectors, price=price, use_categories=use_categories
-        )
+            frames["items"], vocabs, text_vectors, price=price, use_categories=use_categories,
+            use_price="price_band" not in targets, text_buckets=config.text_buckets,
+            max_tokens=config.max_tokens,
+        )  # fmt: skip
         data = cls(config, vocabs, price, tables, None)
         if "events" in frames:
             data.sequences = build_sequences(
@@ -397,6 +444,16 @@ class TaskData:
             "horizon": self.config.horizon,
             "calendar_features": len(CALENDAR_FEATURES),
             "n_functions": len(FUNCTIONS),
+            **self._attribute_dims(),
+        }
+
+    def _attribute_dims(self) -> dict[str, int]:
+        """The optional attribute outputs' sizes (0 = the head has no such output)."""
+        on = self.config.attribute_targets if self.attributes is not None else ()
+        return {
+            "n_price_bands": self.config.price_bands if "price_band" in on else 0,
+            "top_category": int("top_category" in on),
+            "text_buckets": self.config.text_buckets,
         }
 
 
@@ -404,13 +461,17 @@ def _attribute_data(
     items: pl.DataFrame, vocabs: dict[str, Vocabulary], config: FeatureConfig
 ) -> AttributeData:
     labels = build_item_labels(items, vocabs)
-    labelled = labels.labelled(config.predict_categories)
-    what = "an age range, gender target or functions" + (
-        " or categories" if config.predict_categories else ""
-    )
-    _require("attributes", bool(labelled.any()), f"no item with {what}")
-    split = splits.holdout_items(labelled, config.seed)
+    targets = config.attribute_targets
+    labelled = labels.labelled(config.predict_categories, targets)
+    what = " or ".join([*targets, *(["categories"] if config.predict_categories else [])])
+    _require("attributes", bool(labelled.any()), f"no item labelled with {what}")
+    holdout = splits.holdout_catalogue if config.attribute_split == "catalogue" else (
+        splits.holdout_items)  # fmt: skip
+    split = holdout(labelled, config.split_seed, config.attribute_holdout)
     _require_training("attributes", split, "labelled items")
+    if "price_band" in targets:
+        edges = fit_price_edges(labels.price, split == splits.TRAIN, config.price_bands)
+        labels = labels.with_price_bands(edges)
     return AttributeData(labels, split)
 
 

@@ -12,7 +12,9 @@ and changing how one split draws leaves the others as they were.
   target are used nowhere.
 - **attributes**: of the items with at least one label, a seeded 10% are validation and 10%
   test. Held-out items stay in the item tables (id, text, brand, price are inputs, as for a new
-  toy); only their labels are kept out of training.
+  toy); only their labels are kept out of training. The ``catalogue`` variant draws the shares
+  from all items instead, so the test items are the same whichever targets are switched on
+  (a benchmark's single-target and multi-target runs are scored on the same toys).
 - **profile**: k-fold over the shoppers with at least one label: a seeded permutation deals
   them round-robin into ``n_folds`` folds; fold ``fold`` is the test set and a further 10% of
   all labelled shoppers, taken from the other folds in permutation order, is validation. The
@@ -43,6 +45,7 @@ __all__ = [
     "VALIDATION",
     "LeaveOneOut",
     "WeekSplit",
+    "holdout_catalogue",
     "holdout_items",
     "leave_one_out",
     "profile_split",
@@ -102,15 +105,33 @@ def _permutation(candidates: np.ndarray, seed: int, salt: int) -> np.ndarray:
     return candidates[np.random.default_rng([seed, salt]).permutation(len(candidates))]
 
 
-def holdout_items(labelled: np.ndarray, seed: int) -> np.ndarray:
+def holdout_items(
+    labelled: np.ndarray, seed: int, shares: tuple[float, float] = ATTRIBUTE_HOLDOUT
+) -> np.ndarray:
     """[N+1] split codes: seeded 10% / 10% of the labelled items validation / test, the other
     labelled items training, unlabelled items (and row 0) ``UNUSED``."""
     out = np.full(len(labelled), UNUSED, dtype=np.int8)
     order = _permutation(np.flatnonzero(labelled), seed, _SALT["attributes"])
-    n_val, n_test = (round(share * len(order)) for share in ATTRIBUTE_HOLDOUT)
+    n_val, n_test = (round(share * len(order)) for share in shares)
     out[order] = TRAIN
     out[order[:n_val]] = VALIDATION
     out[order[n_val : n_val + n_test]] = TEST
+    return out
+
+
+def holdout_catalogue(
+    labelled: np.ndarray, seed: int, shares: tuple[float, float] = ATTRIBUTE_HOLDOUT
+) -> np.ndarray:
+    """[N+1] split codes: seeded ``shares`` (validation, test) of ALL items (rows 1..N) are
+    validation / test, the rest training; then unlabelled items (and row 0) are ``UNUSED``."""
+    out = np.full(len(labelled), UNUSED, dtype=np.int8)
+    order = _permutation(np.arange(1, len(labelled)), seed, _SALT["attributes"])
+    n_val, n_test = (round(share * len(order)) for share in shares)
+    out[order] = TRAIN
+    out[order[n_test : n_test + n_val]] = VALIDATION
+    out[order[:n_test]] = TEST
+    out[~labelled] = UNUSED
+    out[0] = UNUSED
     return out
 
 

@@ -194,7 +194,8 @@ class ProfileStream(TaskStream):
 
 
 class AttributeStream(TaskStream):
-    """Item batches: item rows and their attribute labels (categories only when predicted)."""
+    """Item batches: item rows and the labels of the switched-on attribute targets
+    (``features.attribute_targets``; categories only when predicted)."""
 
     task = "attributes"
 
@@ -202,14 +203,14 @@ class AttributeStream(TaskStream):
         return np.flatnonzero(self.data.attributes.split == split)
 
     def make_batch(self, examples: np.ndarray, split: int) -> Batch:
-        labels = self.data.attributes.labels
-        batch = {
-            "items": _long(examples),
-            "age_band": _long(labels.age_band[examples]),
-            "gender_target": _long(labels.gender_target[examples]),
-            "functions": _float(labels.functions[examples]),
-            "functions_mask": _bool(labels.functions_mask[examples]),
-        }
+        labels, targets = self.data.attributes.labels, self.config.attribute_targets
+        batch = {"items": _long(examples)}
+        for name in ("age_band", "gender_target", "top_category", "price_band"):
+            if name in targets:
+                batch[name] = _long(getattr(labels, name)[examples])
+        if "functions" in targets:
+            batch["functions"] = _float(labels.functions[examples])
+            batch["functions_mask"] = _bool(labels.functions_mask[examples])
         if self.config.predict_categories:
             batch["categories"] = _float(labels.categories[examples])
             batch["categories_mask"] = _bool(labels.categories_mask[examples])

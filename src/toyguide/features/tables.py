@@ -10,8 +10,11 @@ only its labels are kept out of training, by the splits.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import re
+import zlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -37,6 +40,8 @@ __all__ = [
     "build_item_tables",
     "build_sales",
     "calendar_features",
+    "fit_price_edges",
+    "hashed_tokens",
     "item_texts",
     "multi_hot",
 ]
@@ -60,6 +65,7 @@ class ItemTables:
     log_price: torch.Tensor  # [N+1] float, standardised, 0 when missing
     price_missing: torch.Tensor  # [N+1] float
     text: torch.Tensor  # [N+1, D] float, zeros when the item has no text
+    tokens: torch.Tensor  # [N+1, L] long hashed text tokens (1..buckets), 0 = pad; [N+1, 1] off
 
     @property
     def n_items(self) -> int:
@@ -147,11 +153,16 @@ def build_item_tables(
     *,
     price: PriceStats,
     use_categories: bool = True,
+    use_price: bool = True,
+    text_buckets: int = 0,
+    max_tokens: int = 128,
 ) -> ItemTables:
     """Item tensors from the items frame, with ``vocabs`` "items", "brands" and "categories".
 
     ``use_categories=False`` leaves the category input empty: when categories are a prediction
-    target they must not also be an input, or the task is a copy.
+    target they must not also be an input, or the task is a copy; ``use_price=False`` likewise
+    marks every price missing (the price band is a target). ``text_buckets > 0`` fills the
+    ``tokens`` table (:func:`hashed_tokens` of title, brand and description).
     """
     n = len(vocabs["items"])
     rows = vocabs["items"].transform(items["item_id"])
@@ -165,21 +176,54 @@ def build_item_tables(
     else:
         categories = np.zeros((n, 1), dtype=np.int64)
     log_price, missing = np.zeros(n, np.float32), np.ones(n, np.float32)  # row 0: no price
-    item_log_price, item_missing = price.transform(items["price"])
-    log_price[rows[known]] = item_log_price[known]
-    missing[rows[known]] = item_missing[known]
+    if use_price:
+        item_log_price, item_missing = price.transform(items["price"])
+        log_price[rows[known]] = item_log_price[known]
+        missing[rows[known]] = item_missing[known]
     return ItemTables(
         brand=torch.from_numpy(brand),
         categories=torch.from_numpy(categories),
         log_price=torch.from_numpy(log_price),
         price_missing=torch.from_numpy(missing),
         text=torch.from_numpy(_text_table(items, rows, text_vectors, n)),
+        tokens=torch.from_numpy(_token_table(items, rows, n, text_buckets, max_tokens)),
     )
+
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def hashed_tokens(text: str | None, buckets: int, max_tokens: int) -> list[int]:
+    """The lower-cased words of ``text`` and its adjacent word pairs, each hashed (CRC-32, so
+    the same in every process) into 1..``buckets``; the first ``max_tokens`` words are used."""
+    words = _WORD.findall((text or "").lower())[:max_tokens]
+    grams = words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
+    return [zlib.crc32(g.encode()) % buckets + 1 for g in grams]
+
+
+def _token_table(
+    items: pl.DataFrame, rows: np.ndarray, n: int, buckets: int, max_tokens: int
+) -> np.ndarray:
+    if buckets <= 0:
+        return np.zeros((n, 1), dtype=np.int64)
+    texts = items.select(
+        pl.concat_str("title", "brand", "description", separator=" ", ignore_nulls=True)
+    ).to_series()
+    per_item = [hashed_tokens(t, buckets, max_tokens) for t in texts.to_list()]
+    table = np.zeros((n, max(1, max(map(len, per_item), default=1))), dtype=np.int64)
+    for row, tokens in zip(rows, per_item, strict=True):
+        if row > 0:
+            table[row, : len(tokens)] = tokens
+    return table
 
 
 @dataclass(frozen=True)
 class ItemLabels:
-    """Attribute labels per item row (numpy, row 0 = padding, never labelled)."""
+    """Attribute labels per item row (numpy, row 0 = padding, never labelled).
+
+    ``price_band`` is -1 until :meth:`with_price_bands` sets it: its band edges are fitted on
+    the training items, so they need the split, which needs the other labels first.
+    """
 
     age_band: np.ndarray  # [N+1] int64, -1 missing
     gender_target: np.ndarray  # [N+1] int64, -1 missing
@@ -187,11 +231,44 @@ class ItemLabels:
     functions_mask: np.ndarray  # [N+1] bool
     categories: np.ndarray  # [N+1, C] float32; column j is category vocabulary index j + 1
     categories_mask: np.ndarray  # [N+1] bool
+    top_category: np.ndarray  # [N+1] int64 vocabulary index - 1 of the path's root, -1 none
+    price: np.ndarray  # [N+1] float64, NaN missing
+    price_band: np.ndarray  # [N+1] int64, -1 missing (or not yet fitted)
 
-    def labelled(self, with_categories: bool) -> np.ndarray:
+    def masks(self) -> dict[str, np.ndarray]:
+        """[N+1] bool per target: where the item carries that label."""
+        return {
+            "age_band": self.age_band >= 0,
+            "gender_target": self.gender_target >= 0,
+            "functions": self.functions_mask,
+            "categories": self.categories_mask,
+            "top_category": self.top_category >= 0,
+            "price_band": ~np.isnan(self.price),
+        }
+
+    def labelled(
+        self,
+        with_categories: bool,
+        targets: Sequence[str] = ("age_band", "gender_target", "functions"),
+    ) -> np.ndarray:
         """[N+1] bool: the item has at least one label the attributes task trains on."""
-        out = (self.age_band >= 0) | (self.gender_target >= 0) | self.functions_mask
-        return out | self.categories_mask if with_categories else out
+        masks = self.masks()
+        names = [*targets, "categories"] if with_categories else list(targets)
+        return np.logical_or.reduce([masks[t] for t in names])
+
+    def with_price_bands(self, edges: np.ndarray) -> ItemLabels:
+        """Price band = how many of the ascending ``edges`` the price reaches (NaN → -1)."""
+        band = np.searchsorted(edges, np.nan_to_num(self.price, nan=-1.0), side="right")
+        return replace(self, price_band=np.where(np.isnan(self.price), -1, band).astype(np.int64))
+
+
+def fit_price_edges(price: np.ndarray, fitted_on: np.ndarray, n_bands: int) -> np.ndarray:
+    """The ``n_bands - 1`` inner quantiles of the known prices of the rows ``fitted_on`` (the
+    training items, so held-out prices never shape the bands)."""
+    known = price[fitted_on & ~np.isnan(price)]
+    if known.size == 0:
+        raise ConfigError("price_band: no training item has a price to fit the bands on")
+    return np.quantile(known, np.arange(1, n_bands) / n_bands)
 
 
 _BAND_STARTS = np.array([b.min_months for b in AGE_BANDS])
@@ -238,7 +315,14 @@ def build_item_labels(items: pl.DataFrame, vocabs: Mapping[str, Vocabulary]) -> 
     gender[rows] = Vocabulary(GENDER_TARGETS).transform(items["gender_target"]) - 1
     functions, f_mask = multi_hot(rows, items["functions"], FUNCTIONS, n)
     categories, c_mask = multi_hot(rows, items["categories"], vocabs["categories"], n)
-    return ItemLabels(age_band, gender, functions, f_mask, categories, c_mask)
+    # the root of the category path; no path (or a root the vocabulary lacks) is unlabelled
+    top = np.full(n, -1, dtype=np.int64)
+    top[rows] = vocabs["categories"].transform(items["categories"].list.first()) - 1
+    price = np.full(n, np.nan)
+    if "price" in items.columns:  # a truth frame of labels alone has none
+        price[rows] = items["price"].cast(pl.Float64).to_numpy()
+    no_band = np.full(n, -1, dtype=np.int64)
+    return ItemLabels(age_band, gender, functions, f_mask, categories, c_mask, top, price, no_band)
 
 
 @dataclass(frozen=True)

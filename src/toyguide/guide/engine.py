@@ -17,6 +17,8 @@ import torch
 from toyguide.data.store import IngestReport, Store
 from toyguide.data.taxonomy import AGE_BANDS, CHILD_GENDERS, FUNCTIONS, GENDER_TARGETS
 from toyguide.errors import ConfigError, NotFoundError
+from toyguide.evaluation.protocols import sales_forecast
+from toyguide.features.tables import hashed_tokens
 from toyguide.guide.catalogue import Catalogue
 from toyguide.guide.dialogue import Dialogue
 from toyguide.guide.inventory import plan_inventory
@@ -35,6 +37,7 @@ from toyguide.guide.views import (
     ToyEvaluation,
 )
 from toyguide.models.encoders import last_state
+from toyguide.models.heads.sales import OUTPUTS
 
 __all__ = ["Guide"]
 
@@ -191,7 +194,9 @@ class Guide:
         sales = self.data.sales
         n_weeks = sales.weeks.n_weeks
         batch = self.loaded.streams["sales"].batch_at(np.array([row]), np.array([n_weeks]), n_weeks)
-        q = self.model.predict("sales", batch)[0].numpy().astype(np.float64)  # [H, 3] units
+        out = sales_forecast(self.model, batch)
+        q = out["quantiles"][0].astype(np.float64)  # [H, 3] units
+        mean = out["mean"][0].astype(np.float64)  # [H] expected units
         last = dt.date(1970, 1, 1) + dt.timedelta(days=int(sales.mondays[-1]))
         weeks = [(last + dt.timedelta(weeks=h + 1)).isoformat() for h in range(q.shape[0])]
         lo = max(0, n_weeks - history_weeks)
@@ -201,6 +206,7 @@ class Guide:
             item_id, weeks, *(q[:, i].round(3).tolist() for i in range(3)),
             history_weeks=past,
             history_units=sales.units[row, lo:].astype(np.float64).round(3).tolist(),
+            mean=mean.round(3).tolist(),
         )  # fmt: skip
 
     def plan_inventory(
@@ -229,7 +235,8 @@ class Guide:
         self._require("attributes")
         text = f"{title}. {description}".strip(". ") if description else title
         vector = self.embedder.embed([text])  # [1, 384]
-        item = self._encode_new_item(vector, brand, price)  # [1, D]
+        words = " ".join(part for part in (title, brand, description) if part)
+        item = self._encode_new_item(vector, brand, price, words)  # [1, D]
         head = self.model.heads["attributes"]
         out = head(self.model.mixer(item, "attributes"))
         demand = self._new_item_demand(item) if "sales" in self.model.tasks else {}
@@ -243,15 +250,21 @@ class Guide:
             demand, similar, _percentile(price, [p.item.price for p in similar]),
         )  # fmt: skip
 
-    def _encode_new_item(self, vector: np.ndarray, brand: str | None, price: float | None):
+    def _encode_new_item(
+        self, vector: np.ndarray, brand: str | None, price: float | None, words: str
+    ) -> torch.Tensor:
         log_price, missing = self.data.price.transform(pl.Series([price], dtype=pl.Float64))
         width = self.data.items.categories.shape[1]
+        cfg = self.loaded.config.features
+        # the same hashed words the catalogue's toys were encoded with (none when switched off)
+        tokens = hashed_tokens(words, cfg.text_buckets, cfg.max_tokens) if cfg.text_buckets else []
         return self.model.item_encoder.encode_features(
             brand=torch.tensor([self.data.vocabs["brands"].index(brand)]),
             categories=torch.zeros((1, width), dtype=torch.long),
             log_price=torch.tensor(log_price, dtype=torch.float32),
             price_missing=torch.tensor(missing, dtype=torch.float32),
             text=torch.tensor(vector, dtype=torch.float32),
+            tokens=torch.tensor([tokens or [0]], dtype=torch.long),
         )  # [1, D]
 
     def _new_item_demand(self, item: torch.Tensor) -> dict[str, list[float]]:
@@ -260,8 +273,8 @@ class Guide:
         history = torch.zeros((1, cfg.history_weeks, self.data.dims()["history_features"]))
         calendar = torch.tensor(sales.calendar[n : n + cfg.horizon][None], dtype=torch.float32)
         h = self.model.mixer(self.model.sales_encoder(item, history, calendar), "sales")
-        q = self.model.heads["sales"](h)[0].numpy().astype(np.float64)  # [H, 3], no history
-        return {name: q[:, i].round(3).tolist() for i, name in enumerate(("p10", "p50", "p90"))}
+        q = self.model.heads["sales"](h)[0].numpy().astype(np.float64)  # [H, 4], no history
+        return {name: q[:, i].round(3).tolist() for i, name in enumerate(OUTPUTS)}
 
     @torch.no_grad()
     def profile(self, shopper_id: str) -> ShopperProfile:

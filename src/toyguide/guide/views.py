@@ -72,6 +72,7 @@ class Forecast(_Dict):
     p90: list[float]
     history_weeks: list[str]
     history_units: list[float]
+    mean: list[float] = field(default_factory=list)  # expected units: the point forecast
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ __all__ = [
     "masked_bce_with_logits",
     "masked_cross_entropy",
     "pinball_loss",
+    "poisson_deviance_loss",
     "sampled_softmax_cross_entropy",
     "sum_losses",
 ]
@@ -68,17 +69,49 @@ def masked_bce_with_logits(logits: Tensor, targets: Tensor, mask: Tensor) -> Los
 
 
 def pinball_loss(
-    predictions: Tensor, targets: Tensor, mask: Tensor, quantiles: Sequence[float]
+    predictions: Tensor,
+    targets: Tensor,
+    mask: Tensor,
+    quantiles: Sequence[float],
+    weight: Tensor | None = None,
 ) -> LossOutput:
     """Mean pinball (quantile) loss of ``predictions`` [..., Q] against ``targets`` [...] where
-    ``mask`` [...] is true, averaged over the Q quantiles; the count is the labelled entries."""
+    ``mask`` [...] is true, averaged over the Q quantiles; the count is the labelled entries.
+
+    ``weight`` [...] (>= 0) makes it the weighted mean over the labelled entries."""
     q = predictions.new_tensor(list(quantiles))  # [Q]
     clean = torch.where(mask, targets, torch.zeros_like(targets)).unsqueeze(-1)  # [..., 1]
     diff = clean - predictions  # [..., Q]; > 0 when the prediction is too low
-    per_entry = torch.maximum(q * diff, (q - 1) * diff)  # [..., Q]
-    total = torch.where(mask.unsqueeze(-1), per_entry, torch.zeros_like(per_entry)).sum()
+    per_entry = torch.maximum(q * diff, (q - 1) * diff).mean(-1)  # [...]
+    return _masked_mean(per_entry, mask, weight)
+
+
+def poisson_deviance_loss(
+    mean: Tensor, targets: Tensor, mask: Tensor, weight: Tensor | None = None
+) -> LossOutput:
+    """Mean Poisson deviance 2·(y·log(y/μ) − (y − μ)) of ``mean`` μ [...] (> 0) against
+    ``targets`` y [...] (>= 0) where ``mask`` [...] is true; the count is the labelled entries.
+
+    The deviance is minimised by the conditional mean for any non-negative target (not only
+    counts), so it also fits units divided by a scale; it is 0 for a perfect forecast.
+    ``weight`` [...] (>= 0) makes it the weighted mean over the labelled entries.
+    """
+    clean = torch.where(mask, targets, torch.zeros_like(targets)).clamp(min=0)
+    mu = torch.where(mask, mean, torch.ones_like(mean)).clamp(min=1e-8)
+    # y·log(y/μ) is 0 at y = 0 (its limit); xlogy gives that without a NaN
+    per_entry = 2 * (torch.special.xlogy(clean, clean) - clean * torch.log(mu) - (clean - mu))
+    return _masked_mean(per_entry, mask, weight)
+
+
+def _masked_mean(per_entry: Tensor, mask: Tensor, weight: Tensor | None) -> LossOutput:
+    """(Weighted) mean of ``per_entry`` over ``mask``; an exact 0 when nothing is labelled."""
     count = int(mask.sum())
-    return LossOutput(total / max(count * len(quantiles), 1), count)
+    w = mask.to(per_entry.dtype)
+    if weight is not None:
+        w = torch.where(mask, weight.to(per_entry.dtype), torch.zeros_like(w))
+    total = torch.where(mask, per_entry * w, torch.zeros_like(per_entry)).sum()
+    norm = w.sum() if weight is not None else per_entry.new_tensor(float(count))
+    return LossOutput(total / norm.clamp(min=1e-12) if count else total * 0.0, count)
 
 
 def sum_losses(parts: dict[str, LossOutput]) -> LossOutput:

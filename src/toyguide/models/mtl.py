@@ -93,6 +93,7 @@ class MultiTaskModel(nn.Module):
             use_id=c.use_id, use_brand=c.use_brand, use_categories=c.use_categories,
             use_price=c.use_price, use_text=c.use_text, dropout=c.dropout,
             id_dropout=c.id_dropout,
+            n_token_buckets=dims.get("text_buckets", 0),
         )  # fmt: skip
 
     def _shopper_config(self, dims: dict[str, int]) -> ShopperEncoderConfig:
@@ -123,7 +124,12 @@ class MultiTaskModel(nn.Module):
         d = self.config.d_model
         configs = {
             "preference": lambda: PreferenceHeadConfig(dim=d),
-            "attributes": lambda: AttributesHeadConfig(dim=d, n_categories=dims["n_categories"]),
+            "attributes": lambda: AttributesHeadConfig(
+                dim=d,
+                n_categories=dims["n_categories"],
+                n_price_bands=dims.get("n_price_bands", 0),
+                top_category=bool(dims.get("top_category", 0)),
+            ),
             "sales": lambda: SalesHeadConfig(dim=d, horizon=dims["horizon"]),
             "profile": lambda: ProfileHeadConfig(dim=d),
         }

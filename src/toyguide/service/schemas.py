@@ -212,6 +212,7 @@ class ForecastModel(BaseModel):
     p90: list[float]
     history_weeks: list[str]
     history_units: list[float]
+    mean: list[float] = []  # expected units per week: the point forecast (quantiles: the risk)
 
 
 class InventoryPlanModel(BaseModel):

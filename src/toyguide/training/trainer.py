@@ -181,7 +181,9 @@ class Trainer:
 
     def _end_epoch(self, epoch: int, train_losses: dict[str, float], seconds: float) -> bool:
         self.strategy.on_epoch_end(train_losses)
+        started = time.perf_counter()
         metrics = self.evaluate(self.model, "validation")
+        validation_seconds = time.perf_counter() - started
         value = metrics.get(self.selection.task, {}).get(self.selection.metric, float("nan"))
         s = self.state
         improved = self.selection.improved(value, s.best_value)
@@ -195,6 +197,7 @@ class Trainer:
             "train_loss": train_losses,
             "validation": metrics,
             "seconds": round(seconds, 3),
+            "validation_seconds": round(validation_seconds, 3),
             "selection": value,
             "improved": improved,
         }

@@ -45,6 +45,10 @@ class ItemEncoderConfig:
     # Chance, per item occurrence in training, that the id embedding is zeroed: the model must
     # then describe the toy from its features, which is all a new toy has.
     id_dropout: float = 0.1
+    # > 0: a bag of hashed words and word pairs of the toy's text, each bucket an embedding
+    # averaged (fastText-like): the exact words (brand names, "jigsaw", "1:72") that a frozen
+    # sentence vector blurs. 0 = off; the size is the features' text_buckets.
+    n_token_buckets: int = 0
 
     def __post_init__(self) -> None:
         parts = (self.use_id, self.use_brand, self.use_categories, self.use_price, self.use_text)
@@ -77,7 +81,13 @@ class ItemEncoder(nn.Module):
             nn.Sequential(nn.Linear(2, d), nn.GELU(), nn.Linear(d, d)) if c.use_price else None
         )
         self.text_proj = nn.Linear(c.text_dim, d) if c.use_text else None
+        self.token_emb = (
+            nn.EmbeddingBag(c.n_token_buckets + 1, d, mode="mean", padding_idx=0)
+            if c.n_token_buckets > 0
+            else None
+        )
         n_parts = sum((c.use_id, c.use_brand, c.use_categories, c.use_price, c.use_text))
+        n_parts += self.token_emb is not None
         self.mlp = nn.Sequential(
             nn.LayerNorm(n_parts * d),
             nn.Linear(n_parts * d, d),
@@ -87,7 +97,7 @@ class ItemEncoder(nn.Module):
         )
         # Catalogue data, not weights: non-persistent so the state dict holds learned
         # parameters only and a refreshed catalogue does not invalidate a checkpoint.
-        for name in _TABLES:
+        for name in (*_TABLES, "tokens"):
             self.register_buffer(name, None, persistent=False)
 
     def set_tables(self, tables: ItemTablesLike) -> None:
@@ -108,6 +118,22 @@ class ItemEncoder(nn.Module):
         device = self.mlp[1].weight.device
         for name in _TABLES:
             setattr(self, name, getattr(tables, name).detach().to(device))
+        if self.token_emb is not None:
+            self.tokens = self._token_table(tables).detach().to(device)
+
+    def _token_table(self, tables: ItemTablesLike) -> Tensor:
+        tokens = getattr(tables, "tokens", None)
+        if tokens is None or tokens.shape[0] != self.config.n_items + 1:
+            raise ConfigError(
+                f"n_token_buckets={self.config.n_token_buckets} needs an item table 'tokens' "
+                f"with {self.config.n_items + 1} rows (features.text_buckets > 0)"
+            )
+        if int(tokens.max()) > self.config.n_token_buckets:
+            raise ConfigError(
+                f"item table 'tokens' holds bucket {int(tokens.max())}; "
+                f"n_token_buckets={self.config.n_token_buckets}"
+            )
+        return tokens
 
     def forward(self, items: Tensor) -> Tensor:
         """Item indices ``[*]`` → ``[*, D]``; index 0 gives zeros."""
@@ -121,6 +147,7 @@ class ItemEncoder(nn.Module):
             price_missing=self.price_missing[flat],
             text=self.text[flat],
             ids=flat,
+            tokens=None if self.tokens is None else self.tokens[flat],
         )  # [M, D]
         out = out * (flat != 0).unsqueeze(-1).to(out.dtype)
         return out.reshape(*items.shape, -1)
@@ -137,6 +164,7 @@ class ItemEncoder(nn.Module):
         price_missing: Tensor,
         text: Tensor,
         ids: Tensor | None = None,
+        tokens: Tensor | None = None,
     ) -> Tensor:
         """Encode ``M`` items from raw features ``[M]``, ``[M, C]``, ``[M]``, ``[M]``, ``[M, T]``.
 
@@ -154,7 +182,17 @@ class ItemEncoder(nn.Module):
             parts.append(self.price_mlp(torch.stack([log_price, price_missing], dim=-1)))
         if self.text_proj is not None:
             parts.append(self.text_proj(text))  # [M, D]
+        if self.token_emb is not None:
+            parts.append(self._token_bag(tokens, text))  # [M, D]
         return self.mlp(torch.cat(parts, dim=-1))  # [M, D]
+
+    def _token_bag(self, tokens: Tensor | None, text: Tensor) -> Tensor:
+        """Mean embedding of the hashed tokens ``[M, L]`` (0 = pad; no token gives zeros); a
+        toy given without tokens (``None``) is encoded as one without text words."""
+        assert self.token_emb is not None
+        if tokens is None:
+            return text.new_zeros(text.shape[0], self.config.d_model)
+        return self.token_emb(tokens)  # [M, D]
 
     def _id_part(self, ids: Tensor | None, m: int, dtype: torch.dtype) -> Tensor:
         assert self.id_emb is not None

@@ -1,10 +1,10 @@
-"""Attributes head: a toy's age band, gender target, functions and categories from its encoding."""
+"""Attributes head: a toy's age band, gender target, functions and categories from its encoding,
+and, when configured, its top-level category and price band."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 from torch import Tensor, nn
 
 from toyguide.data.taxonomy import AGE_BANDS, FUNCTIONS, GENDER_TARGETS
@@ -17,31 +17,40 @@ from toyguide.models.losses import (
     sum_losses,
 )
 
-__all__ = ["ABSENT_LOGIT", "AttributesHead", "AttributesHeadConfig"]
-
-ABSENT_LOGIT = -1.0e4
-"""Fixed logit of category 0 ("absent"): never predicted, finite so BCE on it is not NaN."""
+__all__ = ["AttributesHead", "AttributesHeadConfig"]
 
 
 @dataclass(frozen=True)
 class AttributesHeadConfig:
-    """``n_categories`` is C, the category vocabulary size including index 0 = absent."""
+    """``n_categories`` is C, the number of real categories (the vocabulary less index 0 =
+    unknown): output column j is vocabulary index j + 1, as in the labels. ``n_price_bands``
+    > 0 adds a price-band output, ``top_category`` a root-category output over the categories
+    (both off by default, so older checkpoints keep loading)."""
 
     dim: int
     n_categories: int
+    n_price_bands: int = 0
+    top_category: bool = False
 
     def __post_init__(self) -> None:
-        if self.dim < 1 or self.n_categories < 2:
+        if self.dim < 1 or self.n_categories < 0:
             raise ConfigError(
-                "attributes head: dim must be >= 1 and n_categories >= 2 (0 = absent), "
-                f"got dim={self.dim}, n_categories={self.n_categories}"
+                "attributes head: dim must be >= 1 and n_categories >= 0 (a store may have "
+                f"none), got dim={self.dim}, n_categories={self.n_categories}"
+            )
+        if self.n_price_bands == 1 or self.n_price_bands < 0:
+            raise ConfigError(
+                f"attributes head: n_price_bands must be 0 (off) or >= 2, got {self.n_price_bands}"
             )
 
 
 @HEADS.register("attributes")
 class AttributesHead(nn.Module):
     """Linear logits per target: ``age_band`` [B, 6], ``gender_target`` [B, 3], ``functions``
-    [B, 15], ``categories`` [B, C] (column 0 fixed at :data:`ABSENT_LOGIT`, not in the loss)."""
+    [B, 15], ``categories`` [B, C]; if configured ``top_category`` [B, C] and ``price_band`` [B, P].
+
+    A target's loss is computed only when the batch carries its labels, so one head serves a
+    run with any subset of the targets switched on."""
 
     def __init__(self, config: AttributesHeadConfig) -> None:
         super().__init__()
@@ -49,38 +58,51 @@ class AttributesHead(nn.Module):
         self.age_band = nn.Linear(config.dim, len(AGE_BANDS))
         self.gender_target = nn.Linear(config.dim, len(GENDER_TARGETS))
         self.functions = nn.Linear(config.dim, len(FUNCTIONS))
-        self.categories = nn.Linear(config.dim, config.n_categories - 1)
+        self.categories = nn.Linear(config.dim, config.n_categories)
+        self.top_category = (
+            nn.Linear(config.dim, config.n_categories) if config.top_category else None
+        )
+        self.price_band = (
+            nn.Linear(config.dim, config.n_price_bands) if config.n_price_bands else None
+        )
 
     def forward(self, h: Tensor) -> dict[str, Tensor]:
-        categories = self.categories(h)  # [B, C-1]
-        absent = categories.new_full((*categories.shape[:-1], 1), ABSENT_LOGIT)  # [B, 1]
-        return {
+        out = {
             "age_band": self.age_band(h),  # [B, 6]
             "gender_target": self.gender_target(h),  # [B, 3]
             "functions": self.functions(h),  # [B, 15]
-            "categories": torch.cat([absent, categories], dim=-1),  # [B, C]
+            "categories": self.categories(h),  # [B, C]: column j = vocabulary j + 1
         }
+        if self.top_category is not None:
+            out["top_category"] = self.top_category(h)  # [B, C]: column j = vocabulary j + 1
+        if self.price_band is not None:
+            out["price_band"] = self.price_band(h)  # [B, P]
+        return out
 
     def losses(self, outputs: dict[str, Tensor], batch: dict[str, Tensor]) -> dict[str, LossOutput]:
-        """Each target's masked loss (CE for age band and gender, BCE for the multi-labels).
-
-        Categories are a target only when the batch carries them (``predict_categories``).
-        """
+        """Each target's masked loss (CE for the single-label targets, BCE for the multi-labels),
+        for the targets whose labels the batch carries (``features.attribute_targets``)."""
+        missing = [t for t in _SINGLE_LABEL if t in batch and t not in outputs]
+        if missing:
+            raise ConfigError(f"attributes head: labels for {missing} but no such output")
         losses = {
-            "age_band": masked_cross_entropy(outputs["age_band"], batch["age_band"]),
-            "gender_target": masked_cross_entropy(outputs["gender_target"], batch["gender_target"]),
-            "functions": masked_bce_with_logits(
-                outputs["functions"], batch["functions"], batch["functions_mask"]
-            ),
+            t: masked_cross_entropy(outputs[t], batch[t]) for t in _SINGLE_LABEL if t in batch
         }
+        if "functions" in batch:
+            losses["functions"] = masked_bce_with_logits(
+                outputs["functions"], batch["functions"], batch["functions_mask"]
+            )
         if "categories" in batch:
             losses["categories"] = masked_bce_with_logits(
-                outputs["categories"][..., 1:],
-                batch["categories"][..., 1:],
-                batch["categories_mask"],
+                outputs["categories"], batch["categories"], batch["categories_mask"]
             )
+        if not losses:
+            raise ConfigError("attributes head: the batch carries no label this head predicts")
         return losses
 
     def loss(self, outputs: dict[str, Tensor], batch: dict[str, Tensor]) -> LossOutput:
         """Sum of the targets' mean losses; the count is all labels used."""
         return sum_losses(self.losses(outputs, batch))
+
+
+_SINGLE_LABEL = ("age_band", "gender_target", "top_category", "price_band")

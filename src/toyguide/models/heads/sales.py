@@ -1,4 +1,11 @@
-"""Sales head: P10/P50/P90 of the next H weeks' units, scaled, non-negative and non-crossing."""
+"""Sales head: P10/P50/P90 and the expected value of the next H weeks' units, scaled.
+
+The quantiles are non-negative and non-crossing and are trained with the pinball loss; the
+mean is non-negative and trained with the Poisson deviance. Both are needed: on intermittent
+demand the median is often 0 while the expected units are not, so a median used as the point
+forecast under-forecasts the total (bias far below 0); the mean is the point forecast for WAPE
+and bias, the quantiles give the interval and the pinball loss.
+"""
 
 from __future__ import annotations
 
@@ -10,23 +17,33 @@ from torch import Tensor, nn
 
 from toyguide.errors import ConfigError
 from toyguide.models.heads import HEADS
-from toyguide.models.losses import LossOutput, pinball_loss
+from toyguide.models.losses import LossOutput, pinball_loss, poisson_deviance_loss
 
-__all__ = ["QUANTILES", "SalesHead", "SalesHeadConfig", "monotone_quantiles"]
+__all__ = ["MEAN", "OUTPUTS", "QUANTILES", "SalesHead", "SalesHeadConfig", "monotone_quantiles"]
 
 QUANTILES: tuple[float, float, float] = (0.1, 0.5, 0.9)
+OUTPUTS: tuple[str, ...] = ("p10", "p50", "p90", "mean")
+"""The channels of the head's output, in order: the quantiles, then the expected units."""
+MEAN = OUTPUTS.index("mean")
 
 
 @dataclass(frozen=True)
 class SalesHeadConfig:
     dim: int
     horizon: int
+    mean_weight: float = 1.0  # weight of the mean's Poisson deviance beside the pinball loss
+    # Weight each example's losses by its ``scale`` (its recent level): both losses are then
+    # proportional to the losses in units, as WAPE and pinball in units weigh them, instead of
+    # letting the many low-volume series (whose scaled targets are the noisiest) set the fit.
+    weight_by_scale: bool = True
 
     def __post_init__(self) -> None:
         if self.dim < 1 or self.horizon < 1:
             raise ConfigError(
                 f"sales head: dim and horizon must be >= 1, got {self.dim}, {self.horizon}"
             )
+        if self.mean_weight < 0:
+            raise ConfigError(f"sales head: mean_weight must be >= 0, got {self.mean_weight}")
 
 
 def monotone_quantiles(raw: Tensor) -> Tensor:
@@ -44,26 +61,39 @@ def monotone_quantiles(raw: Tensor) -> Tensor:
 
 @HEADS.register("sales")
 class SalesHead(nn.Module):
-    """Quantile forecasts [B, H, 3] at :data:`QUANTILES`, in units / ``scale`` — not logits.
-
-    Multiply by the batch's ``scale`` (see :meth:`to_units`) to get units.
-    """
+    """Forecasts [B, H, 4] — P10, P50, P90, mean (:data:`OUTPUTS`) — in units / ``scale``,
+    not logits. :meth:`to_units` and :meth:`mean_units` multiply by the batch's ``scale``."""
 
     def __init__(self, config: SalesHeadConfig) -> None:
         super().__init__()
         self.config = config
-        self.proj = nn.Linear(config.dim, config.horizon * len(QUANTILES))
+        self.proj = nn.Linear(config.dim, config.horizon * len(OUTPUTS))
 
     def forward(self, h: Tensor) -> Tensor:
-        raw = self.proj(h).unflatten(-1, (self.config.horizon, len(QUANTILES)))  # [B, H, 3]
-        return monotone_quantiles(raw)  # [B, H, 3]
+        raw = self.proj(h).unflatten(-1, (self.config.horizon, len(OUTPUTS)))  # [B, H, 4]
+        quantiles = monotone_quantiles(raw[..., :MEAN])  # [B, H, 3]
+        mean = F.softplus(raw[..., MEAN : MEAN + 1])  # [B, H, 1]
+        return torch.cat([quantiles, mean], dim=-1)  # [B, H, 4]
 
     def loss(self, predictions: Tensor, batch: dict[str, Tensor]) -> LossOutput:
-        """Pinball loss on ``target / scale`` where ``target_mask``; count = labelled weeks."""
-        target = batch["target"] / batch["scale"].unsqueeze(-1)  # [B, H]
-        return pinball_loss(predictions, target, batch["target_mask"], QUANTILES)
+        """Pinball loss of the quantiles plus ``mean_weight`` × the Poisson deviance of the mean,
+        on ``target / scale`` where ``target_mask`` (weighted by ``scale`` if configured);
+        count = labelled weeks."""
+        scale = batch["scale"].unsqueeze(-1)  # [B, 1]
+        target, mask = batch["target"] / scale, batch["target_mask"]  # [B, H]
+        weight = scale.expand_as(target) if self.config.weight_by_scale else None
+        quantile = pinball_loss(predictions[..., :MEAN], target, mask, QUANTILES, weight)
+        if self.config.mean_weight == 0:
+            return quantile
+        mean = poisson_deviance_loss(predictions[..., MEAN], target, mask, weight)
+        return LossOutput(quantile.loss + self.config.mean_weight * mean.loss, quantile.count)
 
     @staticmethod
     def to_units(predictions: Tensor, scale: Tensor) -> Tensor:
-        """Scaled quantiles [B, H, 3] → units, given ``scale`` [B]."""
-        return predictions * scale[:, None, None]
+        """Scaled outputs [B, H, 4] → the quantiles in units [B, H, 3], given ``scale`` [B]."""
+        return predictions[..., :MEAN] * scale[:, None, None]
+
+    @staticmethod
+    def mean_units(predictions: Tensor, scale: Tensor) -> Tensor:
+        """Scaled outputs [B, H, 4] → the expected units [B, H], given ``scale`` [B]."""
+        return predictions[..., MEAN] * scale[:, None]

@@ -2,9 +2,11 @@
 
 A mixer maps a task's input ``[B, d_in]`` to that task's representation ``[B, d_out]``. Tasks
 arrive in separate batches (each has its own data stream), so ``forward`` serves one task at a
-time. Every parameter is either shared or owned by exactly one task: subclasses put each task's
-own modules under ``self.per_task[task]`` and everything else counts as shared, so
-:meth:`Mixer.shared_parameters` and :meth:`Mixer.task_parameters` partition ``parameters()``.
+time; where all tasks label the same samples (a CTR model's click and purchase), ``mix_all``
+serves them all from one pass over the shared work. Every parameter is either shared or owned
+by exactly one task: subclasses put each task's own modules under ``self.per_task[task]``
+and everything else counts as shared, so :meth:`Mixer.shared_parameters` and
+:meth:`Mixer.task_parameters` partition ``parameters()``.
 
 A mixer is one module with one ``@MIXERS.register("name")`` class taking a :class:`MixerConfig`;
 importing this package registers them all.
@@ -16,12 +18,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import torch
 from torch import Tensor, nn
 
 from toyguide.errors import ConfigError
 from toyguide.registry import Registry
 
-__all__ = ["MIXERS", "Mixer", "MixerConfig", "build_mixer", "mlp"]
+__all__ = ["MIXERS", "Mixer", "MixerConfig", "build_mixer", "combine", "mlp"]
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,24 @@ class Mixer(nn.Module, ABC):
     def mix(self, x: Tensor, task: str) -> Tensor:
         """What the mixer does for ``task``; ``forward`` checked the task name first."""
 
+    def mix_all(self, x: Tensor, tasks: Sequence[str] | None = None) -> dict[str, Tensor]:
+        """Every task's representation of one input all tasks share: ``x`` [B, d_in] →
+        ``{task: [B, d_out]}`` for ``tasks`` (default: all, in config order).
+
+        For workloads whose tasks are labels of the same samples (e.g. click and purchase of
+        one impression). Subclasses run the shared work once per batch instead of once per
+        task; the outputs are those of ``forward`` per task (up to float rounding), but a loss
+        on them may reach every served task's parameters.
+        """
+        return {task: self.mix(x, task) for task in self.served(tasks)}
+
+    def served(self, tasks: Sequence[str] | None) -> tuple[str, ...]:
+        """``tasks`` checked, or every task when None (what ``mix_all`` serves)."""
+        tasks = self.config.tasks if tasks is None else tuple(tasks)
+        for task in tasks:
+            self.check_task(task)
+        return tasks
+
     def check_task(self, task: str) -> None:
         if task not in self.config.tasks:
             known = ", ".join(self.config.tasks)
@@ -122,6 +143,20 @@ def mlp(d_in: int, hidden: Sequence[int], d_out: int | None, dropout: float) -> 
     if d_out is not None:
         layers.append(nn.Linear(width, d_out))
     return nn.Sequential(*layers)
+
+
+def combine(weights: Tensor, experts: Sequence[Tensor]) -> Tensor:
+    """Gate-weighted sums of expert outputs: ``weights`` [B, E] or [B, T, E] (T gates) and
+    ``experts`` E tensors [B, D] (or one [E, B, D]) → [B, D] or [T, B, D].
+
+    A multiply-add per expert: with a handful of experts this beats stacking them and a batched
+    matmul of B tiny matrices (which an einsum becomes), forward and backward.
+    """
+    w = weights.movedim(0, -1).unsqueeze(-1)  # [E, B, 1] or [T, E, B, 1]
+    out = w[..., 0, :, :] * experts[0]
+    for e in range(1, len(experts)):
+        out = torch.addcmul(out, w[..., e, :, :], experts[e])
+    return out
 
 
 def _register_all() -> None:

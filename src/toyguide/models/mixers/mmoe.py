@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import Tensor, nn
 
-from toyguide.models.mixers import MIXERS, Mixer, MixerConfig, mlp
+from toyguide.models.mixers import MIXERS, Mixer, MixerConfig, combine, mlp
 
 __all__ = ["MMoE"]
 
@@ -26,9 +28,17 @@ class MMoE(Mixer):
         self.per_task = nn.ModuleDict({t: nn.Linear(c.d_in, c.n_experts) for t in c.tasks})
 
     def mix(self, x: Tensor, task: str) -> Tensor:
-        experts = torch.stack([e(x) for e in self.experts], dim=1)  # [B, E, d_out]
-        weights = self._gate(x, task)  # [B, E]
-        return torch.einsum("be,bed->bd", weights, experts)  # [B, d_out]
+        return combine(self._gate(x, task), [e(x) for e in self.experts])  # [B, d_out]
+
+    def mix_all(self, x: Tensor, tasks: Sequence[str] | None = None) -> dict[str, Tensor]:
+        """The experts run once for all tasks; the tasks' gates are one matmul."""
+        tasks = self.served(tasks)
+        gates = [self.per_task[t] for t in tasks]
+        weight = torch.cat([g.weight for g in gates])  # [T * E, d_in]
+        logits = torch.addmm(torch.cat([g.bias for g in gates]), x, weight.T)
+        weights = torch.softmax(logits.view(len(x), len(tasks), -1), dim=-1)  # [B, T, E]
+        mixed = combine(weights, [e(x) for e in self.experts])  # [T, B, d_out]
+        return dict(zip(tasks, mixed.unbind(0), strict=True))
 
     def gate_weights(self, x: Tensor, task: str) -> Tensor:
         """Task ``task``'s weights over the shared experts, [B, n_experts] (rows sum to 1)."""

@@ -1,0 +1,29 @@
+"""``bench/amazon_toys.py --quick``: the report's rows and metrics, in sane ranges."""
+
+from __future__ import annotations
+
+import pytest
+
+METRICS = [f"{m}@{k}" for m in ("hr", "ndcg") for k in (5, 10, 20)]
+MEASURED = ["most-popular", "item-knn", "als", "toyguide-stl", "toyguide-mtl"]
+
+
+@pytest.mark.shared_data
+def test_quick_run_reports_every_row_under_the_protocol(run_bench, shared_dataset) -> None:
+    report = run_bench("amazon_toys.py", "--data", str(shared_dataset("amazon-toys-5core")))
+    rows = report["rows"]
+    assert set(MEASURED) <= rows.keys()
+    assert {"published-sasrec", "published-icsrec"} <= rows.keys()
+    for name in MEASURED:
+        for metric in METRICS:
+            value = rows[name][metric]
+            value = value["mean"] if isinstance(value, dict) else value
+            assert 0.0 <= value <= 1.0, (name, metric, value)
+    # HR@k cannot fall as k grows, and NDCG@k <= HR@k (each hit counts at most 1)
+    knn = rows["item-knn"]
+    assert knn["hr@5"] <= knn["hr@10"] <= knn["hr@20"]
+    assert knn["ndcg@10"] <= knn["hr@10"]
+    # co-occurrence alone beats popularity on this data by far, even in quick mode
+    assert knn["ndcg@10"] > 2 * rows["most-popular"]["ndcg@10"]
+    assert report["data"]["stats"]["items"] == 11_924
+    assert set(report["delta_m"]["tasks"]) == {"preference"}

@@ -1,0 +1,26 @@
+"""``bench/mtl_summary.py --quick``: Δm and relatedness per mixer × weighting cell."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+
+def test_quick_sweep_reports_delta_m_and_relatedness_per_cell(run_bench, tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    results.mkdir()
+    other = {"benchmark": "other", "delta_m": {"delta_m": 1.5, "tasks": {"a": 1.5}}}
+    (results / "other.json").write_text(json.dumps(other))
+    report = run_bench("mtl_summary.py", "--results", str(results))
+    cells = report["sweep"]["cells"]
+    assert set(cells) == {"mmoe/equal", "mmoe/pcgrad"}
+    for cell in cells.values():
+        assert math.isfinite(cell["delta_m"])
+        assert set(cell["tasks"]) == {"preference", "attributes", "sales", "profile"}
+        cosine = cell["relatedness"]["matrices"]["gradient_cosine"]
+        n = len(cosine["names"])
+        assert n == 4 and all(len(row) == n for row in cosine["values"])
+        assert all(-1.0 <= v <= 1.0 for row in cosine["values"] for v in row if v is not None)
+    assert report["rows"]["toyguide-mtl/mmoe/equal"]["delta_m"] == cells["mmoe/equal"]["delta_m"]
+    assert report["datasets"]["other"]["delta_m"]["delta_m"] == 1.5
