@@ -24,7 +24,6 @@ The point forecast is the head's mean; P10/P50/P90 give pinball and the interval
 from __future__ import annotations
 
 import datetime as dt
-import json
 import shutil
 from pathlib import Path
 
@@ -116,23 +115,14 @@ def forecast_run(run: Path, store: Path, panel: Panel, bt: Backtest) -> Forecast
     import polars as pl
     import torch
 
-    from toyguide.config import load_toml
-    from toyguide.data.store import Store
-    from toyguide.evaluation.experiment import RunConfig, build
+    from toyguide.evaluation.experiment import load_best
     from toyguide.evaluation.protocols import sales_forecast
-    from toyguide.training.checkpoint import read_checkpoint
 
-    config = load_toml(run / "config.toml", RunConfig)
-    state = json.loads((run / "features.json").read_text())
-    with Store.open(store, read_only=True) as s:
-        data, streams, model = build(config, s, state)
-    parts, _ = read_checkpoint(run / "checkpoints" / "best")
-    model.load_state_dict(parts["model"])
-    model.eval()
+    data, streams, model, _ = load_best(run, store)
     vocab_rows = data.vocabs["items"].transform(pl.Series(panel.item_ids))
     if (vocab_rows == 0).any():
         raise ValueError(f"{int((vocab_rows == 0).sum())} backtest items are unknown to the run")
-    n_cells, n_weeks, size = len(bt.actual), panel.units.shape[1], config.features.eval_batch_size
+    n_cells, n_weeks, size = len(bt.actual), panel.units.shape[1], data.config.eval_batch_size
     point, quantiles = np.full(n_cells, np.nan), np.full((n_cells, 3), np.nan)
     stream = streams["sales"]
     with torch.no_grad():

@@ -39,7 +39,14 @@ from toyguide.training.checkpoint import latest_checkpoint, read_checkpoint
 from toyguide.training.trainer import Selection, TrainConfig, Trainer
 from toyguide.weighting import build_weighting
 
-__all__ = ["RunConfig", "SelectionConfig", "WeightingConfig", "evaluate_run", "train_run"]
+__all__ = [
+    "RunConfig",
+    "SelectionConfig",
+    "WeightingConfig",
+    "evaluate_run",
+    "load_best",
+    "train_run",
+]
 
 
 @dataclass(frozen=True)
@@ -194,14 +201,22 @@ def _check_same_store(out: Path, store_path: Path, fingerprint: dict) -> None:
         )
 
 
-def evaluate_run(run_dir: Path, store_path: Path, split: str = "test") -> dict:
-    """Re-evaluate a finished run's best checkpoint on ``split`` of the store."""
+def load_best(run_dir: Path, store_path: Path) -> tuple[Any, Any, Any, dict]:
+    """A finished run's (task data, streams, model in eval mode, checkpoint meta) over the
+    store, with the run's fitted encoders and its best checkpoint's weights."""
     config = load_toml(run_dir / "config.toml", RunConfig)
     state = json.loads((run_dir / "features.json").read_text())
     with Store.open(store_path, read_only=True) as store:
-        _, streams, model = build(config, store, state)
+        data, streams, model = build(config, store, state)
     parts, meta = read_checkpoint(run_dir / "checkpoints" / "best")
     model.load_state_dict(parts["model"])
+    model.eval()
+    return data, streams, model, meta
+
+
+def evaluate_run(run_dir: Path, store_path: Path, split: str = "test") -> dict:
+    """Re-evaluate a finished run's best checkpoint on ``split`` of the store."""
+    _, streams, model, meta = load_best(run_dir, store_path)
     return {
         "split": split,
         "best_epoch": meta.get("epoch"),
