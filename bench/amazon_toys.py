@@ -25,11 +25,9 @@ Prints one JSON document (``rows[row] = {hr@5, ..., ndcg@20, ...}``, mean and sp
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import common  # bench/common.py: python puts the script's folder first on sys.path
@@ -124,15 +122,6 @@ def baselines(store: Path, args: argparse.Namespace) -> dict:
     return {name: {**row, "source": "measured"} for name, row in rows.items()}
 
 
-def cached(path: Path, compute: Callable[[], dict]) -> dict:
-    """``compute()``, saved to ``path`` once and read back on later invocations."""
-    if path.exists():
-        return json.loads(path.read_text())
-    value = compute()
-    path.write_text(json.dumps(value))
-    return value
-
-
 def model_row(runs: list[dict]) -> dict:
     per_seed = [preference_metrics(r["test"]) for r in runs]
     row: dict = {m: common.summarise([s[m] for s in per_seed]) for m in METRIC_NAMES}
@@ -164,7 +153,8 @@ def main() -> None:
         print(f"seed {seed} done after {time.perf_counter() - start:.0f}s", file=sys.stderr)
     if set(runs) != set(MODELS):
         return  # a partial process: the full invocation reuses its runs and reports
-    rows: dict = cached(work / "baselines.json", lambda: baselines(store, args))
+    key = {"config": run_config(args, "toyguide-stl", 0), "quick": args.quick}
+    rows, _ = common.cached(work / "baselines.json", key, lambda: baselines(store, args))
     rows |= {name: model_row(r) for name, r in runs.items()}
     mtl_run = Path(runs["toyguide-mtl"][0]["run"])
     rows |= {name: {**m, "source": "published", "reference": PUBLISHED_NOTE} for name, m in

@@ -41,6 +41,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import tomli_w
 
 import common  # bench/common.py: python puts the script's folder first on sys.path
 
@@ -279,29 +280,15 @@ def tfidf_row(bench: dict, grid: list[float]) -> dict:
     return {target: tfidf_target(bench, x, target, grid) for target in TARGETS}
 
 
-def cached(path: Path, key, compute) -> dict:
-    """``compute()``, kept in ``path`` with ``key`` so a resumed run does not redo it."""
-    if path.exists():
-        saved = json.loads(path.read_text())
-        if saved["key"] == key:
-            REUSED.append(path.name)
-            return saved["value"]
-    value = compute()
-    path.write_text(json.dumps({"key": key, "value": value}))
-    return value
-
-
 # -- toyguide ---------------------------------------------------------------------------------
 def run_config(args: argparse.Namespace, targets: tuple[str, ...], seed: int, buckets: int) -> str:
     features = feature_config(targets, args.batch_size)
     features |= {"text_buckets": buckets, "max_tokens": args.max_tokens}
-    lines = [f"{k} = {toml_value(v)}" for k, v in features.items()]
     selection = f"{targets[0]}/macro_f1" if len(targets) == 1 else "all/macro_f1"
     return f"""seed = {seed}
 threads = {args.threads}
 text_cache = "{args.text_cache}"
-[features]
-{chr(10).join(lines)}
+{tomli_w.dumps({"features": features})}
 [model]
 d_model = {args.d_model}
 mixer = "{args.mixer}"
@@ -322,12 +309,6 @@ metric = "{selection}"
 [analysis]
 every_steps = 0
 """
-
-
-def toml_value(value) -> str:
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    return f'"{value}"' if isinstance(value, str) else str(value)
 
 
 def toyguide_scores(run: Path, store: Path) -> dict[str, np.ndarray]:
@@ -478,7 +459,10 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     store, source = import_store(args, work)
     bench = load_benchmark(store, args.batch_size)
-    tfidf = cached(work / "tfidf-logreg.json", args.c_grid, lambda: tfidf_row(bench, args.c_grid))
+    tfidf, reused = common.cached(
+        work / "tfidf-logreg.json", args.c_grid, lambda: tfidf_row(bench, args.c_grid)
+    )
+    REUSED.extend(["tfidf-logreg.json"] if reused else [])
     rows = {"majority": majority_row(bench), "tfidf-logreg": tfidf}
     rows |= toyguide_rows(args, work, store, bench)
     report = {

@@ -37,6 +37,18 @@ def train(work: Path, store: Path, name: str, seed: int, config_text: str) -> di
     return metrics
 
 
+def cached(path: Path, key: Any, compute: Callable[[], dict]) -> tuple[dict, bool]:
+    """``compute()``, kept in ``path`` with ``key`` (what it depends on) so a resumed benchmark
+    does not redo it; returns the value and whether it was reused."""
+    if path.exists():
+        saved = json.loads(path.read_text())
+        if saved.get("key") == key:  # another key, or a file of another shape: compute again
+            return saved["value"], True
+    value = compute()
+    path.write_text(json.dumps({"key": key, "value": value}))
+    return value, False
+
+
 def summarise(values: list[float | None]) -> dict:
     """Mean and sample standard deviation over seeds (missing values left out)."""
     clean = [v for v in values if v is not None]

@@ -36,11 +36,12 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import hashlib  # noqa: E402
-import json  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
+
+import tomli_w  # noqa: E402
 
 import common  # noqa: E402  bench/common.py: python puts the script's folder first on sys.path
 import profile_baselines as pb  # noqa: E402
@@ -134,11 +135,9 @@ def run_config(
     seed: int,
     selection: tuple[str, str] = ("profile", "age_band/accuracy"),
 ) -> str:
-    features = "\n".join(f"{k} = {json.dumps(v)}" for k, v in
-                         feature_config(args, tasks, fold).items())  # fmt: skip
+    features = tomli_w.dumps({"features": feature_config(args, tasks, fold)})
     return f"""seed = {seed}
 threads = {args.threads}
-[features]
 {features}
 [model]
 d_model = {args.d_model}
