@@ -108,8 +108,8 @@ def baselines(store: Path, args: argparse.Namespace) -> dict:
 
     import recsys_baselines as rb  # bench/recsys_baselines.py
     from toyguide.data.store import Store
-    from toyguide.evaluation.experiment import run_config_from_dict, text_vectors_for
     from toyguide.features.data import TaskData
+    from toyguide.runs import run_config_from_dict, text_vectors_for
 
     config = run_config_from_dict(tomllib.loads(run_config(args, "toyguide-stl", 0)))
     with Store.open(store, read_only=True) as s:

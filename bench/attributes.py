@@ -143,8 +143,8 @@ def load_benchmark(store: Path, batch_size: int) -> dict:
     """Labels, split and input texts of every product, from the engine's own feature code (the
     labels every row is scored on are the ones toyguide trains on)."""
     from toyguide.data.store import Store
-    from toyguide.evaluation.experiment import run_config_from_dict
     from toyguide.features.data import TaskData
+    from toyguide.runs import run_config_from_dict
 
     config = run_config_from_dict({"features": feature_config(TARGETS, batch_size)})
     with Store.open(store, read_only=True) as s:
@@ -327,7 +327,7 @@ def write_scores(run: Path, store: Path, out: Path) -> None:
 
     from toyguide.config import load_toml
     from toyguide.data.store import Store
-    from toyguide.evaluation.experiment import RunConfig, build
+    from toyguide.runs import RunConfig, build
     from toyguide.training.checkpoint import read_checkpoint
 
     config = load_toml(run / "config.toml", RunConfig)

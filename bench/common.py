@@ -60,7 +60,7 @@ def summarise(values: list[float | None]) -> dict:
 
 def fingerprint(store: Path) -> dict:
     from toyguide.data.store import Store
-    from toyguide.evaluation.experiment import store_fingerprint
+    from toyguide.runs import store_fingerprint
 
     with Store.open(store, read_only=True) as s:
         return store_fingerprint(s)
@@ -126,7 +126,7 @@ def relatedness_of(run: Path) -> dict:
 
 def emit(report: dict[str, Any], out: Path | None) -> None:
     """Print the report as strict JSON (NaN → null) and write it to ``out`` when given."""
-    from toyguide.evaluation.experiment import json_safe
+    from toyguide.runs import json_safe
 
     text = json.dumps(json_safe(report), indent=2)
     if out:

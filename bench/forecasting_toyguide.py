@@ -115,8 +115,8 @@ def forecast_run(run: Path, store: Path, panel: Panel, bt: Backtest) -> Forecast
     import polars as pl
     import torch
 
-    from toyguide.evaluation.experiment import load_best
     from toyguide.evaluation.protocols import sales_forecast
+    from toyguide.runs import load_best
 
     data, streams, model, _ = load_best(run, store)
     vocab_rows = data.vocabs["items"].transform(pl.Series(panel.item_ids))

@@ -41,9 +41,9 @@ def engine_labels(store: Path, features: dict, n_folds: int) -> Labelled:
     ``"missing"`` not at all, so the two builds tell them apart.
     """
     from toyguide.data.store import Store
-    from toyguide.evaluation.experiment import run_config_from_dict, text_vectors_for
     from toyguide.features import splits
     from toyguide.features.data import TaskData
+    from toyguide.runs import run_config_from_dict, text_vectors_for
 
     built = {}
     for unborn in ("missing", "first_band"):

@@ -114,8 +114,8 @@ def class_counts(y: np.ndarray) -> dict[str, int]:
 def aux_task_sizes(store: Path, features: dict) -> dict:
     """How much the auxiliary tasks have to learn from on the category store."""
     from toyguide.data.store import Store
-    from toyguide.evaluation.experiment import run_config_from_dict, text_vectors_for
     from toyguide.features.data import TaskData
+    from toyguide.runs import run_config_from_dict, text_vectors_for
 
     config = run_config_from_dict({"features": features})
     with Store.open(store, read_only=True) as s:

@@ -74,7 +74,7 @@ every_steps = {25 if len(tasks) > 1 else 0}
 
 def train(args: argparse.Namespace, work: Path, store: Path, name: str, tasks, seed: int) -> dict:
     from toyguide.data.ingest import truth_dir_for
-    from toyguide.evaluation.truth import recover_truth_for_run
+    from toyguide.runs import recover_truth_for_run
 
     metrics = common.train(work, store, name, seed, run_config(args, tasks, seed))
     metrics["truth"] = recover_truth_for_run(Path(metrics["run"]), store, truth_dir_for(store))

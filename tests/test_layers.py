@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "toyguide"
-LAYERS = ["data", "features", "models", "weighting", "training", "evaluation", "guide", "service"]
+LAYERS = [
+    "data", "features", "models", "weighting", "training", "evaluation", "tasks", "runs", "guide",
+    "service",
+]  # fmt: skip
 # Modules at the package root: the foundations (importable by all) and the CLI (imports all).
 FOUNDATION = {"errors", "registry", "config", "tasks", "checksums"}
 

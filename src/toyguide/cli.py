@@ -175,7 +175,7 @@ def demo(
     import shutil
 
     from toyguide.data.synth import SynthConfig
-    from toyguide.evaluation.experiment import run_config_from_dict, train_run
+    from toyguide.runs import run_config_from_dict, train_run
 
     store = out / "shop.duckdb"
     if store.exists():  # the demo always starts from a fresh shop
@@ -219,7 +219,7 @@ def train(
     resume: Annotated[bool, typer.Option(help="Continue from the run's last checkpoint.")] = False,
 ) -> None:
     """Train the multi-task model; writes checkpoints, logs and metrics into OUT."""
-    from toyguide.evaluation.experiment import load_run_config, train_run
+    from toyguide.runs import load_run_config, train_run
 
     metrics = train_run(load_run_config(config), store, out, resume=resume)
     _print_metrics("test", metrics["test"])
@@ -237,7 +237,7 @@ def evaluate(
     split: Annotated[str, typer.Option(help="validation or test")] = "test",
 ) -> None:
     """Per-task metrics of a run's best checkpoint, as JSON."""
-    from toyguide.evaluation.experiment import evaluate_run, json_safe
+    from toyguide.runs import evaluate_run, json_safe
 
     result = evaluate_run(run, store, split)
     sys.stdout.write(json.dumps(json_safe(result), indent=2) + "\n")

@@ -16,18 +16,16 @@ import polars as pl
 import pytest
 import torch
 
+from toyguide import runs
 from toyguide.config import save_toml
 from toyguide.data.ingest import build_synthetic_store, truth_dir_for
 from toyguide.data.store import Store
 from toyguide.data.synth import SynthConfig, read_truth
 from toyguide.data.taxonomy import CHILD_GENDERS, FUNCTIONS, GENDER_TARGETS, age_band_index
 from toyguide.errors import ConfigError, EvaluationError
-from toyguide.evaluation import experiment
-from toyguide.evaluation.experiment import RunConfig, build
 from toyguide.evaluation.protocols import evaluate_model
 from toyguide.evaluation.truth import (
     recover_truth,
-    recover_truth_for_run,
     true_item_labels,
     true_profile_labels,
 )
@@ -35,6 +33,7 @@ from toyguide.features.data import FeatureConfig, TaskData
 from toyguide.features.streams import ProfileStream
 from toyguide.features.tables import calendar_features
 from toyguide.models.mtl import ModelConfig, MultiTaskModel
+from toyguide.runs import RunConfig, build, recover_truth_for_run
 from toyguide.training.checkpoint import write_checkpoint
 
 TINY = SynthConfig(n_shoppers=300, n_items=60, n_weeks=16, seed=1)
@@ -67,7 +66,7 @@ class Shop:
 @pytest.fixture(scope="module")
 def fake_text():
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(experiment, "text_vectors_for", lambda config, store_path: _fake_embed)
+        mp.setattr(runs, "text_vectors_for", lambda config, store_path: _fake_embed)
         yield
 
 
@@ -91,9 +90,11 @@ def _is_count(key: str) -> bool:
 
 def test_every_task_reports_finite_rates(shop: Shop) -> None:
     shop.model.train()
-    got = recover_truth(shop.model, shop.data, shop.truth)
+    got = recover_truth(shop.model, shop.data, shop.streams, shop.truth)
     assert shop.model.training  # the mode is restored ...
-    assert recover_truth(shop.model, shop.data, shop.truth) == got  # ... and dropout was off
+    assert (
+        recover_truth(shop.model, shop.data, shop.streams, shop.truth) == got
+    )  # ... and dropout was off
     assert {k.split("_")[0] for k in got} == {"profile", "attributes", "sales"}
     for key, value in got.items():
         assert math.isfinite(value), key
@@ -106,7 +107,7 @@ def test_every_task_reports_finite_rates(shop: Shop) -> None:
 
 
 def test_counts_are_the_hidden_shoppers_with_events_and_the_hidden_items(shop: Shop) -> None:
-    got = recover_truth(shop.model, shop.data, shop.truth)
+    got = recover_truth(shop.model, shop.data, shop.streams, shop.truth)
     active = shop.events["shopper_id"].unique().implode()
     shoppers = shop.truth["shopper_truth"].filter(pl.col("shopper_id").is_in(active))
     assert got["profile_hidden_n"] == shoppers.filter(~pl.col("child_visible")).height
@@ -163,7 +164,7 @@ def test_oracle_wape_equals_an_independent_join_of_sales_and_demand(shop: Shop) 
     assert cells["expected_units"].null_count() == 0
     error = (cells["times"] * (cells["units"] - cells["expected_units"]).abs()).sum()
     oracle = error / (cells["times"] * cells["units"]).sum()
-    got = recover_truth(shop.model, shop.data, shop.truth)
+    got = recover_truth(shop.model, shop.data, shop.streams, shop.truth)
     assert got["sales_n_cells"] == cells["times"].sum()
     assert got["sales_wape_oracle_realised"] == pytest.approx(oracle, rel=1e-9)
     # truth.py scores the median; the task's units/wape is the mean's (the point forecast)
@@ -244,7 +245,7 @@ def test_a_perfect_predictor_recovers_everything(
     monkeypatch.setattr(ProfileStream, "make_batch", tagged)
     perfect = PerfectModel(shop)
     monkeypatch.setattr(shop.model, "predict", perfect.predict)
-    got = recover_truth(shop.model, shop.data, shop.truth)
+    got = recover_truth(shop.model, shop.data, shop.streams, shop.truth)
     for key, value in got.items():
         if key.endswith(("_accuracy", "_auc", "_macro_f1")):
             assert value == 1.0, key
@@ -259,11 +260,11 @@ def test_a_perfect_predictor_recovers_everything(
 def test_demand_truth_off_the_week_grid_is_refused(shop: Shop) -> None:
     shifted = shop.truth["demand_truth"].with_columns(pl.col("week") + pl.duration(days=1))
     with pytest.raises(EvaluationError, match="week grid"):
-        recover_truth(shop.model, shop.data, {**shop.truth, "demand_truth": shifted})
+        recover_truth(shop.model, shop.data, shop.streams, {**shop.truth, "demand_truth": shifted})
     demand = shop.truth["demand_truth"]
     short = demand.filter(pl.col("week") < demand["week"].max())
     with pytest.raises(EvaluationError, match="no expected units"):
-        recover_truth(shop.model, shop.data, {**shop.truth, "demand_truth": short})
+        recover_truth(shop.model, shop.data, shop.streams, {**shop.truth, "demand_truth": short})
 
 
 def test_only_the_models_tasks_are_scored(shop: Shop) -> None:
@@ -272,8 +273,8 @@ def test_only_the_models_tasks_are_scored(shop: Shop) -> None:
         model=ModelConfig(d_model=16, shopper_layers=1, expert_hidden=(16,)),
     )
     with Store.open(shop.store_path, read_only=True) as store:
-        data, _, model = build(config, store)
-    got = recover_truth(model, data, shop.truth)
+        data, streams, model = build(config, store)
+    got = recover_truth(model, data, streams, shop.truth)
     assert got and all(key.startswith("sales_") for key in got)
 
 
@@ -282,6 +283,8 @@ def test_a_finished_run_is_scored_from_its_best_checkpoint(shop: Shop, tmp_path:
     (tmp_path / "features.json").write_text(json.dumps(shop.data.state()))
     write_checkpoint(tmp_path / "checkpoints", "best", {"model": shop.model.state_dict()}, {})
     got = recover_truth_for_run(tmp_path, shop.store_path)
-    assert got == pytest.approx(recover_truth(shop.model, shop.data, shop.truth), nan_ok=True)
+    assert got == pytest.approx(
+        recover_truth(shop.model, shop.data, shop.streams, shop.truth), nan_ok=True
+    )
     with pytest.raises(ConfigError, match="lacks shopper_truth"):
         recover_truth_for_run(tmp_path, shop.store_path, tmp_path / "nowhere")

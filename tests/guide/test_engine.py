@@ -14,9 +14,9 @@ from toyguide.data.ingest import build_synthetic_store
 from toyguide.data.store import Store
 from toyguide.data.synth import SynthConfig
 from toyguide.errors import CheckpointError, DataValidationError, NotFoundError
-from toyguide.evaluation.experiment import run_config_from_dict, train_run
 from toyguide.guide import parse
 from toyguide.guide.engine import Guide
+from toyguide.runs import run_config_from_dict, train_run
 
 RUN = {
     "threads": 1,

@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from toyguide.data.ingest import build_synthetic_store
 from toyguide.data.store import Store
 from toyguide.data.synth import SynthConfig
-from toyguide.evaluation.experiment import run_config_from_dict, train_run
+from toyguide.runs import run_config_from_dict, train_run
 from toyguide.service import Settings, create_app
 from toyguide.service.holder import load_guide
 

@@ -23,33 +23,24 @@ counts are floats; a metric undefined on the data (AUC with one class) is NaN.
 
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 import torch
 
-from toyguide.data.ingest import truth_dir_for
-from toyguide.data.store import Store
-from toyguide.data.synth.truth import TRUTH_FILES, read_truth
 from toyguide.errors import ConfigError, EvaluationError
-from toyguide.evaluation.experiment import build, load_run_config
 from toyguide.evaluation.metrics import QUANTILES, metric_of
 from toyguide.features.data import ProfileData, TaskData, build_profile
 from toyguide.features.splits import TEST
-from toyguide.features.streams import AttributeStream, ProfileStream, SalesStream
 from toyguide.features.tables import ItemLabels, build_item_labels
-from toyguide.training.checkpoint import read_checkpoint
 
 __all__ = [
     "demand_grid",
     "recover_truth",
-    "recover_truth_for_run",
     "true_item_labels",
     "true_profile_labels",
 ]
@@ -57,9 +48,12 @@ __all__ = [
 Metrics = dict[str, float]
 
 
-def recover_truth(model: Any, data: TaskData, truth: dict[str, pl.DataFrame]) -> Metrics:
+def recover_truth(
+    model: Any, data: TaskData, streams: dict[str, Any], truth: dict[str, pl.DataFrame]
+) -> Metrics:
     """Recovery metrics of the truth-bearing tasks ``model`` has (profile, attributes, sales),
-    in eval mode without gradients; ``data`` is the run's task data over the synthetic store."""
+    in eval mode without gradients; ``data`` and ``streams`` are the run's over the synthetic
+    store."""
     tasks = [t for t in model.tasks if t in _RECOVER]
     if missing := [t for t in tasks if getattr(data, t) is None]:
         raise ConfigError(f"the model has tasks {missing} that the task data does not build")
@@ -69,32 +63,10 @@ def recover_truth(model: Any, data: TaskData, truth: dict[str, pl.DataFrame]) ->
         with torch.no_grad():
             out: Metrics = {}
             for task in tasks:
-                out |= _RECOVER[task](model, data, truth)
+                out |= _RECOVER[task](model, data, streams[task], truth)
             return out
     finally:
         model.train(was_training)
-
-
-def recover_truth_for_run(
-    run_dir: str | Path, store_path: str | Path, truth_dir: str | Path | None = None
-) -> Metrics:
-    """:func:`recover_truth` for a finished run's best checkpoint over the store it was trained
-    on; ``truth_dir`` defaults to the folder ``build_synthetic_store`` wrote beside the store."""
-    run_dir, store_path = Path(run_dir), Path(store_path)
-    truth_dir = Path(truth_dir) if truth_dir is not None else truth_dir_for(store_path)
-    absent = [n for n in TRUTH_FILES if not (truth_dir / f"{n}.parquet").is_file()]
-    if absent:
-        raise ConfigError(
-            f"{truth_dir} lacks {', '.join(absent)}; the hidden truth exists only for a store "
-            "built from the synthetic shop (toyguide data synth)"
-        )
-    config = load_run_config(run_dir / "config.toml")
-    state = json.loads((run_dir / "features.json").read_text())
-    with Store.open(store_path, read_only=True) as store:
-        data, _, model = build(config, store, state)
-    parts, _ = read_checkpoint(run_dir / "checkpoints" / "best")
-    model.load_state_dict(parts["model"])
-    return recover_truth(model, data, read_truth(truth_dir))
 
 
 # -- labels from the truth -------------------------------------------------------------------
@@ -141,7 +113,7 @@ def _hidden_rows(vocab_rows: np.ndarray, hidden: pl.Series, usable: np.ndarray) 
 
 
 # -- per task ----------------------------------------------------------------------------------
-def _profile(model: Any, data: TaskData, truth: dict[str, pl.DataFrame]) -> Metrics:
+def _profile(model: Any, data: TaskData, stream: Any, truth: dict[str, pl.DataFrame]) -> Metrics:
     st = truth["shopper_truth"]
     labels = true_profile_labels(data, st)
     rows = data.vocabs["shoppers"].transform(st["shopper_id"])
@@ -149,7 +121,6 @@ def _profile(model: Any, data: TaskData, truth: dict[str, pl.DataFrame]) -> Metr
     child = _hidden_rows(rows, ~st["child_visible"], has_input)
     likes = _hidden_rows(rows, ~st["interests_visible"], has_input)
     scored = np.union1d(child, likes)
-    stream = ProfileStream(data)
     logits = _predict(model, "profile", lambda ex: stream.make_batch(ex, TEST), scored, data)
     at_child, at_likes = np.searchsorted(scored, child), np.searchsorted(scored, likes)
     out = {"profile_hidden_n": float(len(child)), "profile_hidden_interests_n": float(len(likes))}
@@ -163,13 +134,12 @@ def _profile(model: Any, data: TaskData, truth: dict[str, pl.DataFrame]) -> Metr
     return out
 
 
-def _attributes(model: Any, data: TaskData, truth: dict[str, pl.DataFrame]) -> Metrics:
+def _attributes(model: Any, data: TaskData, stream: Any, truth: dict[str, pl.DataFrame]) -> Metrics:
     it = truth["item_truth"]
     labels = true_item_labels(data, it)
     rows = data.vocabs["items"].transform(it["item_id"])
     everything = np.ones(len(data.vocabs["items"]), dtype=bool)
     hidden = _hidden_rows(rows, ~it["attributes_visible"], everything)
-    stream = AttributeStream(data)
     logits = _predict(model, "attributes", lambda ex: stream.make_batch(ex, TEST), hidden, data)
     out = {"attributes_hidden_n": float(len(hidden))}
     out |= _classes("attributes_hidden_age_band", labels.age_band[hidden], logits["age_band"], True)
@@ -180,8 +150,7 @@ def _attributes(model: Any, data: TaskData, truth: dict[str, pl.DataFrame]) -> M
     return out
 
 
-def _sales(model: Any, data: TaskData, truth: dict[str, pl.DataFrame]) -> Metrics:
-    stream = SalesStream(data)
+def _sales(model: Any, data: TaskData, stream: Any, truth: dict[str, pl.DataFrame]) -> Metrics:
     rows, origins = stream.pairs(TEST)
     if len(rows) == 0:
         return {"sales_n_cells": 0.0} | dict.fromkeys(_SALES_KEYS, math.nan)
@@ -218,7 +187,7 @@ _SALES_KEYS = (
     "sales_wape_oracle_realised",
     "sales_coverage_80_of_true_mean",
 )
-_RECOVER: dict[str, Callable[[Any, TaskData, dict[str, pl.DataFrame]], Metrics]] = {
+_RECOVER: dict[str, Callable[[Any, TaskData, Any, dict[str, pl.DataFrame]], Metrics]] = {
     "profile": _profile,
     "attributes": _attributes,
     "sales": _sales,

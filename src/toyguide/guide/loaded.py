@@ -20,8 +20,8 @@ from toyguide.checksums import file_sha256
 from toyguide.config import from_dict
 from toyguide.data.store import Store
 from toyguide.errors import CheckpointError
-from toyguide.evaluation.experiment import RunConfig, build
 from toyguide.evaluation.export import CHECKSUMS, MODEL_DIR
+from toyguide.runs import RunConfig, build
 
 __all__ = ["LoadedModel", "load_model_folder", "resolve_model_dir"]
 

@@ -23,13 +23,16 @@ from typing import Any
 import torch
 
 from toyguide.config import from_dict, load_toml, save_toml, to_dict
+from toyguide.data.ingest import truth_dir_for
 from toyguide.data.store import Store
+from toyguide.data.synth.truth import TRUTH_FILES, read_truth
 from toyguide.errors import CheckpointError, ConfigError
 from toyguide.evaluation.analysis import AnalysisConfig, RelatednessCallback, label_matrices
 from toyguide.evaluation.export import export_model_folder
 from toyguide.evaluation.metrics import metric_of
 from toyguide.evaluation.protocols import evaluate_model
 from toyguide.evaluation.relatedness import RelatednessReport
+from toyguide.evaluation.truth import recover_truth
 from toyguide.features.data import FeatureConfig, TaskData
 from toyguide.features.streams import make_streams
 from toyguide.models.mixers import MIXERS
@@ -45,6 +48,7 @@ __all__ = [
     "WeightingConfig",
     "evaluate_run",
     "load_best",
+    "recover_truth_for_run",
     "train_run",
 ]
 
@@ -222,6 +226,23 @@ def evaluate_run(run_dir: Path, store_path: Path, split: str = "test") -> dict:
         "best_epoch": meta.get("epoch"),
         split: evaluate_model(model, streams, split),
     }
+
+
+def recover_truth_for_run(
+    run_dir: str | Path, store_path: str | Path, truth_dir: str | Path | None = None
+) -> dict[str, float]:
+    """:func:`recover_truth` for a finished run's best checkpoint over the store it was trained
+    on; ``truth_dir`` defaults to the folder ``build_synthetic_store`` wrote beside the store."""
+    run_dir, store_path = Path(run_dir), Path(store_path)
+    truth_dir = Path(truth_dir) if truth_dir is not None else truth_dir_for(store_path)
+    absent = [n for n in TRUTH_FILES if not (truth_dir / f"{n}.parquet").is_file()]
+    if absent:
+        raise ConfigError(
+            f"{truth_dir} lacks {', '.join(absent)}; the hidden truth exists only for a store "
+            "built from the synthetic shop (toyguide data synth)"
+        )
+    data, streams, model, _ = load_best(run_dir, store_path)
+    return recover_truth(model, data, streams, read_truth(truth_dir))
 
 
 def json_safe(value: Any) -> Any:
