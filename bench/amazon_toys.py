@@ -108,12 +108,12 @@ def baselines(store: Path, args: argparse.Namespace) -> dict:
 
     import recsys_baselines as rb  # bench/recsys_baselines.py
     from toyguide.data.store import Store
-    from toyguide.features.data import TaskData
     from toyguide.runs import run_config_from_dict, text_vectors_for
+    from toyguide.tasks import build_task_data
 
     config = run_config_from_dict(tomllib.loads(run_config(args, "toyguide-stl", 0)))
     with Store.open(store, read_only=True) as s:
-        data = TaskData.build(s, config.features, text_vectors=text_vectors_for(config, store))
+        data = build_task_data(s, config.features, text_vectors=text_vectors_for(config, store))
     rows = {
         "most-popular": rb.most_popular(data),
         "item-knn": rb.item_knn(data, args.threads, args.quick),

@@ -143,22 +143,22 @@ def load_benchmark(store: Path, batch_size: int) -> dict:
     """Labels, split and input texts of every product, from the engine's own feature code (the
     labels every row is scored on are the ones toyguide trains on)."""
     from toyguide.data.store import Store
-    from toyguide.features.data import TaskData
     from toyguide.runs import run_config_from_dict
+    from toyguide.tasks import build_task_data
 
     config = run_config_from_dict({"features": feature_config(TARGETS, batch_size)})
     with Store.open(store, read_only=True) as s:
         items = s.frame("items")
         # labels only: the text input is not needed here, so no sentence model is loaded
-        data = TaskData.build(s, config.features, text_vectors=lambda t: np.zeros((len(t), 8)))
+        data = build_task_data(s, config.features, text_vectors=lambda t: np.zeros((len(t), 8)))
     rows = data.vocabs["items"].transform(items["item_id"])
     text = [" ".join(p for p in parts if p) for parts in
             zip(items["title"].fill_null(""), items["brand"].fill_null(""),
                 items["description"].fill_null(""), strict=True)]  # fmt: skip
     texts = np.array([""] * (data.n_items + 1), dtype=object)
     texts[rows] = text
-    labels = data.attributes.labels
-    return {"labels": labels, "masks": labels.masks(), "split": data.attributes.split,
+    labels = data.of("attributes").labels
+    return {"labels": labels, "masks": labels.masks(), "split": data.of("attributes").split,
             "texts": texts, "n_top": len(data.vocabs["categories"]) - 1}  # fmt: skip
 
 

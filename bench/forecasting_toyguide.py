@@ -115,7 +115,6 @@ def forecast_run(run: Path, store: Path, panel: Panel, bt: Backtest) -> Forecast
     import polars as pl
     import torch
 
-    from toyguide.evaluation.protocols import sales_forecast
     from toyguide.runs import load_best
 
     data, streams, model, _ = load_best(run, store)
@@ -132,7 +131,7 @@ def forecast_run(run: Path, store: Path, panel: Panel, bt: Backtest) -> Forecast
             for start in range(0, len(rows), size):
                 part = rows[start : start + size]
                 batch = stream.batch_at(vocab_rows[part], np.full(len(part), origin), n_weeks)
-                out = sales_forecast(model, batch)
+                out = {k: v.numpy() for k, v in model.sales_outputs(batch).items()}
                 grid[start : start + len(part), :, :3] = out["quantiles"]
                 grid[start : start + len(part), :, 3] = out["mean"]
             cells = np.flatnonzero(bt.origin == origin)

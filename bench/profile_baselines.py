@@ -2,7 +2,7 @@
 purchases, majority / logistic regression / LightGBM, and a label-permutation test.
 
 Every row reads the same labels and the same split codes per fold as the toyguide runs
-(``TaskData.build`` → ``ProfileData``; ``splits.profile_split`` for the other folds): a model is
+(``build_task_data`` → ``ProfileData``; ``splits.profile_split`` for the other folds): a model is
 fitted on the fold's TRAIN shoppers, its one hyper-parameter chosen on the VALIDATION shoppers
 (taken from the training folds) and scored on the TEST fold.
 """
@@ -42,20 +42,20 @@ def engine_labels(store: Path, features: dict, n_folds: int) -> Labelled:
     """
     from toyguide.data.store import Store
     from toyguide.features import splits
-    from toyguide.features.data import TaskData
     from toyguide.runs import run_config_from_dict, text_vectors_for
+    from toyguide.tasks import build_task_data
 
     built = {}
     for unborn in ("missing", "first_band"):
         config = run_config_from_dict({"features": {**features, "profile_unborn": unborn}})
         with Store.open(store, read_only=True) as s:
-            built[unborn] = TaskData.build(
+            built[unborn] = build_task_data(
                 s, config.features, text_vectors=text_vectors_for(config, store)
             )
     data, first = built["missing"], built["first_band"]
-    prof = data.profile
+    prof = data.of("profile")
     rows = np.flatnonzero(prof.split != splits.UNUSED)
-    age, age_first = prof.age_band[rows], first.profile.age_band[rows]
+    age, age_first = prof.age_band[rows], first.of("profile").age_band[rows]
     unborn = (age < 0) & (age_first >= 0)
     prenatal = np.where(unborn, 0, np.where(age >= 0, age + 1, -1))
     labelled = prof.split != splits.UNUSED

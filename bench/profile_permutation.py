@@ -114,13 +114,13 @@ def class_counts(y: np.ndarray) -> dict[str, int]:
 def aux_task_sizes(store: Path, features: dict) -> dict:
     """How much the auxiliary tasks have to learn from on the category store."""
     from toyguide.data.store import Store
-    from toyguide.features.data import TaskData
     from toyguide.runs import run_config_from_dict, text_vectors_for
+    from toyguide.tasks import build_task_data
 
     config = run_config_from_dict({"features": features})
     with Store.open(store, read_only=True) as s:
-        data = TaskData.build(s, config.features, text_vectors=text_vectors_for(config, store))
-    pref, sales = data.preference, data.sales
+        data = build_task_data(s, config.features, text_vectors=text_vectors_for(config, store))
+    pref, sales = data.of("preference"), data.of("sales")
     return {
         "preference_training_shoppers": len(pref.train_shoppers),
         "preference_next_category_targets": int((data.sequences.next_target > 0).sum()),

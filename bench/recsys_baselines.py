@@ -22,7 +22,8 @@ from threadpoolctl import threadpool_limits
 from toyguide.evaluation.metrics import hit_ratio, ndcg, rank_of_targets
 from toyguide.features.data import TaskData
 from toyguide.features.splits import split_code
-from toyguide.features.streams import make_streams, ragged_ranges
+from toyguide.features.streams import ragged_ranges
+from toyguide.tasks import make_streams
 
 KS = (5, 10, 20)
 Scorer = Callable[[np.ndarray], np.ndarray]  # shopper rows [B] -> scores [B, N+1]
@@ -37,7 +38,7 @@ class Histories:
 
 
 def histories(data: TaskData) -> Histories:
-    seqs, loo = data.sequences, data.preference.loo
+    seqs, loo = data.sequences, data.of("preference").loo
     n_rows, width = len(loo.train_end), data.n_items + 1
 
     def matrix(ends: np.ndarray) -> sparse.csr_matrix:

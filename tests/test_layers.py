@@ -13,7 +13,7 @@ LAYERS = [
     "service",
 ]  # fmt: skip
 # Modules at the package root: the foundations (importable by all) and the CLI (imports all).
-FOUNDATION = {"errors", "registry", "config", "tasks", "checksums"}
+FOUNDATION = {"errors", "registry", "config", "checksums"}
 
 
 def layer_of(module: str) -> int | None:

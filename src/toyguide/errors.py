@@ -20,6 +20,7 @@ __all__ = [
     "Problem",
     "RegistryError",
     "StoreError",
+    "TaskDefinitionError",
     "ToyGuideError",
 ]
 
@@ -110,3 +111,8 @@ class DataValidationError(ToyGuideError):
         if self.total > shown:
             head += f" (first {shown} shown)"
         return "\n".join([head + "; nothing was stored", *lines])
+
+
+class TaskDefinitionError(ConfigError):
+    """A task module that does not declare every part a task needs (spec, stream, head,
+    evaluator); raised when the module is imported."""

@@ -30,14 +30,14 @@ from toyguide.errors import CheckpointError, ConfigError
 from toyguide.evaluation.analysis import AnalysisConfig, RelatednessCallback, label_matrices
 from toyguide.evaluation.export import export_model_folder
 from toyguide.evaluation.metrics import metric_of
-from toyguide.evaluation.protocols import evaluate_model
+from toyguide.evaluation.protocols import Evaluator, evaluate_model
 from toyguide.evaluation.relatedness import RelatednessReport
 from toyguide.evaluation.truth import recover_truth
-from toyguide.features.data import FeatureConfig, TaskData
-from toyguide.features.streams import make_streams
+from toyguide.features.data import FeatureConfig
+from toyguide.models.config import ModelConfig
 from toyguide.models.mixers import MIXERS
-from toyguide.models.mtl import ModelConfig, MultiTaskModel
-from toyguide.tasks import task_spec
+from toyguide.models.mtl import MultiTaskModel
+from toyguide.tasks import build_task_data, get_task, make_streams, tasks_of
 from toyguide.training.checkpoint import latest_checkpoint, read_checkpoint
 from toyguide.training.trainer import Selection, TrainConfig, Trainer
 from toyguide.weighting import build_weighting
@@ -87,6 +87,7 @@ class RunConfig:
                 "set only the top-level seed"
             )
         object.__setattr__(self, "features", dataclasses.replace(self.features, seed=self.seed))
+        tasks_of(self.features.tasks)  # an unknown task name fails here, naming the known ones
 
 
 def text_vectors_for(config: RunConfig, store_path: Path) -> Any:
@@ -100,7 +101,7 @@ def selection_of(config: RunConfig) -> Selection:
     task = config.selection.task or config.features.tasks[0]
     if task not in config.features.tasks:
         raise ConfigError(f"selection.task '{task}' is not switched on in features.tasks")
-    spec = task_spec(task)
+    spec = get_task(task).spec
     metric = config.selection.metric or "/".join(spec.selection)
     direction = metric_of(metric).higher_is_better
     if direction is None:
@@ -120,12 +121,15 @@ def build(config: RunConfig, store: Store, state: dict | None = None) -> tuple[A
     encoders (evaluation of a finished run) instead of fitting them again."""
     torch.manual_seed(config.seed)
     vectors = text_vectors_for(config, store.path)
-    if state is None:
-        data = TaskData.build(store, config.features, text_vectors=vectors)
-    else:
-        data = TaskData.from_state(store, state, text_vectors=vectors, config=config.features)
-    model = MultiTaskModel(config.model, data.dims(), config.features.tasks, data.items)
+    data = build_task_data(store, config.features, text_vectors=vectors, state=state)
+    tasks = tasks_of(config.features.tasks)
+    model = MultiTaskModel(config.model, data.dims(), tasks, data.items)
     return data, make_streams(data), model
+
+
+def evaluators_of(model: MultiTaskModel) -> dict[str, Evaluator]:
+    """The evaluator of each task the model was built with."""
+    return {task: model.part(task).evaluate for task in model.tasks}
 
 
 def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = False) -> dict:
@@ -149,8 +153,9 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
     tasks = list(config.features.tasks)
     strategy = build_weighting(config.weighting.name, tasks, **config.weighting.options)
     probe = RelatednessCallback(model, streams, config.analysis)
+    evaluators = evaluators_of(model)
     trainer = Trainer(
-        model, streams, strategy, lambda m, split: evaluate_model(m, streams, split),
+        model, streams, strategy, lambda m, split: evaluate_model(m, streams, split, evaluators),
         selection_of(config), config.train, out, callbacks=[probe],
     )  # fmt: skip
     result = trainer.fit(resume=resume)
@@ -162,7 +167,7 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
     parts, _ = read_checkpoint(out / "checkpoints" / "best")
     model.load_state_dict(parts["model"])
     test_start = time.perf_counter()
-    test = evaluate_model(model, streams, "test")
+    test = evaluate_model(model, streams, "test", evaluators_of(model))
     metrics = {
         "test": test,
         "test_seconds": round(time.perf_counter() - test_start, 2),
@@ -224,7 +229,7 @@ def evaluate_run(run_dir: Path, store_path: Path, split: str = "test") -> dict:
     return {
         "split": split,
         "best_epoch": meta.get("epoch"),
-        split: evaluate_model(model, streams, split),
+        split: evaluate_model(model, streams, split, evaluators_of(model)),
     }
 
 

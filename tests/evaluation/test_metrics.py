@@ -44,7 +44,7 @@ def test_registry_holds_the_benchmark_names() -> None:
 def test_every_metric_a_task_reports_is_registered_and_selection_has_a_direction(
     task: str,
 ) -> None:
-    spec = TASKS[task]
+    spec = TASKS.get(task).spec
     for key in spec.metric_names:
         assert metric_of(key) is METRICS.get(key.split("/")[1])
     assert metric_of("/".join(spec.selection)).directional

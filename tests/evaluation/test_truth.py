@@ -30,10 +30,10 @@ from toyguide.evaluation.truth import (
     true_profile_labels,
 )
 from toyguide.features.data import FeatureConfig, TaskData
-from toyguide.features.streams import ProfileStream
-from toyguide.features.tables import calendar_features
+from toyguide.features.sales import calendar_features
 from toyguide.models.mtl import ModelConfig, MultiTaskModel
-from toyguide.runs import RunConfig, build, recover_truth_for_run
+from toyguide.runs import RunConfig, build, evaluators_of, recover_truth_for_run
+from toyguide.tasks.profile import ProfileStream
 from toyguide.training.checkpoint import write_checkpoint
 
 TINY = SynthConfig(n_shoppers=300, n_items=60, n_weeks=16, seed=1)
@@ -117,7 +117,7 @@ def test_counts_are_the_hidden_shoppers_with_events_and_the_hidden_items(shop: S
 
 
 def _last_input_day(data: TaskData, rows: np.ndarray) -> np.ndarray:
-    return data.sequences.ts[data.profile.end[rows] - 1] // US_PER_DAY
+    return data.sequences.ts[data.of("profile").end[rows] - 1] // US_PER_DAY
 
 
 def test_true_labels_are_the_features_labels(shop: Shop) -> None:
@@ -125,16 +125,16 @@ def test_true_labels_are_the_features_labels(shop: Shop) -> None:
     band is the birth date's at the last input event (scalar taxonomy rule, unborn = band 0)."""
     data, st = shop.data, shop.truth["shopper_truth"]
     true = true_profile_labels(data, st)
-    seen = data.profile.age_band >= 0
+    seen = data.of("profile").age_band >= 0
     assert seen.sum() > 50
-    np.testing.assert_array_equal(true.age_band[seen], data.profile.age_band[seen])
-    known = data.profile.gender >= 0
-    np.testing.assert_array_equal(true.gender[known], data.profile.gender[known])
-    liked = data.profile.interests_mask
-    np.testing.assert_array_equal(true.interests[liked], data.profile.interests[liked])
+    np.testing.assert_array_equal(true.age_band[seen], data.of("profile").age_band[seen])
+    known = data.of("profile").gender >= 0
+    np.testing.assert_array_equal(true.gender[known], data.of("profile").gender[known])
+    liked = data.of("profile").interests_mask
+    np.testing.assert_array_equal(true.interests[liked], data.of("profile").interests[liked])
     hidden = st.filter(~pl.col("child_visible"))
     rows = data.vocabs["shoppers"].transform(hidden["shopper_id"])
-    rows = rows[data.profile.end[rows] > data.sequences.offsets[rows]]
+    rows = rows[data.of("profile").end[rows] > data.sequences.offsets[rows]]
     all_rows = data.vocabs["shoppers"].transform(st["shopper_id"])
     birth = dict(zip(all_rows, st["child_birth_date"].cast(pl.Int32), strict=True))
     months = (_last_input_day(data, rows) - np.array([birth[r] for r in rows])) / DAYS_PER_MONTH
@@ -142,7 +142,7 @@ def test_true_labels_are_the_features_labels(shop: Shop) -> None:
     np.testing.assert_array_equal(true.age_band[rows], expected)
 
     items = true_item_labels(data, shop.truth["item_truth"])
-    labels = data.attributes.labels
+    labels = data.of("attributes").labels
     for name in ("age_band", "gender_target"):
         seen = getattr(labels, name) >= 0
         assert seen.sum() > 20
@@ -168,7 +168,9 @@ def test_oracle_wape_equals_an_independent_join_of_sales_and_demand(shop: Shop) 
     assert got["sales_n_cells"] == cells["times"].sum()
     assert got["sales_wape_oracle_realised"] == pytest.approx(oracle, rel=1e-9)
     # truth.py scores the median; the task's units/wape is the mean's (the point forecast)
-    model_wape = evaluate_model(shop.model, shop.streams, "test")["sales"]["units/wape_p50"]
+    model_wape = evaluate_model(shop.model, shop.streams, "test", evaluators_of(shop.model))[
+        "sales"
+    ]["units/wape_p50"]
     assert got["sales_wape_realised"] == pytest.approx(model_wape, rel=1e-9)
 
 

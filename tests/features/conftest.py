@@ -15,6 +15,7 @@ from toyguide.data.store import Store
 from toyguide.data.synth import SynthConfig
 from toyguide.data.taxonomy import EVENT_KINDS
 from toyguide.features.data import FeatureConfig, TaskData
+from toyguide.tasks import build_task_data
 
 TINY = SynthConfig(n_shoppers=300, n_items=80, n_weeks=20, seed=1)
 FAKE_DIM = 8
@@ -53,7 +54,7 @@ def task_data(tiny_store: Store) -> TaskData:
     """Every task on; sequences long enough to hold any shopper's whole history."""
     # Uncollapsed, so the tests can compare steps with the raw events one to one.
     config = FeatureConfig(max_len=400, collapse_repeats=False)
-    return TaskData.build(tiny_store, config, text_vectors=_fake_embed)
+    return build_task_data(tiny_store, config, text_vectors=_fake_embed)
 
 
 @pytest.fixture(scope="session")

@@ -11,12 +11,12 @@ from toyguide.data.store import Store
 from toyguide.errors import ConfigError
 from toyguide.features.data import FeatureConfig, TaskData
 from toyguide.features.splits import TEST, TRAIN, UNUSED, VALIDATION, holdout_catalogue
-from toyguide.features.streams import make_streams
+from toyguide.tasks import build_task_data, make_streams, tasks_of
 
 
 def build(store: Store, embed, **features) -> TaskData:
     config = FeatureConfig(tasks=("attributes",), **features)
-    return TaskData.build(store, config, text_vectors=embed)
+    return build_task_data(store, config, text_vectors=embed)
 
 
 def test_top_category_is_the_root_of_the_category_path(tiny_store: Store, fake_embedder) -> None:
@@ -24,7 +24,7 @@ def test_top_category_is_the_root_of_the_category_path(tiny_store: Store, fake_e
     items = tiny_store.frame("items")
     rows = data.vocabs["items"].transform(items["item_id"])
     roots = items["categories"].list.first().to_list()
-    labels = data.attributes.labels.top_category
+    labels = data.of("attributes").labels.top_category
     tokens = data.vocabs["categories"].tokens
     assert (labels >= 0).any()
     for row, root in zip(rows, roots, strict=True):
@@ -36,7 +36,7 @@ def test_top_category_is_the_root_of_the_category_path(tiny_store: Store, fake_e
 
 def test_price_bands_are_fitted_on_training_items_only(tiny_store: Store, fake_embedder) -> None:
     data = build(tiny_store, fake_embedder, attribute_targets=("price_band",), price_bands=4)
-    labels, split = data.attributes.labels, data.attributes.split
+    labels, split = data.of("attributes").labels, data.of("attributes").split
     train = (split == TRAIN) & ~np.isnan(labels.price)
     counts = np.bincount(labels.price_band[train], minlength=4)
     assert counts.min() >= train.sum() // 4 - 2  # quartiles of the training prices
@@ -60,7 +60,7 @@ def test_catalogue_holdout_is_the_same_items_whatever_is_labelled() -> None:
 def test_split_seed_fixes_the_split_across_run_seeds(tiny_store: Store, fake_embedder) -> None:
     runs = [build(tiny_store, fake_embedder, seed=s, attribute_split="catalogue",
                   attribute_split_seed=0) for s in (1, 2)]  # fmt: skip
-    assert np.array_equal(runs[0].attributes.split, runs[1].attributes.split)
+    assert np.array_equal(runs[0].of("attributes").split, runs[1].of("attributes").split)
 
 
 def test_unknown_attribute_target_is_refused() -> None:
@@ -75,7 +75,9 @@ def test_model_trains_on_the_new_targets(tiny_store: Store, fake_embedder) -> No
 
     targets = ("top_category", "price_band", "functions")
     data = build(tiny_store, fake_embedder, attribute_targets=targets)
-    model = MultiTaskModel(ModelConfig(d_model=16), data.dims(), ("attributes",), data.items)
+    model = MultiTaskModel(
+        ModelConfig(d_model=16), data.dims(), tasks_of(["attributes"]), data.items
+    )
     batch = next(make_streams(data)["attributes"].batches(0))
     loss, count = model.task_loss("attributes", batch)
     assert torch.isfinite(loss) and count > 0
@@ -100,7 +102,9 @@ def test_text_bucket_input_reaches_the_item_encoder(tiny_store: Store, fake_embe
     data = build(tiny_store, fake_embedder, text_buckets=512, max_tokens=16)
     assert data.items.tokens.shape[0] == data.n_items + 1 and data.items.tokens.max() <= 512
     assert (data.items.tokens[0] == 0).all() and (data.items.tokens[1:] > 0).any(1).all()
-    model = MultiTaskModel(ModelConfig(d_model=16), data.dims(), ("attributes",), data.items)
+    model = MultiTaskModel(
+        ModelConfig(d_model=16), data.dims(), tasks_of(["attributes"]), data.items
+    )
     batch = next(make_streams(data)["attributes"].batches(0))
     loss, _ = model.task_loss("attributes", batch)
     loss.backward()

@@ -15,8 +15,9 @@ from toyguide.data.synth import generate_shop
 from toyguide.data.taxonomy import EVENT_KINDS, age_band_index
 from toyguide.errors import ConfigError
 from toyguide.features.data import FeatureConfig, TaskData
+from toyguide.features.sales import calendar_features
 from toyguide.features.splits import UNUSED
-from toyguide.features.tables import calendar_features
+from toyguide.tasks import build_task_data, tasks_of
 
 
 def test_item_tables_follow_the_contract(task_data: TaskData, tiny_store: Store) -> None:
@@ -39,14 +40,14 @@ def test_state_is_json_and_rebuilds_the_same_data(
 ) -> None:
     state = json.loads(json.dumps(task_data.state()))
     assert set(state["vocabs"]) == {"items", "brands", "categories"}
-    again = TaskData.from_state(tiny_store, state, text_vectors=fake_embedder)
+    again = build_task_data(tiny_store, state=state, text_vectors=fake_embedder)
     assert again.config == task_data.config
     assert again.vocabs == task_data.vocabs
     for name in ("brand", "categories", "log_price", "price_missing", "text"):
         assert torch.equal(getattr(again.items, name), getattr(task_data.items, name))
-    np.testing.assert_array_equal(again.attributes.split, task_data.attributes.split)
+    np.testing.assert_array_equal(again.of("attributes").split, task_data.of("attributes").split)
     with pytest.raises(ConfigError, match="format"):
-        TaskData.from_state(tiny_store, {**state, "format": 99}, text_vectors=fake_embedder)
+        build_task_data(tiny_store, state={**state, "format": 99}, text_vectors=fake_embedder)
 
 
 def test_item_age_band_is_the_band_of_the_range_midpoint(
@@ -56,16 +57,16 @@ def test_item_age_band_is_the_band_of_the_range_midpoint(
     rows = task_data.vocabs["items"].transform(items["item_id"])
     mids = (items["age_min_months"] + items["age_max_months"]) / 2
     expected = [age_band_index(m) for m in mids]
-    assert task_data.attributes.labels.age_band[rows].tolist() == expected
-    unlabelled = task_data.attributes.labels.labelled(False) == False  # noqa: E712
-    assert (task_data.attributes.split[unlabelled] == UNUSED).all()
+    assert task_data.of("attributes").labels.age_band[rows].tolist() == expected
+    unlabelled = task_data.of("attributes").labels.labelled(False) == False  # noqa: E712
+    assert (task_data.of("attributes").split[unlabelled] == UNUSED).all()
 
 
 def test_profile_age_is_taken_at_the_last_input_event(
     task_data: TaskData, tiny_store: Store
 ) -> None:
     shoppers = tiny_store.frame("shoppers").drop_nulls("child_birth_date")
-    prof, seqs = task_data.profile, task_data.sequences
+    prof, seqs = task_data.of("profile"), task_data.sequences
     checked = 0
     for sid, birth in shoppers.select("shopper_id", "child_birth_date").iter_rows():
         row = task_data.vocabs["shoppers"].index(sid)
@@ -98,9 +99,9 @@ def test_sales_on_a_store_without_sales_names_sales(
 ) -> None:
     with _store_without(tmp_path, tiny_shop, sales=False) as store:
         with pytest.raises(ConfigError, match=r"task 'sales' .* no sales rows"):
-            TaskData.build(store, text_vectors=fake_embedder)
+            build_task_data(store, text_vectors=fake_embedder)
         others = FeatureConfig(tasks=("preference", "attributes", "profile"))
-        assert TaskData.build(store, others, text_vectors=fake_embedder).sales is None
+        assert not build_task_data(store, others, text_vectors=fake_embedder).has("sales")
 
 
 def test_profile_without_labelled_shoppers_names_profile(
@@ -110,12 +111,12 @@ def test_profile_without_labelled_shoppers_names_profile(
         _store_without(tmp_path, tiny_shop, profiles=False) as store,
         pytest.raises(ConfigError, match=r"task 'profile' .* child age"),
     ):
-        TaskData.build(store, text_vectors=fake_embedder)
+        build_task_data(store, text_vectors=fake_embedder)
 
 
 def test_config_is_checked_and_reads_from_plain_values() -> None:
-    with pytest.raises(ConfigError, match="unknown task 'ranking'"):
-        FeatureConfig(tasks=("ranking",))
+    with pytest.raises(ConfigError, match="unknown task 'ranking'; known: attributes"):
+        tasks_of(FeatureConfig(tasks=("ranking",)).tasks)  # names are the task registry's
     with pytest.raises(ConfigError, match="unknown target kind"):
         FeatureConfig(target_kinds=("wishlist",))
     with pytest.raises(ConfigError, match="fold"):
@@ -127,10 +128,10 @@ def test_config_is_checked_and_reads_from_plain_values() -> None:
 
 
 def test_only_switched_on_tasks_are_built(tiny_store: Store, fake_embedder) -> None:
-    data = TaskData.build(tiny_store, FeatureConfig(tasks=("sales",)), text_vectors=fake_embedder)
-    assert data.sequences is None and data.preference is None and data.profile is None
-    assert data.sales.weeks.n_weeks == 20 and data.sales.weeks.horizon == 4
-    assert int((data.sales.in_history[:, :] > 0).sum()) == tiny_store.counts()["sales"]
+    data = build_task_data(tiny_store, FeatureConfig(tasks=("sales",)), text_vectors=fake_embedder)
+    assert data.sequences is None and not data.has("preference") and not data.has("profile")
+    assert data.of("sales").weeks.n_weeks == 20 and data.of("sales").weeks.horizon == 4
+    assert int((data.of("sales").in_history[:, :] > 0).sum()) == tiny_store.counts()["sales"]
 
 
 def test_calendar_flags_the_shopping_days() -> None:
@@ -144,7 +145,7 @@ def test_calendar_flags_the_shopping_days() -> None:
 
 
 def test_funnel_runs_collapse_into_one_step(tiny_store, fake_embedder, ordered_events) -> None:
-    data = TaskData.build(tiny_store, FeatureConfig(max_len=400), text_vectors=fake_embedder)
+    data = build_task_data(tiny_store, FeatureConfig(max_len=400), text_vectors=fake_embedder)
     seqs = data.sequences
     shopper = np.repeat(np.arange(len(seqs.offsets) - 1), np.diff(seqs.offsets))
     rating = EVENT_KINDS.index("rating") + 1
@@ -173,8 +174,8 @@ def test_unborn_children_have_no_age_band_when_asked(
     """``profile_unborn = "missing"``: a child born after the label time loses its age band
     (not 0-12m), keeps its gender; every other label is as with the default "first_band"."""
     config = FeatureConfig(max_len=400, collapse_repeats=False, profile_unborn="missing")
-    missing = TaskData.build(tiny_store, config, text_vectors=fake_embedder).profile
-    prof, seqs = task_data.profile, task_data.sequences
+    missing = build_task_data(tiny_store, config, text_vectors=fake_embedder).of("profile")
+    prof, seqs = task_data.of("profile"), task_data.sequences
     shoppers = tiny_store.frame("shoppers").drop_nulls("child_birth_date")
     unborn = np.zeros(len(prof.age_band), dtype=bool)
     for sid, birth in shoppers.select("shopper_id", "child_birth_date").iter_rows():

@@ -12,7 +12,7 @@ from toyguide.data.taxonomy import EVENT_KINDS
 from toyguide.errors import ConfigError
 from toyguide.features.data import FeatureConfig, TaskData
 from toyguide.features.splits import TEST, TRAIN, VALIDATION
-from toyguide.features.streams import make_streams
+from toyguide.tasks import build_task_data, make_streams
 
 L = 400  # the task_data fixture's max_len
 F = 15
@@ -61,7 +61,7 @@ def test_training_batches_have_exactly_the_contract_keys(streams, task: str) -> 
 def test_same_seed_and_epoch_give_identical_batches(
     streams, task: str, tiny_store: Store, fake_embedder, task_data: TaskData
 ) -> None:
-    fresh = make_streams(TaskData.build(tiny_store, task_data.config, text_vectors=fake_embedder))[
+    fresh = make_streams(build_task_data(tiny_store, task_data.config, text_vectors=fake_embedder))[
         task
     ]
     for a, b in zip(_all(streams[task], 3), _all(fresh, 3), strict=True):
@@ -88,7 +88,7 @@ def test_leave_one_out_targets_are_the_true_last_events(
     raw = _target_events(ordered_events)
     vocab = task_data.vocabs["items"]
     assert (
-        task_data.vocabs["shoppers"].lookup(task_data.preference.eval_shoppers)
+        task_data.vocabs["shoppers"].lookup(task_data.of("preference").eval_shoppers)
         == raw["shopper_id"].to_list()
     )
     for split, k in (("test", -1), ("validation", -2)):
@@ -107,7 +107,7 @@ def test_training_sequences_are_the_events_before_the_validation_target(
     )
     per_shopper = ordered_events.with_row_index("position").partition_by("shopper_id", as_dict=True)
     vocab, stream = task_data.vocabs["items"], streams["preference"]
-    rows = task_data.preference.train_shoppers[:60]
+    rows = task_data.of("preference").train_shoppers[:60]
     batch = stream.make_batch(rows, TRAIN)
     for b, sid in enumerate(task_data.vocabs["shoppers"].lookup(rows)):
         events = per_shopper[(sid,)]
@@ -125,7 +125,7 @@ def test_training_sequences_are_the_events_before_the_validation_target(
 
 
 def test_no_held_out_attribute_label_reaches_training(streams, task_data: TaskData) -> None:
-    split = task_data.attributes.split
+    split = task_data.of("attributes").split
     seen = torch.cat([b["items"] for b in _all(streams["attributes"])]).numpy()
     assert sorted(seen.tolist()) == np.flatnonzero(split == TRAIN).tolist()
     held = set(np.flatnonzero((split == VALIDATION) | (split == TEST)).tolist())
@@ -139,7 +139,7 @@ def test_no_held_out_attribute_label_reaches_training(streams, task_data: TaskDa
 
 
 def test_categories_are_targets_only_when_asked(tiny_store: Store, fake_embedder) -> None:
-    data = TaskData.build(
+    data = build_task_data(
         tiny_store, FeatureConfig(predict_categories=True), text_vectors=fake_embedder
     )
     batch = next(make_streams(data)["attributes"].batches(0))
@@ -189,7 +189,7 @@ def test_exclusions_hold_training_items_but_not_the_target(
 
 
 def test_profile_inputs_exclude_held_out_preference_events(streams, task_data: TaskData) -> None:
-    prof, loo = task_data.profile, task_data.preference.loo
+    prof, loo = task_data.of("profile"), task_data.of("preference").loo
     np.testing.assert_array_equal(prof.end, loo.train_end)
     batch = next(streams["profile"].eval_batches("test"))
     assert (batch["age_band"] >= -1).all() and (batch["age_band"] < 6).all()

@@ -7,13 +7,14 @@ import torch
 from torch import Tensor, nn
 
 from toyguide.errors import ConfigError
+from toyguide.models.config import ModelConfig
 from toyguide.models.encoders import (
+    ItemDims,
     ItemEncoder,
-    ItemEncoderConfig,
+    SalesDims,
     SalesEncoder,
-    SalesEncoderConfig,
+    SequenceDims,
     ShopperEncoder,
-    ShopperEncoderConfig,
     last_state,
 )
 
@@ -57,8 +58,9 @@ def make_tables(n: int = N_ITEMS, seed: int = 0) -> Tables:
 
 def item_encoder(seed: int = 0, **overrides) -> ItemEncoder:
     torch.manual_seed(seed)
-    config = ItemEncoderConfig(N_ITEMS, N_BRANDS, N_CATS, d_model=D, **overrides)
-    encoder = ItemEncoder(config)
+    encoder = ItemEncoder(
+        ModelConfig(d_model=D, **overrides), ItemDims(N_ITEMS, N_BRANDS, N_CATS, 384)
+    )
     encoder.set_tables(make_tables())
     return encoder
 
@@ -77,7 +79,7 @@ def shopper_batch(b: int = 4, seed: int = 0) -> dict[str, Tensor]:
 
 def shopper_encoder(seed: int = 0) -> ShopperEncoder:
     torch.manual_seed(seed)
-    return ShopperEncoder(ShopperEncoderConfig(d_model=D, max_len=L))
+    return ShopperEncoder(ModelConfig(d_model=D), SequenceDims(max_len=L))
 
 
 def test_item_shapes_and_padding_row_is_zero() -> None:
@@ -90,14 +92,14 @@ def test_item_shapes_and_padding_row_is_zero() -> None:
 
 
 def test_item_encoder_needs_tables_of_its_size() -> None:
-    enc = ItemEncoder(ItemEncoderConfig(N_ITEMS, N_BRANDS, N_CATS, d_model=D))
+    enc = ItemEncoder(ModelConfig(d_model=D), ItemDims(N_ITEMS, N_BRANDS, N_CATS, 384))
     with pytest.raises(ConfigError, match="set_tables"):
         enc(torch.tensor([1]))
     with pytest.raises(ConfigError, match="rows"):
         enc.set_tables(make_tables(n=N_ITEMS + 5))
     off = dict.fromkeys(("use_id", "use_brand", "use_categories", "use_price", "use_text"), False)
     with pytest.raises(ConfigError, match="at least one"):
-        ItemEncoderConfig(1, 1, 1, **off)
+        ModelConfig(**off)  # the switches are the model config's, checked where they are set
 
 
 def test_tables_are_frozen_and_not_in_the_state_dict() -> None:
@@ -214,10 +216,8 @@ def test_id_dropout_only_in_training() -> None:
 
 
 def test_sales_encoder_shapes_and_checks() -> None:
-    config = SalesEncoderConfig(
-        history_weeks=12, horizon=4, n_history_features=4, n_calendar_features=6, d_model=D
-    )
-    enc = SalesEncoder(config)
+    dims = SalesDims(history_weeks=12, horizon=4, n_history_features=4, n_calendar_features=6)
+    enc = SalesEncoder(ModelConfig(d_model=D), dims)
     item_repr = torch.randn(5, D, requires_grad=True)
     out = enc(item_repr, torch.randn(5, 12, 4), torch.randn(5, 4, 6))
     assert out.shape == (5, D)

@@ -13,15 +13,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import Tensor, nn
 
-from toyguide.errors import ConfigError, RegistryError
-from toyguide.models.heads import HEADS, build_head
-from toyguide.models.heads.attributes import AttributesHeadConfig
+from toyguide.errors import ConfigError
+from toyguide.models.heads.attributes import AttributesHead, AttributesHeadConfig
 from toyguide.models.heads.preference import PreferenceHead, PreferenceHeadConfig
-from toyguide.models.heads.profile import ProfileHeadConfig
+from toyguide.models.heads.profile import ProfileHead, ProfileHeadConfig
 from toyguide.models.heads.sales import (
     MEAN,
     OUTPUTS,
     QUANTILES,
+    SalesHead,
     SalesHeadConfig,
     monotone_quantiles,
 )
@@ -63,7 +63,7 @@ def multilabel(n: int) -> Tensor:
 
 
 def preference_case() -> Case:
-    head = build_head("preference", PreferenceHeadConfig(D))
+    head = PreferenceHead(PreferenceHeadConfig(D))
     targets = torch.where(labelled(), torch.randint(1, N + 1, (B,)), 0)
     return Case(head, [torch.randn(B, D), torch.randn(N + 1, D)], {"next_items": targets}, {})
 
@@ -78,7 +78,7 @@ def attributes_case() -> Case:
         "categories_mask": labelled().roll(1),
     }
     masked = {"functions": "functions_mask", "categories": "categories_mask"}
-    head = build_head("attributes", AttributesHeadConfig(D, C))
+    head = AttributesHead(AttributesHeadConfig(D, C))
     return Case(head, [torch.randn(B, D)], batch, masked, ("age_band", "gender_target"))
 
 
@@ -89,7 +89,7 @@ def profile_case() -> Case:
         "interests": multilabel(15),
         "interests_mask": labelled(),
     }
-    head = build_head("profile", ProfileHeadConfig(D))
+    head = ProfileHead(ProfileHeadConfig(D))
     return Case(
         head, [torch.randn(B, D)], batch, {"interests": "interests_mask"}, ("age_band", "gender")
     )
@@ -101,7 +101,7 @@ def sales_case() -> Case:
         "target_mask": torch.rand(B, H) < 0.6,
         "scale": 1 + torch.rand(B) * 4,
     }
-    head = build_head("sales", SalesHeadConfig(D, H))
+    head = SalesHead(SalesHeadConfig(D, H))
     return Case(head, [torch.randn(B, D)], batch, {"target": "target_mask"})
 
 
@@ -150,8 +150,15 @@ def unlabelled(case: Case) -> Batch:
     return out
 
 
-def test_every_registered_head_has_a_case() -> None:
-    assert set(HEADS.names()) == set(CASES)
+def test_every_built_in_head_has_a_case() -> None:
+    from toyguide.tasks import TASKS
+
+    built_in = {
+        name
+        for name in TASKS.names()
+        if TASKS.get(name).head_class.__module__.startswith("toyguide.models.heads")
+    }
+    assert built_in == set(CASES)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -192,7 +199,7 @@ def test_output_shapes() -> None:
 
 def test_category_outputs_line_up_with_label_columns() -> None:
     """Label column j (vocabulary j + 1) is scored against output column j, the first included."""
-    head = build_head("attributes", AttributesHeadConfig(D, C))
+    head = AttributesHead(AttributesHeadConfig(D, C))
     labels = multilabel(C)
     out = head(torch.randn(B, D))["categories"]
     batch = {"categories": labels, "categories_mask": torch.ones(B, dtype=torch.bool)}
@@ -202,7 +209,7 @@ def test_category_outputs_line_up_with_label_columns() -> None:
 
 
 def test_a_store_without_categories_builds_the_head() -> None:
-    head = build_head("attributes", AttributesHeadConfig(D, 0))
+    head = AttributesHead(AttributesHeadConfig(D, 0))
     assert head(torch.randn(B, D))["categories"].shape == (B, 0)
 
 
@@ -245,7 +252,7 @@ def test_sales_head_quantiles_are_ordered_and_scale_back_to_units() -> None:
 def test_sales_mean_learns_the_expected_units_where_the_median_is_zero() -> None:
     """Intermittent demand (0 in 70% of weeks, else 10): P50 → 0 but the mean → 3."""
     torch.manual_seed(0)
-    head = build_head("sales", SalesHeadConfig(D, H))
+    head = SalesHead(SalesHeadConfig(D, H))
     h = torch.ones(256, D)
     batch = {
         "target": (torch.rand(256, H) < 0.3).float() * 10,
@@ -371,9 +378,7 @@ def test_preference_loss_checks_target_shape() -> None:
         case.head.loss(logits, {"next_items": torch.ones(B, 2, dtype=torch.long)})
 
 
-def test_unknown_head_and_bad_configs() -> None:
-    with pytest.raises(RegistryError, match="known: attributes, preference, profile, sales"):
-        build_head("nope", None)
+def test_bad_head_configs() -> None:
     for make_config in (
         lambda: PreferenceHeadConfig(0),
         lambda: PreferenceHeadConfig(4, init_temperature=0.0),
@@ -386,12 +391,12 @@ def test_unknown_head_and_bad_configs() -> None:
 
 
 def test_attributes_head_optional_targets_train_only_when_labelled() -> None:
-    head = build_head("attributes", AttributesHeadConfig(D, C, n_price_bands=4, top_category=True))
+    head = AttributesHead(AttributesHeadConfig(D, C, n_price_bands=4, top_category=True))
     out = head(torch.randn(B, D))
     assert out["price_band"].shape == (B, 4) and out["top_category"].shape == (B, C)
     batch = {"price_band": torch.where(labelled(), torch.randint(0, 4, (B,)), -1)}
     assert set(head.losses(out, batch)) == {"price_band"}  # only the targets the batch carries
-    plain = build_head("attributes", AttributesHeadConfig(D, C))
+    plain = AttributesHead(AttributesHeadConfig(D, C))
     assert "price_band" not in plain(torch.randn(B, D))  # off by default: old weights still load
     with pytest.raises(ConfigError, match="no such output"):
         plain.losses(plain(torch.randn(B, D)), batch)

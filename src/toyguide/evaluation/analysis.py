@@ -119,16 +119,15 @@ def label_matrices(data: Any) -> dict[str, LabelledMatrix]:
 
 def _item_labels(data: Any) -> dict[str, np.ndarray]:
     labels: dict[str, np.ndarray] = {}
-    if data.attributes is not None:
-        a = data.attributes.labels
+    if data.has("attributes"):
+        a = data.of("attributes").labels
         labels["attributes:age_band"] = a.age_band
         labels["attributes:gender_target"] = a.gender_target
         labels["attributes:primary_function"] = _primary(a.functions, a.functions_mask)
-    if data.sales is not None:
-        total = data.sales.units.sum(1)
-        labels["sales:volume_tercile"] = _tercile(
-            total, data.sales.first_week < data.sales.units.shape[1]
-        )
+    if data.has("sales"):
+        sales = data.of("sales")
+        total = sales.units.sum(1)
+        labels["sales:volume_tercile"] = _tercile(total, sales.first_week < sales.units.shape[1])
     if data.sequences is not None:
         seqs = data.sequences
         counts = np.bincount(seqs.items[seqs.is_target], minlength=data.n_items + 1).astype(float)
@@ -138,9 +137,9 @@ def _item_labels(data: Any) -> dict[str, np.ndarray]:
 
 def _shopper_labels(data: Any, item_function: np.ndarray | None) -> dict[str, np.ndarray]:
     labels: dict[str, np.ndarray] = {}
-    if data.profile is not None:
-        labels["profile:age_band"] = data.profile.age_band
-        labels["profile:gender"] = data.profile.gender
+    if data.has("profile"):
+        labels["profile:age_band"] = data.of("profile").age_band
+        labels["profile:gender"] = data.of("profile").gender
     seqs = data.sequences
     if seqs is not None and item_function is not None and len(labels):
         shopper = np.repeat(np.arange(len(seqs.offsets) - 1), np.diff(seqs.offsets))

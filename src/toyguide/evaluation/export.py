@@ -52,7 +52,7 @@ def export_model_folder(
     (tmp / "data.json").write_text(json.dumps(fingerprint, indent=1, default=str))
     model.eval()
     if "preference" in model.tasks:
-        _inner_product_index(model.catalogue().numpy(), tmp / "items.faiss")
+        _inner_product_index(model.item_vectors().numpy(), tmp / "items.faiss")
     _inner_product_index(data.items.text.numpy(), tmp / "text.faiss")
     sums = {p.name: file_sha256(p) for p in sorted(tmp.iterdir())}
     (tmp / CHECKSUMS).write_text(json.dumps(sums, indent=1))

@@ -1,64 +1,81 @@
-"""Evaluate a multi-task model on a split, task by task, with each task's declared metrics.
+"""Evaluate a multi-task model on a split, task by task, each with its own evaluator, and the
+metric helpers those evaluators share (ranking, classes, multi-label, forecasts).
 
-The results are ``{task: {"target/metric": value}}``; a metric that is undefined on the data
+Each task (``toyguide.tasks``) brings its evaluator, ``evaluate(model, batches) -> metrics``;
+the results are ``{task: {"target/metric": value}}``; a metric that is undefined on the data
 (say, AUC when every label is the same) is reported as NaN rather than dropped.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
-import torch
 
 from toyguide.errors import EvaluationError
 from toyguide.evaluation.metrics import QUANTILES, metric_of, rank_of_targets
 
-__all__ = ["evaluate_model", "sales_arrays", "sales_forecast"]
+__all__ = [
+    "Evaluator",
+    "evaluate_model",
+    "label_metrics",
+    "mean_macro_f1",
+    "ranking_metrics",
+    "safe_metric",
+    "sales_arrays",
+    "sales_metrics",
+    "target_ranks",
+]
 
 Metrics = dict[str, dict[str, float]]
+Evaluator = Callable[[Any, Iterable[dict]], dict[str, float]]
+"""``(model, the split's batches) -> {"target/metric": value}``: one task's evaluator."""
 
 
-def evaluate_model(model: Any, streams: dict[str, Any], split: str) -> Metrics:
-    """Every active task's metrics on ``split`` ('validation' or 'test'), in eval mode."""
+def evaluate_model(
+    model: Any, streams: Mapping[str, Any], split: str, evaluators: Mapping[str, Evaluator]
+) -> Metrics:
+    """Every stream's task metrics on ``split`` ('validation' or 'test'), in eval mode."""
     was_training = model.training
     model.eval()
     try:
-        return {task: _EVALUATORS[task](model, stream.eval_batches(split)) for task, stream in
+        return {task: evaluators[task](model, stream.eval_batches(split)) for task, stream in
                 streams.items()}  # fmt: skip
     finally:
         model.train(was_training)
 
 
-def _safe(fn: Callable[[], float]) -> float:
+def safe_metric(fn: Callable[[], float]) -> float:
+    """``fn()``, or NaN where the metric is undefined on the data."""
     try:
         return float(fn())
     except EvaluationError:
         return math.nan
 
 
-def _preference(model: Any, batches: Iterable[dict]) -> dict[str, float]:
-    ranks = []
-    for batch in batches:
-        scores = model.predict("preference", batch)  # [B, N+1]
-        ranks.append(rank_of_targets(scores, batch["target_item"], batch["exclude"]).numpy())
-    r = np.concatenate(ranks) if ranks else np.zeros(0)  # no held-out shopper: NaN metrics
+def ranking_metrics(prefix: str, ranks: np.ndarray, ks: tuple[int, ...] = (5, 10, 20)) -> dict:
+    """HR@k and NDCG@k of the targets' 1-based ``ranks`` (none: NaN metrics) and their count."""
     out = {}
-    for k in (5, 10, 20):
-        out[f"next_item/hr@{k}"] = _safe(lambda k=k: metric_of(f"hr@{k}")(r))
-        out[f"next_item/ndcg@{k}"] = _safe(lambda k=k: metric_of(f"ndcg@{k}")(r))
-    out["next_item/n"] = float(len(r))
+    for k in ks:
+        out[f"{prefix}/hr@{k}"] = safe_metric(lambda k=k: metric_of(f"hr@{k}")(ranks))
+        out[f"{prefix}/ndcg@{k}"] = safe_metric(lambda k=k: metric_of(f"ndcg@{k}")(ranks))
+    out[f"{prefix}/n"] = float(len(ranks))
     return out
 
 
-def _collect(model: Any, task: str, batches: Iterable[dict], targets: dict[str, str]) -> dict:
+def target_ranks(scores: Any, batch: dict) -> np.ndarray:
+    """1-based rank of each row's ``target_item`` among ``scores`` [B, N+1], less ``exclude``."""
+    return rank_of_targets(scores, batch["target_item"], batch["exclude"]).numpy()
+
+
+def _collect(outputs: Callable[[dict], dict], batches: Iterable[dict], targets: dict) -> dict:
     """Concatenated logits and labels per target: ``targets`` maps target → mask key or ''."""
     logits: dict[str, list] = {t: [] for t in targets}
     labels: dict[str, list] = {t: [] for t in targets}
     for batch in batches:
-        out = model.predict(task, batch)
+        out = outputs(batch)
         for target, mask_key in targets.items():
             if target not in batch:
                 continue
@@ -74,17 +91,17 @@ def _classes(prefix: str, logits: np.ndarray, labels: np.ndarray, metrics: tuple
         if m == "auc":
             probs = _softmax(logits)
             score = probs[:, 1] if probs.shape[1] == 2 else probs
-            out[f"{prefix}/auc"] = _safe(lambda s=score: metric_of("auc")(labels, s))
+            out[f"{prefix}/auc"] = safe_metric(lambda s=score: metric_of("auc")(labels, s))
         else:
-            out[f"{prefix}/{m}"] = _safe(lambda m=m: metric_of(m)(labels, logits))
+            out[f"{prefix}/{m}"] = safe_metric(lambda m=m: metric_of(m)(labels, logits))
     return out
 
 
 def _multilabel(prefix: str, logits: np.ndarray, labels: np.ndarray) -> dict:
     predicted = (logits > 0).astype(np.int64)  # sigmoid(logit) > 0.5
     return {
-        f"{prefix}/macro_f1": _safe(lambda: metric_of("macro_f1")(labels, predicted)),
-        f"{prefix}/auc": _safe(lambda: metric_of("auc")(labels, logits)),
+        f"{prefix}/macro_f1": safe_metric(lambda: metric_of("macro_f1")(labels, predicted)),
+        f"{prefix}/auc": safe_metric(lambda: metric_of("auc")(labels, logits)),
     }
 
 
@@ -93,48 +110,42 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return z / z.sum(axis=1, keepdims=True)
 
 
-def _item_or_shopper(task: str, spec: dict[str, tuple[str, tuple]]) -> Callable:
-    def evaluate(model: Any, batches: Iterable[dict]) -> dict[str, float]:
-        targets = {t: mask for t, (mask, _) in spec.items()}
-        got = _collect(model, task, batches, targets)
-        out: dict[str, float] = {}
-        for target, (logits, labels) in got.items():
-            metrics = spec[target][1]
-            if metrics == ("multilabel",):
-                out |= _multilabel(target, logits, labels)
-            else:
-                out |= _classes(target, logits, labels, metrics)
-            out[f"{target}/n"] = float((labels >= 0).any(axis=-1).sum() if labels.ndim > 1
-                                       else (labels >= 0).sum())  # fmt: skip
-        return out
-
-    return evaluate
-
-
-def sales_forecast(model: Any, batch: dict) -> dict[str, np.ndarray]:
-    """One forward pass of the sales task in eval mode: ``quantiles`` [B, H, 3] (P10/P50/P90)
-    and ``mean`` [B, H] (the expected units, the point forecast for WAPE and bias), in units.
-
-    ``model.predict("sales", ...)`` returns the quantiles only (its contract); the mean comes
-    from the same head output through the head's ``mean_units``.
-    """
-    with torch.no_grad():
-        head = model.heads["sales"]
-        out = head(model.mixer(model.represent("sales", batch), "sales"))  # [B, H, 4] scaled
-        return {
-            "quantiles": head.to_units(out, batch["scale"]).numpy(),
-            "mean": head.mean_units(out, batch["scale"]).numpy(),
-        }
+def label_metrics(
+    outputs: Callable[[dict], dict], batches: Iterable[dict], spec: dict[str, tuple[str, tuple]]
+) -> dict[str, float]:
+    """Metrics of per-target logits (``outputs(batch)``) against the batch's labels. ``spec``
+    maps each target to (its mask key or '' for -1-coded labels, its metrics), the metrics being
+    ``("multilabel",)`` for a multi-label target (macro-F1 at 0.5 and AUC)."""
+    targets = {t: mask for t, (mask, _) in spec.items()}
+    out: dict[str, float] = {}
+    for target, (logits, labels) in _collect(outputs, batches, targets).items():
+        metrics = spec[target][1]
+        if metrics == ("multilabel",):
+            out |= _multilabel(target, logits, labels)
+        else:
+            out |= _classes(target, logits, labels, metrics)
+        out[f"{target}/n"] = float((labels >= 0).any(axis=-1).sum() if labels.ndim > 1
+                                   else (labels >= 0).sum())  # fmt: skip
+    return out
 
 
-def sales_arrays(model: Any, batches: Iterable[dict]) -> dict[str, np.ndarray]:
+def mean_macro_f1(metrics: dict[str, float]) -> float:
+    """The mean of the targets' macro-F1s: one number to select a multi-target run on without
+    favouring one target (NaN when none is defined)."""
+    f1s = [v for k, v in metrics.items() if k.endswith("/macro_f1") and not math.isnan(v)]
+    return float(np.mean(f1s)) if f1s else math.nan
+
+
+def sales_arrays(
+    forecast: Callable[[dict], dict[str, Any]], batches: Iterable[dict]
+) -> dict[str, np.ndarray]:
     """Forecast quantiles, means and actuals of the observed cells, plus each example's
-    history."""
+    history; ``forecast(batch)`` gives ``quantiles`` [B, H, 3] and ``mean`` [B, H] in units."""
     preds, means, actuals, masks, history = [], [], [], [], []
     for batch in batches:
-        forecast = sales_forecast(model, batch)
-        preds.append(forecast["quantiles"])  # [B, H, 3] units
-        means.append(forecast["mean"])  # [B, H] units
+        out = forecast(batch)
+        preds.append(out["quantiles"].numpy())  # [B, H, 3] units
+        means.append(out["mean"].numpy())  # [B, H] units
         actuals.append(batch["target"].numpy())
         masks.append(batch["target_mask"].numpy())
         units = np.expm1(batch["history"][..., 0].numpy()) * batch["scale"].numpy()[:, None]
@@ -148,62 +159,26 @@ def sales_arrays(model: Any, batches: Iterable[dict]) -> dict[str, np.ndarray]:
     }
 
 
-def _sales(model: Any, batches: Iterable[dict]) -> dict[str, float]:
+def sales_metrics(prefix: str, a: dict[str, np.ndarray]) -> dict[str, float]:
     """WAPE, MASE and bias of the mean (the point forecast); the same of the median as
-    ``*_p50``; pinball and coverage of the quantiles."""
-    a = sales_arrays(model, batches)
+    ``*_p50``; pinball and coverage of the quantiles (``a`` from :func:`sales_arrays`)."""
     pred, actual, mean = a["pred"], a["actual"], a["mean"]
     p50 = pred[:, QUANTILES.index(0.5)]
     nonzero = actual > 0
+
+    def metric(name: str, truth: np.ndarray, forecast: np.ndarray, **kw: Any) -> float:
+        return safe_metric(lambda: metric_of(name)(truth, forecast, **kw))
+
     return {
-        "units/wape": _safe(lambda: metric_of("wape")(actual, mean)),
-        "units/mase": _safe(lambda: metric_of("mase")(actual, mean, insample=a["history"])),
-        "units/bias": _safe(lambda: metric_of("bias")(actual, mean)),
-        "units/abs_bias": _safe(lambda: metric_of("abs_bias")(actual, mean)),
-        "units/wape_p50": _safe(lambda: metric_of("wape")(actual, p50)),
-        "units/bias_p50": _safe(lambda: metric_of("bias")(actual, p50)),
-        "units/pinball": _safe(lambda: metric_of("pinball")(actual, pred)),
-        "units/coverage_80": _safe(lambda: metric_of("coverage_80")(actual, pred)),
-        "units/coverage_error_80": _safe(lambda: metric_of("coverage_error_80")(actual, pred)),
-        "units/coverage_80_nonzero": _safe(
-            lambda: metric_of("coverage_80")(actual[nonzero], pred[nonzero])
-        ),
-        "units/n": float(len(actual)),
+        f"{prefix}/wape": metric("wape", actual, mean),
+        f"{prefix}/mase": metric("mase", actual, mean, insample=a["history"]),
+        f"{prefix}/bias": metric("bias", actual, mean),
+        f"{prefix}/abs_bias": metric("abs_bias", actual, mean),
+        f"{prefix}/wape_p50": metric("wape", actual, p50),
+        f"{prefix}/bias_p50": metric("bias", actual, p50),
+        f"{prefix}/pinball": metric("pinball", actual, pred),
+        f"{prefix}/coverage_80": metric("coverage_80", actual, pred),
+        f"{prefix}/coverage_error_80": metric("coverage_error_80", actual, pred),
+        f"{prefix}/coverage_80_nonzero": metric("coverage_80", actual[nonzero], pred[nonzero]),
+        f"{prefix}/n": float(len(actual)),
     }
-
-
-_attribute_targets = _item_or_shopper(
-    "attributes",
-    {
-        "age_band": ("", ("accuracy", "macro_f1", "mae_bands")),
-        "gender_target": ("", ("accuracy", "macro_f1")),
-        "functions": ("functions_mask", ("multilabel",)),
-        "categories": ("categories_mask", ("multilabel",)),
-        "top_category": ("", ("accuracy", "macro_f1")),
-        "price_band": ("", ("accuracy", "macro_f1", "mae_bands")),
-    },
-)
-
-
-def _attributes(model: Any, batches: Iterable[dict]) -> dict[str, float]:
-    """Each switched-on target's metrics, and ``all/macro_f1``, their macro-F1s' mean: one
-    number to select a multi-target run on without favouring one target."""
-    out = _attribute_targets(model, batches)
-    f1s = [v for k, v in out.items() if k.endswith("/macro_f1") and not math.isnan(v)]
-    out["all/macro_f1"] = float(np.mean(f1s)) if f1s else math.nan
-    return out
-
-
-_EVALUATORS: dict[str, Callable[[Any, Iterable[dict]], dict[str, float]]] = {
-    "preference": _preference,
-    "sales": _sales,
-    "attributes": _attributes,
-    "profile": _item_or_shopper(
-        "profile",
-        {
-            "age_band": ("", ("accuracy", "macro_f1", "mae_bands")),
-            "gender": ("", ("accuracy", "auc", "macro_f1")),
-            "interests": ("interests_mask", ("multilabel",)),
-        },
-    ),
-}

@@ -34,9 +34,9 @@ import torch
 
 from toyguide.errors import ConfigError, EvaluationError
 from toyguide.evaluation.metrics import QUANTILES, metric_of
-from toyguide.features.data import ProfileData, TaskData, build_profile
+from toyguide.features.data import TaskData
+from toyguide.features.labels import ItemLabels, ProfileData, build_item_labels, build_profile
 from toyguide.features.splits import TEST
-from toyguide.features.tables import ItemLabels, build_item_labels
 
 __all__ = [
     "demand_grid",
@@ -55,7 +55,7 @@ def recover_truth(
     in eval mode without gradients; ``data`` and ``streams`` are the run's over the synthetic
     store."""
     tasks = [t for t in model.tasks if t in _RECOVER]
-    if missing := [t for t in tasks if getattr(data, t) is None]:
+    if missing := [t for t in tasks if not data.has(t)]:
         raise ConfigError(f"the model has tasks {missing} that the task data does not build")
     was_training = model.training
     model.eval()
@@ -72,7 +72,7 @@ def recover_truth(
 # -- labels from the truth -------------------------------------------------------------------
 def true_profile_labels(data: TaskData, shopper_truth: pl.DataFrame) -> ProfileData:
     """The profile labels the features would build if nothing were hidden: per shopper row,
-    taken at the last event of the same input sequence (``data.profile.end``)."""
+    taken at the last event of the same input sequence (``data.of("profile").end``)."""
     shoppers = shopper_truth.select(
         "shopper_id",
         "child_birth_date",
@@ -82,7 +82,7 @@ def true_profile_labels(data: TaskData, shopper_truth: pl.DataFrame) -> ProfileD
         "interests",
     )
     vocab = data.vocabs["shoppers"]
-    return build_profile(shoppers, vocab, data.sequences, data.profile.end, data.config)
+    return build_profile(shoppers, vocab, data.sequences, data.of("profile").end, data.config)
 
 
 def true_item_labels(data: TaskData, item_truth: pl.DataFrame) -> ItemLabels:
@@ -94,7 +94,7 @@ def true_item_labels(data: TaskData, item_truth: pl.DataFrame) -> ItemLabels:
 def demand_grid(data: TaskData, demand_truth: pl.DataFrame) -> np.ndarray:
     """[N+1, W] true expected units on the sales week grid (``data.sales.mondays``), NaN where
     the truth has no row; truth rows of unknown items or outside the grid are left out."""
-    sales = data.sales
+    sales = data.of("sales")
     rows = data.vocabs["items"].transform(demand_truth["item_id"])
     offset = demand_truth["week"].cast(pl.Int32).to_numpy().astype(np.int64) - sales.mondays[0]
     if (offset % 7).any():
@@ -117,7 +117,7 @@ def _profile(model: Any, data: TaskData, stream: Any, truth: dict[str, pl.DataFr
     st = truth["shopper_truth"]
     labels = true_profile_labels(data, st)
     rows = data.vocabs["shoppers"].transform(st["shopper_id"])
-    has_input = data.profile.end > data.sequences.offsets[:-1]  # [S+1]
+    has_input = data.of("profile").end > data.sequences.offsets[:-1]  # [S+1]
     child = _hidden_rows(rows, ~st["child_visible"], has_input)
     likes = _hidden_rows(rows, ~st["interests_visible"], has_input)
     scored = np.union1d(child, likes)
@@ -155,7 +155,7 @@ def _sales(model: Any, data: TaskData, stream: Any, truth: dict[str, pl.DataFram
     if len(rows) == 0:
         return {"sales_n_cells": 0.0} | dict.fromkeys(_SALES_KEYS, math.nan)
     expected = demand_grid(data, truth["demand_truth"])  # [N+1, W]
-    horizon, n_weeks = data.config.horizon, len(data.sales.mondays)
+    horizon, n_weeks = data.config.horizon, len(data.of("sales").mondays)
     preds, means, actuals = [], [], []
     for start in range(0, len(rows), data.config.eval_batch_size):
         ex = np.arange(start, min(start + data.config.eval_batch_size, len(rows)))

@@ -1,62 +1,40 @@
-"""Everything the four task streams read, built once from a store (vectorised Polars/numpy).
+"""Everything the task streams read, built once from a store (vectorised Polars/numpy).
 
-``TaskData.build(store, config, text_vectors)`` fits the vocabularies and the price
-standardisation, builds the item tables, the shoppers' event sequences, each switched-on task's
-labels and its split; ``state()`` is the fitted part as JSON (for checkpoints) and
+``TaskData.build(store, config, text_vectors=..., tasks=...)`` fits the vocabularies and the
+price standardisation, builds the item tables and the shoppers' event sequences, then asks each
+switched-on task (a ``toyguide.tasks`` plug-in, duck-typed here as :class:`TaskDataBuilder`)
+for its labels and split; ``state()`` is the fitted part as JSON (for checkpoints) and
 ``TaskData.from_state`` rebuilds the rest from a store with those fitted encoders.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Protocol
 
-import numpy as np
 import polars as pl
 
 from toyguide.config import from_dict, to_dict
 from toyguide.data.store import Store
-from toyguide.data.taxonomy import CHILD_GENDERS, EVENT_KINDS, FUNCTIONS
+from toyguide.data.taxonomy import EVENT_KINDS, FUNCTIONS
 from toyguide.errors import ConfigError
 from toyguide.features import splits
-from toyguide.features.tables import (
-    CALENDAR_FEATURES,
-    HISTORY_FEATURES,
-    ItemLabels,
-    ItemTables,
-    PriceStats,
-    SalesData,
-    TextVectors,
-    age_band_of_months,
-    build_item_labels,
-    build_item_tables,
-    build_sales,
-    fit_price_edges,
-    multi_hot,
-)
+from toyguide.features.labels import ATTRIBUTE_TARGETS
+from toyguide.features.sequences import EventSequences, build_sequences
+from toyguide.features.tables import ItemTables, PriceStats, TextVectors, build_item_tables
 from toyguide.features.vocab import Vocabulary
-from toyguide.tasks import TASKS as TASK_SPECS
 
 __all__ = [
-    "ATTRIBUTE_TARGETS",
+    "DEFAULT_TASKS",
     "STATE_FORMAT",
-    "TASKS",
-    "AttributeData",
-    "EventSequences",
     "FeatureConfig",
-    "PreferenceData",
-    "ProfileData",
     "TaskData",
+    "TaskDataBuilder",
 ]
 
-TASKS: tuple[str, ...] = tuple(TASK_SPECS)
-# "categories" is switched on by predict_categories, the others by attribute_targets
-ATTRIBUTE_TARGETS: tuple[str, ...] = tuple(
-    t.name for t in TASK_SPECS["attributes"].targets if t.name != "categories"
-)
+DEFAULT_TASKS: tuple[str, ...] = ("preference", "attributes", "sales", "profile")
 STATE_FORMAT = 1
-_DAYS_PER_MONTH = 365.25 / 12
-_US_PER_DAY, _US_PER_HOUR = 86_400_000_000, 3_600_000_000
 _POSITIVE = (
     "max_len", "gap_buckets", "history_weeks", "horizon", "preference_batch_size",
     "attributes_batch_size", "sales_batch_size", "profile_batch_size", "eval_batch_size", "n_folds",
@@ -67,7 +45,7 @@ _POSITIVE = (
 class FeatureConfig:
     """How the task streams are cut and batched (one config for the features layer)."""
 
-    tasks: tuple[str, ...] = TASKS
+    tasks: tuple[str, ...] = DEFAULT_TASKS  # names of registered tasks (toyguide.tasks)
     max_len: int = 50  # events per shopper sequence
     gap_buckets: int = 16  # log2 buckets of hours since the previous event
     target_kinds: tuple[str, ...] = ("click", "cart", "purchase")
@@ -102,8 +80,7 @@ class FeatureConfig:
         object.__setattr__(self, "tasks", tuple(self.tasks))
         object.__setattr__(self, "target_kinds", tuple(self.target_kinds))
         if not self.tasks:
-            raise ConfigError(f"features.tasks is empty; choose from {', '.join(TASKS)}")
-        _check_names("task", self.tasks, TASKS)
+            raise ConfigError("features.tasks is empty; switch on at least one task")
         _check_names("target kind", self.target_kinds, EVENT_KINDS)
         self._check_attributes()
         for name in _POSITIVE:
@@ -135,9 +112,9 @@ class FeatureConfig:
         """The attribute split's seed."""
         return self.seed if self.attribute_split_seed < 0 else self.attribute_split_seed
 
-    def batch_size(self, task: str) -> int:
-        _check_names("task", (task,), TASKS)
-        return getattr(self, f"{task}_batch_size")
+    def batch_size(self, task: str, default: int = 128) -> int:
+        """The task's own ``<task>_batch_size`` field, or ``default`` for a task without one."""
+        return getattr(self, f"{task}_batch_size", default)
 
 
 def _check_names(what: str, names: tuple[str, ...], known: tuple[str, ...]) -> None:
@@ -146,197 +123,52 @@ def _check_names(what: str, names: tuple[str, ...], known: tuple[str, ...]) -> N
             raise ConfigError(f"unknown {what} '{name}'; known: {', '.join(known)}")
 
 
-@dataclass(frozen=True)
-class EventSequences:
-    """All events in CSR form: shopper row s owns events ``offsets[s]:offsets[s+1]``, sorted by
-    time (ties in funnel order). Shopper rows are shopper-vocabulary indices; row 0 is empty."""
+class TaskDataBuilder(Protocol):
+    """What TaskData asks of a task: the tables it reads, the item inputs it blanks (a target
+    must not also be an input), its labels and split, and the sizes its model parts need."""
 
-    offsets: np.ndarray  # [S+2] int64 (S+1 shopper rows, row 0 included)
-    items: np.ndarray  # [E] int32 item rows (0 = unknown item)
-    kinds: np.ndarray  # [E] int8, 1..5 = EVENT_KINDS index + 1
-    gaps: np.ndarray  # [E] int8 log2 bucket of hours since the shopper's previous event
-    ts: np.ndarray  # [E] int64 microseconds since 1970
-    is_target: np.ndarray  # [E] bool: kind in config.target_kinds and the item is known
-    next_target: np.ndarray  # [E] int32: the next event's item if that is a target, else 0
+    name: str
+    reads: frozenset[str]  # of "events", "sales" (items and shoppers are always read)
 
-
-def build_sequences(
-    events: pl.DataFrame, shoppers: Vocabulary, items: Vocabulary, config: FeatureConfig
-) -> EventSequences:
-    frame = (
-        pl.DataFrame(
-            {
-                "s": shoppers.transform(events["shopper_id"]),
-                "i": items.transform(events["item_id"]),
-                "k": Vocabulary(EVENT_KINDS).transform(events["kind"]),
-                "t": events["ts"].dt.epoch("us"),
-            }
-        )
-        .filter(pl.col("s") > 0)
-        .sort(["s", "t", "k", "i"])  # the item breaks exact ties, so the order is total
-    )
-    if config.collapse_repeats:
-        frame = _collapse_repeats(frame)
-    s, i, k, t = (frame[c].to_numpy() for c in ("s", "i", "k", "t"))
-    offsets = np.zeros(len(shoppers) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(s, minlength=len(shoppers)), out=offsets[1:])
-    same = np.zeros(len(s), dtype=bool)
-    same[1:] = s[1:] == s[:-1]
-    hours = np.diff(t, prepend=t[:1]).clip(min=0) / _US_PER_HOUR
-    gaps = np.where(same, np.minimum(np.log2(1 + hours), config.gap_buckets - 1), 0).astype(np.int8)
-    target_codes = [EVENT_KINDS.index(kind) + 1 for kind in config.target_kinds]
-    is_target = np.isin(k, target_codes) & (i > 0)
-    next_target = np.zeros(len(s), dtype=np.int32)
-    next_target[:-1] = np.where(same[1:] & is_target[1:], i[1:], 0)
-    return EventSequences(
-        offsets=offsets,
-        items=i.astype(np.int32),
-        kinds=k.astype(np.int8),
-        gaps=gaps,
-        ts=t,
-        is_target=is_target,
-        next_target=next_target,
-    )
-
-
-_RATING = EVENT_KINDS.index("rating") + 1
-
-
-def _collapse_repeats(frame: pl.DataFrame) -> pl.DataFrame:
-    """One step per run of a shopper's consecutive events on the same item, with the furthest
-    funnel kind reached (view < click < cart < purchase) and the run's first time. Without this
-    "the next item" is mostly the item just viewed, which any model predicts by copying. Ratings
-    stay steps of their own: they are feedback, not a further funnel stage."""
-    new_run = (
-        (pl.col("s") != pl.col("s").shift())
-        | (pl.col("i") != pl.col("i").shift())
-        | (pl.col("k") == _RATING)
-        | (pl.col("k").shift() == _RATING)
-    ).fill_null(True)
-    return (
-        frame.with_columns(new_run.cum_sum().alias("run"))
-        .group_by("run", maintain_order=True)
-        .agg(pl.col("s").first(), pl.col("i").first(), pl.col("k").max(), pl.col("t").first())
-        .drop("run")
-    )
-
-
-@dataclass(frozen=True)
-class PreferenceData:
-    loo: splits.LeaveOneOut
-    train_shoppers: np.ndarray  # shopper rows with at least one training target
-    eval_shoppers: np.ndarray  # shopper rows with validation and test targets
-
-
-def build_preference(seqs: EventSequences, loo: splits.LeaveOneOut) -> PreferenceData:
-    starts = seqs.offsets[:-1]
-    has_next = np.concatenate([[0], np.cumsum(seqs.next_target > 0)])
-    # targets at positions start..train_end-2: the last training event's next one is held out
-    n_targets = has_next[np.maximum(loo.train_end - 1, starts)] - has_next[starts]
-    return PreferenceData(loo, np.flatnonzero(n_targets > 0), np.flatnonzero(loo.held_out))
-
-
-@dataclass(frozen=True)
-class AttributeData:
-    labels: ItemLabels
-    split: np.ndarray  # [N+1] int8 split codes
-
-
-@dataclass(frozen=True)
-class ProfileData:
-    """Shopper labels, taken at the last event of the input sequence, which ends where the
-    shopper's preference training events end: no held-out preference event is an input."""
-
-    end: np.ndarray  # [S+1] exclusive end of the input sequence
-    age_band: np.ndarray  # [S+1] int64, -1 missing
-    gender: np.ndarray  # [S+1] int64, -1 missing
-    interests: np.ndarray  # [S+1, F] float32
-    interests_mask: np.ndarray  # [S+1] bool
-    split: np.ndarray  # [S+1] int8
-
-
-def _child_age_months(shoppers: pl.DataFrame, day: np.ndarray) -> np.ndarray:
-    """Age in months on ``day`` from the birth date, else from child_age_months at as_of."""
-    birth = shoppers["child_birth_date"].cast(pl.Int32).cast(pl.Float64).to_numpy()
-    months = shoppers["child_age_months"].cast(pl.Float64).to_numpy()
-    as_of = shoppers["as_of"].cast(pl.Int32).cast(pl.Float64).to_numpy()
-    from_birth = (day - birth) / _DAYS_PER_MONTH
-    return np.where(np.isnan(birth), months + (day - as_of) / _DAYS_PER_MONTH, from_birth)
-
-
-def build_profile(
-    shoppers: pl.DataFrame,
-    vocab: Vocabulary,
-    seqs: EventSequences,
-    end: np.ndarray,
-    config: FeatureConfig,
-) -> ProfileData:
-    n = len(vocab)
-    rows = vocab.transform(shoppers["shopper_id"])
-    has_events = end > seqs.offsets[:-1]
-    last_day = np.where(has_events, seqs.ts[np.maximum(end - 1, 0)] // _US_PER_DAY, 0)
-    day = np.where(has_events[rows], last_day[rows], np.nan)
-    months = _child_age_months(shoppers, day)
-    if config.profile_unborn == "missing":
-        months = np.where(months < 0, np.nan, months)  # no age band before the birth
-    age_band = np.full(n, -1, dtype=np.int64)
-    age_band[rows] = age_band_of_months(months)
-    gender = np.full(n, -1, dtype=np.int64)
-    gender[rows] = Vocabulary(CHILD_GENDERS).transform(shoppers["child_gender"]) - 1
-    interests, mask = multi_hot(rows, shoppers["interests"], FUNCTIONS, n)
-    labelled = ((age_band >= 0) | (gender >= 0) | mask) & has_events  # no events: no input
-    mode, n_folds, fold = config.profile_split, config.n_folds, config.fold
-    split = splits.profile_split(labelled, config.seed, mode=mode, n_folds=n_folds, fold=fold)
-    return ProfileData(end, age_band, gender, interests, mask, split)
-
-
-def _require(task: str, ok: bool, missing: str) -> None:
-    if not ok:
-        raise ConfigError(
-            f"task '{task}' is switched on but the store has {missing}; "
-            f"add those labels or leave '{task}' out of features.tasks"
-        )
-
-
-def _require_training(task: str, split: np.ndarray, what: str) -> None:
-    """Labels exist but the split left none for training (too few of them)."""
-    n = int((split != splits.UNUSED).sum())
-    if not (split == splits.TRAIN).any():
-        raise ConfigError(
-            f"task '{task}': the store has only {n} {what}, too few to leave any for "
-            "training after the validation and test hold-outs"
-        )
+    def blanked_inputs(self, config: FeatureConfig) -> frozenset[str]: ...
+    def build_data(self, data: TaskData, frames: dict[str, pl.DataFrame]) -> Any: ...
+    def dims(self, data: TaskData) -> dict[str, int]: ...
 
 
 @dataclass
 class TaskData:
-    """The fitted encoders, the item tables, the event sequences and each switched-on task's
-    labels and split. A task that is switched off is ``None``."""
+    """The fitted encoders, the item tables, the event sequences (with their leave-one-out
+    cut) and each switched-on task's own data (``of(task)``: its labels and split)."""
 
     config: FeatureConfig
     vocabs: dict[str, Vocabulary]  # items, brands, categories, shoppers
     price: PriceStats
     items: ItemTables
     sequences: EventSequences | None
-    preference: PreferenceData | None = None
-    attributes: AttributeData | None = None
-    sales: SalesData | None = None
-    profile: ProfileData | None = None
+    loo: splits.LeaveOneOut | None = None
+    task_data: dict[str, Any] = field(default_factory=dict)
+    task_dims: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def build(
-        cls, store: Store, config: FeatureConfig | None = None, *, text_vectors: TextVectors
+        cls,
+        store: Store,
+        config: FeatureConfig,
+        *,
+        text_vectors: TextVectors,
+        tasks: Sequence[TaskDataBuilder],
     ) -> TaskData:
-        """Fit vocabularies and price statistics on the store and build every active task."""
-        config = config or FeatureConfig()
-        frames = _read(store, config)
+        """Fit vocabularies and price statistics on the store and build every task in ``tasks``
+        (the plug-ins of ``config.tasks``)."""
+        frames = _read(store, tasks)
         items = frames["items"]
         vocabs = {
             "items": Vocabulary.fit(items["item_id"]),
             "brands": Vocabulary.fit(items["brand"]),
             "categories": Vocabulary.fit(items["categories"].explode()),
         }
-        return cls._assemble(frames, config, vocabs, PriceStats.fit(items["price"]), text_vectors)
+        price = PriceStats.fit(items["price"])
+        return cls._assemble(frames, config, vocabs, price, text_vectors, tasks)
 
     @classmethod
     def from_state(
@@ -345,6 +177,7 @@ class TaskData:
         state: dict[str, Any],
         *,
         text_vectors: TextVectors,
+        tasks: Sequence[TaskDataBuilder],
         config: FeatureConfig | None = None,
     ) -> TaskData:
         """Rebuild from ``store`` with the fitted encoders of :meth:`state` (ids, price scale);
@@ -356,7 +189,7 @@ class TaskData:
         config = config or from_dict(FeatureConfig, state["config"])
         vocabs = {name: Vocabulary.from_dict(v) for name, v in state["vocabs"].items()}
         price = PriceStats(**state["price"])
-        return cls._assemble(_read(store, config), config, vocabs, price, text_vectors)
+        return cls._assemble(_read(store, tasks), config, vocabs, price, text_vectors, tasks)
 
     def state(self) -> dict[str, Any]:
         """The fitted part, JSON-able: config, vocabularies (not shoppers) and price scale."""
@@ -375,111 +208,66 @@ class TaskData:
         vocabs: dict[str, Vocabulary],
         price: PriceStats,
         text_vectors: TextVectors,
+        tasks: Sequence[TaskDataBuilder],
     ) -> TaskData:
         vocabs = {**vocabs, "shoppers": Vocabulary.fit(frames["shoppers"]["shopper_id"])}
-        # a prediction target must not also be an input
-        targets = config.attribute_targets if "attributes" in config.tasks else ()
-        use_categories = not config.predict_categories and "top_category" not in targets
+        blanked = frozenset().union(*(task.blanked_inputs(config) for task in tasks))
         tables = build_item_tables(
-            frames["items"], vocabs, text_vectors, price=price, use_categories=use_categories,
-            use_price="price_band" not in targets, text_buckets=config.text_buckets,
-            max_tokens=config.max_tokens,
+            frames["items"], vocabs, text_vectors, price=price,
+            use_categories="categories" not in blanked, use_price="price" not in blanked,
+            text_buckets=config.text_buckets, max_tokens=config.max_tokens,
         )  # fmt: skip
         data = cls(config, vocabs, price, tables, None)
         if "events" in frames:
             data.sequences = build_sequences(
                 frames["events"], vocabs["shoppers"], vocabs["items"], config
             )
-            data._sequence_tasks(frames["shoppers"])
-        if "attributes" in config.tasks:
-            data.attributes = _attribute_data(frames["items"], vocabs, config)
-        if "sales" in config.tasks:
-            _require("sales", frames["sales"].height > 0, "no sales rows")
-            data.sales = build_sales(
-                frames["sales"], frames["items"], vocabs["items"], config.horizon
-            )
+            data.loo = splits.leave_one_out(data.sequences.offsets, data.sequences.is_target)
+        for task in tasks:
+            data.task_data[task.name] = task.build_data(data, frames)
+        for task in tasks:
+            data.task_dims |= task.dims(data)
         return data
 
-    def _sequence_tasks(self, shoppers: pl.DataFrame) -> None:
-        seqs, config = self.sequences, self.config
-        loo = splits.leave_one_out(seqs.offsets, seqs.is_target)
-        if "preference" in config.tasks:
-            kinds = ", ".join(config.target_kinds)
-            _require(
-                "preference", bool(seqs.is_target.any()), f"no events of the target kinds ({kinds})"
-            )
-            self.preference = build_preference(seqs, loo)
-            _require(
-                "preference",
-                len(self.preference.train_shoppers) > 0,
-                "no shopper with an event followed by one of the target kinds",
-            )
-        if "profile" in config.tasks:
-            self.profile = build_profile(
-                shoppers, self.vocabs["shoppers"], seqs, loo.train_end, config
-            )
-            _require(
-                "profile",
-                bool((self.profile.split != splits.UNUSED).any()),
-                "no shopper with a known child age, child gender or interests and any events",
-            )
-            _require_training("profile", self.profile.split, "labelled shoppers with events")
+    def has(self, task: str) -> bool:
+        return task in self.task_data
+
+    def of(self, task: str) -> Any:
+        """The task's own data (labels and split); a task not built is a ConfigError."""
+        try:
+            return self.task_data[task]
+        except KeyError:
+            built = ", ".join(self.task_data) or "none"
+            raise ConfigError(
+                f"task '{task}' is not switched on in features.tasks (built: {built})"
+            ) from None
 
     @property
     def n_items(self) -> int:
         return self.items.n_items
 
     def dims(self) -> dict[str, int]:
-        """Sizes a model is built with."""
+        """Sizes a model is built with: the shared encoders' and each built task's own."""
         return {
             "n_items": self.n_items,
             "n_brands": len(self.vocabs["brands"]),
             "n_categories": len(self.vocabs["categories"]) - 1,
             "text_dim": int(self.items.text.shape[1]),
+            "text_buckets": self.config.text_buckets,
             "n_kinds": len(EVENT_KINDS) + 1,
             "gap_buckets": self.config.gap_buckets,
             "max_len": self.config.max_len,
-            "history_weeks": self.config.history_weeks,
-            "history_features": len(HISTORY_FEATURES),
-            "horizon": self.config.horizon,
-            "calendar_features": len(CALENDAR_FEATURES),
             "n_functions": len(FUNCTIONS),
-            **self._attribute_dims(),
-        }
-
-    def _attribute_dims(self) -> dict[str, int]:
-        """The optional attribute outputs' sizes (0 = the head has no such output)."""
-        on = self.config.attribute_targets if self.attributes is not None else ()
-        return {
-            "n_price_bands": self.config.price_bands if "price_band" in on else 0,
-            "top_category": int("top_category" in on),
-            "text_buckets": self.config.text_buckets,
+            **self.task_dims,
         }
 
 
-def _attribute_data(
-    items: pl.DataFrame, vocabs: dict[str, Vocabulary], config: FeatureConfig
-) -> AttributeData:
-    labels = build_item_labels(items, vocabs)
-    targets = config.attribute_targets
-    labelled = labels.labelled(config.predict_categories, targets)
-    what = " or ".join([*targets, *(["categories"] if config.predict_categories else [])])
-    _require("attributes", bool(labelled.any()), f"no item labelled with {what}")
-    holdout = splits.holdout_catalogue if config.attribute_split == "catalogue" else (
-        splits.holdout_items)  # fmt: skip
-    split = holdout(labelled, config.split_seed, config.attribute_holdout)
-    _require_training("attributes", split, "labelled items")
-    if "price_band" in targets:
-        edges = fit_price_edges(labels.price, split == splits.TRAIN, config.price_bands)
-        labels = labels.with_price_bands(edges)
-    return AttributeData(labels, split)
-
-
-def _read(store: Store, config: FeatureConfig) -> dict[str, pl.DataFrame]:
-    """The tables the active tasks need; events only with their four used columns."""
+def _read(store: Store, tasks: Sequence[TaskDataBuilder]) -> dict[str, pl.DataFrame]:
+    """The tables the tasks read; events only with their four used columns."""
     frames = {"items": store.frame("items"), "shoppers": store.frame("shoppers")}
-    if {"preference", "profile"} & set(config.tasks):
+    reads = frozenset().union(*(task.reads for task in tasks))
+    if "events" in reads:
         frames["events"] = store.query("SELECT shopper_id, item_id, ts, kind FROM events")
-    if "sales" in config.tasks:
+    if "sales" in reads:
         frames["sales"] = store.frame("sales")
     return frames

@@ -192,3 +192,22 @@ def week_split(n_weeks: int, horizon: int) -> WeekSplit:
             f"the store has {n_weeks}"
         )
     return WeekSplit(n_weeks, horizon)
+
+
+def require_labels(task: str, ok: bool, missing: str) -> None:
+    """A switched-on task whose labels the store lacks is a ConfigError saying what is missing."""
+    if not ok:
+        raise ConfigError(
+            f"task '{task}' is switched on but the store has {missing}; "
+            f"add those labels or leave '{task}' out of features.tasks"
+        )
+
+
+def require_training(task: str, split: np.ndarray, what: str) -> None:
+    """Labels exist but the split left none for training (too few of them)."""
+    n = int((split != UNUSED).sum())
+    if not (split == TRAIN).any():
+        raise ConfigError(
+            f"task '{task}': the store has only {n} {what}, too few to leave any for "
+            "training after the validation and test hold-outs"
+        )

@@ -17,7 +17,6 @@ import torch
 from toyguide.data.store import IngestReport, Store
 from toyguide.data.taxonomy import AGE_BANDS, CHILD_GENDERS, FUNCTIONS, GENDER_TARGETS
 from toyguide.errors import ConfigError, NotFoundError
-from toyguide.evaluation.protocols import sales_forecast
 from toyguide.features.tables import hashed_tokens
 from toyguide.guide.catalogue import Catalogue
 from toyguide.guide.dialogue import Dialogue
@@ -36,8 +35,6 @@ from toyguide.guide.views import (
     ShopperProfile,
     ToyEvaluation,
 )
-from toyguide.models.encoders import last_state
-from toyguide.models.heads.sales import OUTPUTS
 
 __all__ = ["Guide"]
 
@@ -57,16 +54,16 @@ class Guide:
         self.popularity = np.log1p(counts.astype(np.float64))
         self._segments: list[Segment] | None = None
         with torch.no_grad():
-            self.item_space = self.model.catalogue() if "preference" in self.model.tasks else None
+            self.item_space = (
+                self.model.item_vectors() if "preference" in self.model.tasks else None
+            )
             if "attributes" in self.model.tasks:
                 self.catalogue.fill_predictions(*self._predicted_attributes())
 
     def _predicted_attributes(self) -> tuple[np.ndarray, np.ndarray]:
         """Age band index [N+1] and function probabilities [N+1, F] for every catalogue item."""
         items = torch.arange(len(self.catalogue.ids))
-        out = self.model.heads["attributes"](
-            self.model.mixer(self.model.item_encoder(items), "attributes")
-        )
+        out = self.model.attribute_outputs(self.model.encode_items(items))
         age = out["age_band"].argmax(-1).numpy()
         return age, torch.sigmoid(out["functions"]).numpy()
 
@@ -144,11 +141,9 @@ class Guide:
 
     @torch.no_grad()
     def _preference_scores(self, row: int) -> tuple[np.ndarray, np.ndarray]:
-        batch = shopper_state(self.loaded, row)
-        states = self.model.shopper_encoder(batch, self.model.item_encoder)
-        h = self.model.mixer(last_state(states, batch["seq_mask"]), "preference")  # [1, D]
+        h = self.model.shopper_vector(shopper_state(self.loaded, row))  # [1, D]
         _, candidates = top_k(self.loaded.items_index, h[0].numpy(), CANDIDATES)
-        logits = self.model.heads["preference"](h, self.item_space)[0]  # [N+1]
+        logits = self.model.next_item_scores(h, self.item_space)[0]  # [N+1]
         return torch.log_softmax(logits, -1).numpy().astype(np.float64), candidates
 
     def _text_scores(
@@ -191,12 +186,12 @@ class Guide:
         """P10/P50/P90 for the weeks after the store's last sales week."""
         self._require("sales")
         row = self._item_row(item_id)
-        sales = self.data.sales
+        sales = self.data.of("sales")
         n_weeks = sales.weeks.n_weeks
         batch = self.loaded.streams["sales"].batch_at(np.array([row]), np.array([n_weeks]), n_weeks)
-        out = sales_forecast(self.model, batch)
-        q = out["quantiles"][0].astype(np.float64)  # [H, 3] units
-        mean = out["mean"][0].astype(np.float64)  # [H] expected units
+        out = self.model.sales_outputs(batch)
+        q = out["quantiles"][0].numpy().astype(np.float64)  # [H, 3] units
+        mean = out["mean"][0].numpy().astype(np.float64)  # [H] expected units
         last = dt.date(1970, 1, 1) + dt.timedelta(days=int(sales.mondays[-1]))
         weeks = [(last + dt.timedelta(weeks=h + 1)).isoformat() for h in range(q.shape[0])]
         lo = max(0, n_weeks - history_weeks)
@@ -237,8 +232,7 @@ class Guide:
         vector = self.embedder.embed([text])  # [1, 384]
         words = " ".join(part for part in (title, brand, description) if part)
         item = self._encode_new_item(vector, brand, price, words)  # [1, D]
-        head = self.model.heads["attributes"]
-        out = head(self.model.mixer(item, "attributes"))
+        out = self.model.attribute_outputs(item)
         demand = self._new_item_demand(item) if "sales" in self.model.tasks else {}
         scores, rows = top_k(self.loaded.text_index, vector[0], k_similar)
         similar = [Pick(self.catalogue.views[r], round(float(s), 4), ["similar text"])
@@ -258,7 +252,7 @@ class Guide:
         cfg = self.loaded.config.features
         # the same hashed words the catalogue's toys were encoded with (none when switched off)
         tokens = hashed_tokens(words, cfg.text_buckets, cfg.max_tokens) if cfg.text_buckets else []
-        return self.model.item_encoder.encode_features(
+        return self.model.encode_new_items(
             brand=torch.tensor([self.data.vocabs["brands"].index(brand)]),
             categories=torch.zeros((1, width), dtype=torch.long),
             log_price=torch.tensor(log_price, dtype=torch.float32),
@@ -268,19 +262,21 @@ class Guide:
         )  # [1, D]
 
     def _new_item_demand(self, item: torch.Tensor) -> dict[str, list[float]]:
-        cfg, sales = self.loaded.config.features, self.data.sales
+        cfg, sales = self.loaded.config.features, self.data.of("sales")
         n = sales.weeks.n_weeks
         history = torch.zeros((1, cfg.history_weeks, self.data.dims()["history_features"]))
         calendar = torch.tensor(sales.calendar[n : n + cfg.horizon][None], dtype=torch.float32)
-        h = self.model.mixer(self.model.sales_encoder(item, history, calendar), "sales")
-        q = self.model.heads["sales"](h)[0].numpy().astype(np.float64)  # [H, 4], no history
-        return {name: q[:, i].round(3).tolist() for i, name in enumerate(OUTPUTS)}
+        # no history: a scale of 1 (the level a toy without sales is forecast at)
+        out = self.model.sales_forecast(item, history, calendar, torch.ones(1))
+        q = out["quantiles"][0].numpy().astype(np.float64)  # [H, 3]
+        columns = {"p10": q[:, 0], "p50": q[:, 1], "p90": q[:, 2], "mean": out["mean"][0].numpy()}
+        return {name: v.astype(np.float64).round(3).tolist() for name, v in columns.items()}
 
     @torch.no_grad()
     def profile(self, shopper_id: str) -> ShopperProfile:
         self._require("profile")
         row = self._shopper_row(shopper_id)
-        out = self.model.predict("profile", shopper_state(self.loaded, row))
+        out = self.model.profile_outputs(shopper_state(self.loaded, row))
         age = _probabilities(out["age_band"], [b.name for b in AGE_BANDS])
         gender = _probabilities(out["gender"], list(CHILD_GENDERS))
         interests = _probabilities(out["interests"], list(FUNCTIONS), multilabel=True)
@@ -308,7 +304,7 @@ class Guide:
         for start in range(0, len(rows), 512):
             chunk = rows[start : start + 512]
             batch, _, _ = sequence_batch(seqs, chunk, seqs.offsets[chunk + 1], max_len)
-            out = self.model.predict("profile", batch)
+            out = self.model.profile_outputs(batch)
             age, gender = out["age_band"].argmax(-1), out["gender"].argmax(-1)
             interest = out["interests"].argmax(-1)
             labels += [f"{AGE_BANDS[a].name} · {CHILD_GENDERS[g]} · {FUNCTIONS[i]}"

@@ -1,116 +1,73 @@
 """The multi-task model: shared encoders → one shared mixer → one head per task (DESIGN §2).
 
-Each task brings its own batch. The item encoder is shared by preference, attributes and sales;
-the shopper encoder (which embeds its events with the item encoder) by preference and profile.
-Every task's representation is brought to ``d_model`` and passed through the shared mixer with
-that task's gate, then to its head. A single-task run is the same model with one task switched
-on, which is what makes the MTL-vs-STL comparison fair.
+Each task brings its own batch. The item encoder is shared by every task that reads items; the
+shopper encoder (which embeds its events with the item encoder) by every task that reads event
+sequences. Every task's representation is brought to ``d_model`` and passed through the shared
+mixer with that task's gate, then to its head. What is particular to a task — its head, its own
+modules (the preference item tower, the sales encoder), how it represents a batch, its loss and
+its eval outputs — comes from the task's plug-in (``toyguide.tasks``, duck-typed here as
+:class:`TaskPart`), so this module names no task except in the inference methods the guide and
+the evaluators call. A single-task run is the same model with one task switched on, which is
+what makes the MTL-vs-STL comparison fair.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 import torch
 from torch import Tensor, nn
 
 from toyguide.errors import ConfigError
-from toyguide.models.encoders import (
-    ItemEncoder,
-    ItemEncoderConfig,
-    SalesEncoder,
-    SalesEncoderConfig,
-    ShopperEncoder,
-    ShopperEncoderConfig,
-    last_state,
-)
-from toyguide.models.heads import build_head
-from toyguide.models.heads.attributes import AttributesHeadConfig
-from toyguide.models.heads.preference import PreferenceHeadConfig
-from toyguide.models.heads.profile import ProfileHeadConfig
-from toyguide.models.heads.sales import SalesHeadConfig
-from toyguide.models.losses import sampled_softmax_cross_entropy
+from toyguide.models.config import ModelConfig
+from toyguide.models.encoders import ItemDims, ItemEncoder, SequenceDims, ShopperEncoder
+from toyguide.models.losses import LossOutput
 from toyguide.models.mixers import MixerConfig, build_mixer
 
-__all__ = ["ModelConfig", "MultiTaskModel"]
-
-_SHOPPER_TASKS = ("preference", "profile")
-_ITEM_TASKS = ("preference", "attributes", "sales")
+__all__ = ["ModelConfig", "MultiTaskModel", "TaskPart"]
 
 
-@dataclass(frozen=True)
-class ModelConfig:
-    """Hyper-parameters of the whole model; sizes of the data come from ``TaskData.dims()``."""
+class TaskPart(Protocol):
+    """What the model asks of a task plug-in (``toyguide.tasks.Task``)."""
 
-    d_model: int = 64
-    mixer: str = "mmoe"
-    n_experts: int = 4
-    n_task_experts: int = 1
-    expert_hidden: tuple[int, ...] = (128,)
-    mixer_layers: int = 1
-    dropout: float = 0.1
-    use_id: bool = True
-    use_brand: bool = True
-    use_categories: bool = True
-    use_price: bool = True
-    use_text: bool = True
-    id_dropout: float = 0.1
-    shopper_layers: int = 2
-    shopper_heads: int = 2
-    shopper_dropout: float = 0.2
-    full_softmax_max_items: int = 200_000  # larger catalogues train with sampled softmax
-    n_negatives: int = 2048
+    name: str
+    encoders: frozenset[str]  # the shared encoders it reads: "item", "shopper"
+
+    def build_head(self, dims: Mapping[str, int], config: ModelConfig) -> nn.Module: ...
+    def own_modules(self, dims: Mapping[str, int], config: ModelConfig) -> dict[str, nn.Module]: ...
+    def represent(self, model: MultiTaskModel, batch: dict[str, Tensor]) -> Tensor: ...
+    def loss(self, model: MultiTaskModel, h: Tensor, batch: dict[str, Tensor]) -> LossOutput: ...
+    def predict(self, model: MultiTaskModel, batch: dict[str, Tensor]) -> Any: ...
 
 
 class MultiTaskModel(nn.Module):
     def __init__(
-        self, config: ModelConfig, dims: dict[str, int], tasks: tuple[str, ...], tables: Any
+        self,
+        config: ModelConfig,
+        dims: dict[str, int],
+        tasks: Sequence[TaskPart],
+        tables: Any,
     ) -> None:
         super().__init__()
         if not tasks:
             raise ConfigError("the model needs at least one task switched on")
-        self.config, self.dims, self.tasks = config, dims, tuple(tasks)
-        d = config.d_model
-        self.item_encoder = ItemEncoder(self._item_config(dims))
+        self.config, self.dims = config, dims
+        self.parts = {task.name: task for task in tasks}
+        self.tasks = tuple(self.parts)
+        self.item_encoder = ItemEncoder(config, _item_dims(dims))
         self.item_encoder.set_tables(tables)
         self.shopper_encoder = (
-            ShopperEncoder(self._shopper_config(dims))
-            if any(t in tasks for t in _SHOPPER_TASKS)
+            ShopperEncoder(config, SequenceDims(dims["max_len"], dims["n_kinds"],
+                                                dims["gap_buckets"]))
+            if any("shopper" in task.encoders for task in tasks)
             else None
-        )
+        )  # fmt: skip
         self.mixer = build_mixer(config.mixer, self._mixer_config())
-        self.heads = nn.ModuleDict({t: self._head(t, dims) for t in tasks})
-        self.item_tower = nn.Linear(d, d) if "preference" in tasks else None
-        self.sales_encoder = SalesEncoder(self._sales_config(dims)) if "sales" in tasks else None
-
-    # -- construction ------------------------------------------------------------------------
-    def _item_config(self, dims: dict[str, int]) -> ItemEncoderConfig:
-        c = self.config
-        return ItemEncoderConfig(
-            n_items=dims["n_items"], n_brands=dims["n_brands"],
-            n_categories=dims["n_categories"], d_model=c.d_model, text_dim=dims["text_dim"],
-            use_id=c.use_id, use_brand=c.use_brand, use_categories=c.use_categories,
-            use_price=c.use_price, use_text=c.use_text, dropout=c.dropout,
-            id_dropout=c.id_dropout,
-            n_token_buckets=dims.get("text_buckets", 0),
-        )  # fmt: skip
-
-    def _shopper_config(self, dims: dict[str, int]) -> ShopperEncoderConfig:
-        c = self.config
-        return ShopperEncoderConfig(
-            d_model=c.d_model, n_layers=c.shopper_layers, n_heads=c.shopper_heads,
-            max_len=dims["max_len"], n_kinds=dims["n_kinds"], n_gap_buckets=dims["gap_buckets"],
-            dropout=c.shopper_dropout,
-        )  # fmt: skip
-
-    def _sales_config(self, dims: dict[str, int]) -> SalesEncoderConfig:
-        return SalesEncoderConfig(
-            history_weeks=dims["history_weeks"], horizon=dims["horizon"],
-            n_history_features=dims["history_features"],
-            n_calendar_features=dims["calendar_features"], d_model=self.config.d_model,
-            dropout=self.config.dropout,
-        )  # fmt: skip
+        self.heads = nn.ModuleDict({task.name: task.build_head(dims, config) for task in tasks})
+        self._own: dict[str, list[str]] = {}
+        for task in tasks:  # after the heads: the parameters' creation order sets their init
+            self._own[task.name] = self._add_own_modules(task)
 
     def _mixer_config(self) -> MixerConfig:
         c = self.config
@@ -120,22 +77,23 @@ class MultiTaskModel(nn.Module):
             n_layers=c.mixer_layers, dropout=c.dropout,
         )  # fmt: skip
 
-    def _head(self, task: str, dims: dict[str, int]) -> nn.Module:
-        d = self.config.d_model
-        configs = {
-            "preference": lambda: PreferenceHeadConfig(dim=d),
-            "attributes": lambda: AttributesHeadConfig(
-                dim=d,
-                n_categories=dims["n_categories"],
-                n_price_bands=dims.get("n_price_bands", 0),
-                top_category=bool(dims.get("top_category", 0)),
-            ),
-            "sales": lambda: SalesHeadConfig(dim=d, horizon=dims["horizon"]),
-            "profile": lambda: ProfileHeadConfig(dim=d),
-        }
-        if task not in configs:
-            raise ConfigError(f"unknown task '{task}'; known: {', '.join(configs)}")
-        return build_head(task, configs[task]())
+    def _add_own_modules(self, task: TaskPart) -> list[str]:
+        """The task's own modules become attributes of the model (``model.sales_encoder``), so
+        the state dict names them as it always has."""
+        names = []
+        for name, module in task.own_modules(self.dims, self.config).items():
+            if hasattr(self, name):
+                raise ConfigError(f"task '{task.name}': the model already has a part '{name}'")
+            self.add_module(name, module)
+            names.append(name)
+        return names
+
+    def part(self, task: str) -> TaskPart:
+        """The plug-in of a task this model was built with."""
+        try:
+            return self.parts[task]
+        except KeyError:
+            raise ConfigError(f"this model was trained without the '{task}' task") from None
 
     # -- parameters --------------------------------------------------------------------------
     def shared_parameters(self) -> list[nn.Parameter]:
@@ -148,60 +106,83 @@ class MultiTaskModel(nn.Module):
 
     def task_parameters(self, task: str) -> list[nn.Parameter]:
         own = [*self.heads[task].parameters(), *self.mixer.task_parameters(task)]
-        if task == "preference" and self.item_tower is not None:
-            own += list(self.item_tower.parameters())
-        if task == "sales" and self.sales_encoder is not None:
-            own += list(self.sales_encoder.parameters())
+        for name in self._own[task]:
+            own += list(getattr(self, name).parameters())
         return own
 
-    # -- forward -----------------------------------------------------------------------------
+    # -- training ----------------------------------------------------------------------------
     def represent(self, task: str, batch: dict[str, Tensor]) -> Tensor:
         """The task's input to the mixer: ``[B, D]`` (preference: ``[P, D]`` scored positions)."""
-        if task == "preference":
-            states = self.shopper_encoder(batch, self.item_encoder)  # [B, L, D]
-            return states[batch["next_items"] > 0]  # [P, D]
-        if task == "profile":
-            states = self.shopper_encoder(batch, self.item_encoder)  # [B, L, D]
-            return last_state(states, batch["seq_mask"])  # [B, D]
-        item = self.item_encoder(batch["items"])  # [B, D]
-        if task == "sales":
-            return self.sales_encoder(item, batch["history"], batch["calendar"])  # [B, D]
-        return item
+        return self.part(task).represent(self, batch)
 
     def task_loss(self, task: str, batch: dict[str, Tensor]) -> tuple[Tensor, int]:
         h = self.mixer(self.represent(task, batch), task)  # [B, D]
-        if task == "preference":
-            out = self._preference_loss(h, batch)
-        else:
-            out = self.heads[task].loss(self.heads[task](h), batch)
+        out = self.part(task).loss(self, h, batch)
         return out.loss, int(out.count)
-
-    def catalogue(self) -> Tensor:
-        """Item embeddings in the preference head's space: ``[N+1, D]``."""
-        return self.item_tower(self.item_encoder.all_items())
-
-    def _preference_loss(self, h: Tensor, batch: dict[str, Tensor]) -> Any:
-        targets = batch["next_items"][batch["next_items"] > 0]  # [P]
-        head = self.heads["preference"]
-        if self.dims["n_items"] <= self.config.full_softmax_max_items:
-            return head.loss(head(h, self.catalogue()), {"next_items": targets})
-        # Uniform proposal over real items; the logQ term keeps the estimate consistent.
-        probs = torch.ones(self.dims["n_items"] + 1)
-        probs[0] = 0.0
-        probs = probs / probs.sum()
-        logits = head.sampled_logits(h, self.catalogue(), targets, self.config.n_negatives, probs)
-        return sampled_softmax_cross_entropy(logits, targets)
 
     @torch.no_grad()
     def predict(self, task: str, batch: dict[str, Tensor]) -> Any:
-        """Eval-time outputs: preference scores ``[B, N+1]`` at the last position; attribute and
-        profile logits per target; sales quantiles in units ``[B, H, 3]``."""
-        if task == "preference":
-            states = self.shopper_encoder(batch, self.item_encoder)  # [B, L, D]
-            h = self.mixer(last_state(states, batch["seq_mask"]), task)  # [B, D]
-            return self.heads[task](h, self.catalogue())  # [B, N+1]
-        h = self.mixer(self.represent(task, batch), task)
-        out = self.heads[task](h)
-        if task == "sales":
-            return self.heads[task].to_units(out, batch["scale"])  # [B, H, 3]
-        return out
+        """Eval-time outputs of a task's batch: preference scores ``[B, N+1]`` at the last
+        position; attribute and profile logits per target; sales quantiles in units
+        ``[B, H, 3]``; a plug-in task's whatever its evaluator reads."""
+        return self.part(task).predict(self, batch)
+
+    # -- inference: what the guide and the evaluators ask ------------------------------------
+    def encode_items(self, items: Tensor) -> Tensor:
+        """Catalogue rows ``[*]`` → shared item vectors ``[*, D]``."""
+        return self.item_encoder(items)
+
+    def encode_new_items(self, **features: Tensor) -> Tensor:
+        """Toys outside the catalogue from their raw features (brand, categories, log_price,
+        price_missing, text, tokens) → ``[M, D]``, as a toy whose id was dropped."""
+        return self.item_encoder.encode_features(**features)
+
+    @torch.no_grad()
+    def item_vectors(self) -> Tensor:
+        """The catalogue in the preference space ``[N+1, D]``: the index the guide retrieves
+        candidates from (row 0 = padding)."""
+        return self.part("preference").item_vectors(self)
+
+    @torch.no_grad()
+    def shopper_vector(self, batch: dict[str, Tensor]) -> Tensor:
+        """A shopper's state after their latest event, in the preference space ``[B, D]``."""
+        return self.part("preference").shopper_vector(self, batch)
+
+    @torch.no_grad()
+    def next_item_scores(self, state: Tensor, item_vectors: Tensor | None = None) -> Tensor:
+        """Logits ``[B, N+1]`` of every item as the next one for shopper states ``[B, D]``;
+        ``item_vectors`` (from :meth:`item_vectors`) saves recomputing the catalogue."""
+        vectors = self.item_vectors() if item_vectors is None else item_vectors
+        return self.heads["preference"](state, vectors)
+
+    @torch.no_grad()
+    def attribute_outputs(self, item_vectors: Tensor) -> dict[str, Tensor]:
+        """Attribute logits per target for item vectors ``[B, D]`` (catalogue or new toys)."""
+        return self.part("attributes").outputs(self, item_vectors)
+
+    @torch.no_grad()
+    def sales_forecast(
+        self, item_vectors: Tensor, history: Tensor, calendar: Tensor, scale: Tensor
+    ) -> dict[str, Tensor]:
+        """``quantiles`` [B, H, 3] (P10/P50/P90) and ``mean`` [B, H] (the expected units, the
+        point forecast) in units, from item vectors, history, calendar and scale."""
+        return self.part("sales").forecast(self, item_vectors, history, calendar, scale)
+
+    @torch.no_grad()
+    def sales_outputs(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        """:meth:`sales_forecast` of a sales batch."""
+        return self.sales_forecast(
+            self.encode_items(batch["items"]), batch["history"], batch["calendar"], batch["scale"]
+        )
+
+    @torch.no_grad()
+    def profile_outputs(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Profile logits per target (age band, gender, interests) of shopper sequences."""
+        return self.predict("profile", batch)
+
+
+def _item_dims(dims: Mapping[str, int]) -> ItemDims:
+    return ItemDims(
+        n_items=dims["n_items"], n_brands=dims["n_brands"], n_categories=dims["n_categories"],
+        text_dim=dims["text_dim"], n_token_buckets=dims.get("text_buckets", 0),
+    )  # fmt: skip

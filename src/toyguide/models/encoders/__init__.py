@@ -1,16 +1,16 @@
 """Shared encoders: items (preference, attributes, sales), shoppers (preference, profile), sales."""
 
-from toyguide.models.encoders.item import ItemEncoder, ItemEncoderConfig, ItemTablesLike
-from toyguide.models.encoders.sales import SalesEncoder, SalesEncoderConfig
-from toyguide.models.encoders.shopper import ShopperEncoder, ShopperEncoderConfig, last_state
+from toyguide.models.encoders.item import ItemDims, ItemEncoder, ItemTablesLike
+from toyguide.models.encoders.sales import SalesDims, SalesEncoder
+from toyguide.models.encoders.shopper import SequenceDims, ShopperEncoder, last_state
 
 __all__ = [
+    "ItemDims",
     "ItemEncoder",
-    "ItemEncoderConfig",
     "ItemTablesLike",
+    "SalesDims",
     "SalesEncoder",
-    "SalesEncoderConfig",
+    "SequenceDims",
     "ShopperEncoder",
-    "ShopperEncoderConfig",
     "last_state",
 ]

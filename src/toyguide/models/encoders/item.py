@@ -13,8 +13,9 @@ import torch
 from torch import Tensor, nn
 
 from toyguide.errors import ConfigError
+from toyguide.models.config import ITEM_PARTS, ModelConfig
 
-__all__ = ["ItemEncoder", "ItemEncoderConfig", "ItemTablesLike"]
+__all__ = ["ItemDims", "ItemEncoder", "ItemTablesLike"]
 
 _TABLES = ("brand", "categories", "log_price", "price_missing", "text")
 
@@ -30,33 +31,19 @@ class ItemTablesLike(Protocol):
 
 
 @dataclass(frozen=True)
-class ItemEncoderConfig:
+class ItemDims:
+    """The catalogue's sizes (from ``TaskData.dims()``); widths and switches are ModelConfig's.
+
+    ``n_token_buckets`` > 0: a bag of hashed words and word pairs of the toy's text, each bucket
+    an embedding averaged (fastText-like): the exact words (brand names, "jigsaw", "1:72") that
+    a frozen sentence vector blurs. 0 = off; the size is the features' text_buckets.
+    """
+
     n_items: int
     n_brands: int
     n_categories: int
-    d_model: int = 64
-    text_dim: int = 384
-    use_id: bool = True
-    use_brand: bool = True
-    use_categories: bool = True
-    use_price: bool = True
-    use_text: bool = True
-    dropout: float = 0.1
-    # Chance, per item occurrence in training, that the id embedding is zeroed: the model must
-    # then describe the toy from its features, which is all a new toy has.
-    id_dropout: float = 0.1
-    # > 0: a bag of hashed words and word pairs of the toy's text, each bucket an embedding
-    # averaged (fastText-like): the exact words (brand names, "jigsaw", "1:72") that a frozen
-    # sentence vector blurs. 0 = off; the size is the features' text_buckets.
+    text_dim: int
     n_token_buckets: int = 0
-
-    def __post_init__(self) -> None:
-        parts = (self.use_id, self.use_brand, self.use_categories, self.use_price, self.use_text)
-        if not any(parts):
-            raise ConfigError("item encoder: enable at least one of id, brand, categories, ...")
-        for name in ("dropout", "id_dropout"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ConfigError(f"item encoder: {name} must be in [0, 1]")
 
 
 class ItemEncoder(nn.Module):
@@ -66,27 +53,27 @@ class ItemEncoder(nn.Module):
     "id dropped" input that ``id_dropout`` trained the model to handle.
     """
 
-    def __init__(self, config: ItemEncoderConfig) -> None:
+    def __init__(self, config: ModelConfig, dims: ItemDims) -> None:
         super().__init__()
-        self.config = config
-        c, d = config, config.d_model
-        self.id_emb = nn.Embedding(c.n_items + 1, d, padding_idx=0) if c.use_id else None
+        self.config, self.dims = config, dims
+        c, n, d = config, dims, config.d_model
+        self.id_emb = nn.Embedding(n.n_items + 1, d, padding_idx=0) if c.use_id else None
         if self.id_emb is not None:
             nn.init.zeros_(self.id_emb.weight)
-        self.brand_emb = nn.Embedding(c.n_brands + 1, d, padding_idx=0) if c.use_brand else None
+        self.brand_emb = nn.Embedding(n.n_brands + 1, d, padding_idx=0) if c.use_brand else None
         self.cat_emb = (
-            nn.Embedding(c.n_categories + 1, d, padding_idx=0) if c.use_categories else None
+            nn.Embedding(n.n_categories + 1, d, padding_idx=0) if c.use_categories else None
         )
         self.price_mlp = (
             nn.Sequential(nn.Linear(2, d), nn.GELU(), nn.Linear(d, d)) if c.use_price else None
         )
-        self.text_proj = nn.Linear(c.text_dim, d) if c.use_text else None
+        self.text_proj = nn.Linear(n.text_dim, d) if c.use_text else None
         self.token_emb = (
-            nn.EmbeddingBag(c.n_token_buckets + 1, d, mode="mean", padding_idx=0)
-            if c.n_token_buckets > 0
+            nn.EmbeddingBag(n.n_token_buckets + 1, d, mode="mean", padding_idx=0)
+            if n.n_token_buckets > 0
             else None
         )
-        n_parts = sum((c.use_id, c.use_brand, c.use_categories, c.use_price, c.use_text))
+        n_parts = sum(getattr(c, f"use_{part}") for part in ITEM_PARTS)
         n_parts += self.token_emb is not None
         self.mlp = nn.Sequential(
             nn.LayerNorm(n_parts * d),
@@ -102,18 +89,17 @@ class ItemEncoder(nn.Module):
 
     def set_tables(self, tables: ItemTablesLike) -> None:
         """Attach the catalogue tables (copied to this module's device, never trained)."""
-        n = self.config.n_items + 1
+        n = self.dims.n_items + 1
         for name in _TABLES:
             value = getattr(tables, name)
             if value.shape[0] != n:
                 raise ConfigError(
                     f"item table '{name}' has {value.shape[0]} rows; n_items="
-                    f"{self.config.n_items} needs {n} (row 0 = padding)"
+                    f"{self.dims.n_items} needs {n} (row 0 = padding)"
                 )
-        if tables.text.shape[1] != self.config.text_dim:
+        if tables.text.shape[1] != self.dims.text_dim:
             raise ConfigError(
-                f"item table 'text' has width {tables.text.shape[1]}; "
-                f"text_dim={self.config.text_dim}"
+                f"item table 'text' has width {tables.text.shape[1]}; text_dim={self.dims.text_dim}"
             )
         device = self.mlp[1].weight.device
         for name in _TABLES:
@@ -123,15 +109,15 @@ class ItemEncoder(nn.Module):
 
     def _token_table(self, tables: ItemTablesLike) -> Tensor:
         tokens = getattr(tables, "tokens", None)
-        if tokens is None or tokens.shape[0] != self.config.n_items + 1:
+        if tokens is None or tokens.shape[0] != self.dims.n_items + 1:
             raise ConfigError(
-                f"n_token_buckets={self.config.n_token_buckets} needs an item table 'tokens' "
-                f"with {self.config.n_items + 1} rows (features.text_buckets > 0)"
+                f"n_token_buckets={self.dims.n_token_buckets} needs an item table 'tokens' "
+                f"with {self.dims.n_items + 1} rows (features.text_buckets > 0)"
             )
-        if int(tokens.max()) > self.config.n_token_buckets:
+        if int(tokens.max()) > self.dims.n_token_buckets:
             raise ConfigError(
                 f"item table 'tokens' holds bucket {int(tokens.max())}; "
-                f"n_token_buckets={self.config.n_token_buckets}"
+                f"n_token_buckets={self.dims.n_token_buckets}"
             )
         return tokens
 
@@ -154,7 +140,7 @@ class ItemEncoder(nn.Module):
 
     def all_items(self) -> Tensor:
         """The whole catalogue ``[N+1, D]`` for full-catalogue scoring (row 0 = zeros)."""
-        return self.forward(torch.arange(self.config.n_items + 1, device=self.mlp[1].weight.device))
+        return self.forward(torch.arange(self.dims.n_items + 1, device=self.mlp[1].weight.device))
 
     def encode_features(
         self,

@@ -13,39 +13,36 @@ import torch
 from torch import Tensor, nn
 
 from toyguide.errors import ConfigError
+from toyguide.models.config import ModelConfig
 
-__all__ = ["SalesEncoder", "SalesEncoderConfig"]
+__all__ = ["SalesDims", "SalesEncoder"]
 
 
 @dataclass(frozen=True)
-class SalesEncoderConfig:
+class SalesDims:
+    """The sales windows' sizes (from ``TaskData.dims()``); widths are ModelConfig's."""
+
     history_weeks: int  # K
     horizon: int  # H
     n_history_features: int  # Fh
     n_calendar_features: int  # Fc
-    d_model: int = 64
-    d_item: int | None = None  # width of the item vector; None = d_model
-    dropout: float = 0.1
 
 
 class SalesEncoder(nn.Module):
     """MLP over flattened history + calendar, concatenated with the item vector → ``[B, D]``."""
 
-    def __init__(self, config: SalesEncoderConfig) -> None:
+    def __init__(self, config: ModelConfig, dims: SalesDims) -> None:
         super().__init__()
-        self.config = config
-        c, d = config, config.d_model
-        d_item = c.d_item if c.d_item is not None else d
-        n_in = c.history_weeks * c.n_history_features + c.horizon * c.n_calendar_features
-        self.context = nn.Sequential(
-            nn.Linear(n_in, d), nn.GELU(), nn.Dropout(c.dropout), nn.Linear(d, d)
-        )
-        self.project = nn.Sequential(
-            nn.Linear(d_item + d, d), nn.GELU(), nn.Dropout(c.dropout), nn.Linear(d, d)
-        )
+        self.config, self.dims = config, dims
+        d, p = config.d_model, config.dropout
+        n = dims
+        n_in = n.history_weeks * n.n_history_features + n.horizon * n.n_calendar_features
+        self.context = nn.Sequential(nn.Linear(n_in, d), nn.GELU(), nn.Dropout(p), nn.Linear(d, d))
+        # the item vector comes from the shared item encoder, also d_model wide
+        self.project = nn.Sequential(nn.Linear(2 * d, d), nn.GELU(), nn.Dropout(p), nn.Linear(d, d))
 
     def forward(self, item_repr: Tensor, history: Tensor, calendar: Tensor) -> Tensor:
-        """``[B, D_item]``, ``[B, K, Fh]``, ``[B, H, Fc]`` → ``[B, D]``."""
+        """``[B, D]``, ``[B, K, Fh]``, ``[B, H, Fc]`` → ``[B, D]``."""
         self._check(history, calendar)
         flat = torch.cat([history.flatten(1), calendar.flatten(1)], dim=-1)  # [B, K*Fh + H*Fc]
         context = self.context(flat)  # [B, D]
@@ -53,7 +50,7 @@ class SalesEncoder(nn.Module):
 
     def _check(self, history: Tensor, calendar: Tensor) -> None:
         # Flattening would accept any K*Fh of the right product; say which axis is wrong instead.
-        c = self.config
+        c = self.dims
         checks = (
             ("history", history, {"K": c.history_weeks, "Fh": c.n_history_features}),
             ("calendar", calendar, {"H": c.horizon, "Fc": c.n_calendar_features}),

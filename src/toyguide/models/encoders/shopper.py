@@ -12,26 +12,19 @@ import torch
 from torch import Tensor, nn
 
 from toyguide.errors import ConfigError
+from toyguide.models.config import ModelConfig
 from toyguide.models.encoders.item import ItemEncoder
 
-__all__ = ["ShopperEncoder", "ShopperEncoderConfig", "last_state"]
+__all__ = ["SequenceDims", "ShopperEncoder", "last_state"]
 
 
 @dataclass(frozen=True)
-class ShopperEncoderConfig:
-    d_model: int = 64
-    n_layers: int = 2
-    n_heads: int = 2
-    max_len: int = 50
+class SequenceDims:
+    """The event sequences' sizes (from ``TaskData.dims()``); widths are ModelConfig's."""
+
+    max_len: int
     n_kinds: int = 6  # 0 = pad, 1..5 = view, click, cart, purchase, rating
     n_gap_buckets: int = 16
-    dropout: float = 0.2
-
-    def __post_init__(self) -> None:
-        if self.d_model % self.n_heads != 0:
-            raise ConfigError(
-                f"shopper encoder: d_model={self.d_model} must divide by n_heads={self.n_heads}"
-            )
 
 
 class ShopperEncoder(nn.Module):
@@ -41,34 +34,39 @@ class ShopperEncoder(nn.Module):
     0 is always "most recent", whatever the batch's L.
     """
 
-    def __init__(self, config: ShopperEncoderConfig) -> None:
+    def __init__(self, config: ModelConfig, dims: SequenceDims) -> None:
         super().__init__()
-        self.config = config
+        if config.d_model % config.shopper_heads != 0:
+            raise ConfigError(
+                f"shopper encoder: d_model={config.d_model} must divide by "
+                f"shopper_heads={config.shopper_heads}"
+            )
+        self.config, self.dims = config, dims
         d = config.d_model
-        self.kind_emb = nn.Embedding(config.n_kinds, d, padding_idx=0)
-        self.gap_emb = nn.Embedding(config.n_gap_buckets, d)
-        self.pos_emb = nn.Embedding(config.max_len, d)
-        self.dropout = nn.Dropout(config.dropout)
+        self.kind_emb = nn.Embedding(dims.n_kinds, d, padding_idx=0)
+        self.gap_emb = nn.Embedding(dims.n_gap_buckets, d)
+        self.pos_emb = nn.Embedding(dims.max_len, d)
+        self.dropout = nn.Dropout(config.shopper_dropout)
         layer = nn.TransformerEncoderLayer(
             d,
-            config.n_heads,
+            config.shopper_heads,
             dim_feedforward=4 * d,
-            dropout=config.dropout,
+            dropout=config.shopper_dropout,
             activation="gelu",
             batch_first=True,
             norm_first=True,
         )
         # norm_first leaves the last layer's output un-normalised: the final LayerNorm does it.
         self.transformer = nn.TransformerEncoder(
-            layer, config.n_layers, norm=nn.LayerNorm(d), enable_nested_tensor=False
+            layer, config.shopper_layers, norm=nn.LayerNorm(d), enable_nested_tensor=False
         )
 
     def forward(self, batch: dict[str, Tensor], item_encoder: ItemEncoder) -> Tensor:
         """``seq_items``, ``seq_kinds``, ``seq_gaps``, ``seq_mask`` ``[B, L]`` → ``[B, L, D]``."""
         items, mask = batch["seq_items"], batch["seq_mask"]
         length = items.shape[1]
-        if length > self.config.max_len:
-            raise ConfigError(f"sequence length {length} exceeds max_len={self.config.max_len}")
+        if length > self.dims.max_len:
+            raise ConfigError(f"sequence length {length} exceeds max_len={self.dims.max_len}")
         positions = torch.arange(length - 1, -1, -1, device=items.device)  # [L], latest = 0
         x = (
             item_encoder(items)  # [B, L, D]; zeros at padding
@@ -93,7 +91,7 @@ class ShopperEncoder(nn.Module):
         )  # [L, L]
         blocked = future.unsqueeze(0) | ~mask.unsqueeze(1)  # [B, L, L]
         blocked = blocked & ~torch.eye(length, dtype=torch.bool, device=mask.device)
-        return blocked.repeat_interleave(self.config.n_heads, dim=0)  # [B * heads, L, L]
+        return blocked.repeat_interleave(self.config.shopper_heads, dim=0)  # [B * heads, L, L]
 
 
 def last_state(states: Tensor, mask: Tensor) -> Tensor:

@@ -9,7 +9,6 @@ from torch import Tensor, nn
 
 from toyguide.data.taxonomy import AGE_BANDS, FUNCTIONS, GENDER_TARGETS
 from toyguide.errors import ConfigError
-from toyguide.models.heads import HEADS
 from toyguide.models.losses import (
     LossOutput,
     masked_bce_with_logits,
@@ -27,16 +26,16 @@ class AttributesHeadConfig:
     > 0 adds a price-band output, ``top_category`` a root-category output over the categories
     (both off by default, so older checkpoints keep loading)."""
 
-    dim: int
+    d_model: int
     n_categories: int
     n_price_bands: int = 0
     top_category: bool = False
 
     def __post_init__(self) -> None:
-        if self.dim < 1 or self.n_categories < 0:
+        if self.d_model < 1 or self.n_categories < 0:
             raise ConfigError(
-                "attributes head: dim must be >= 1 and n_categories >= 0 (a store may have "
-                f"none), got dim={self.dim}, n_categories={self.n_categories}"
+                "attributes head: d_model must be >= 1 and n_categories >= 0 (a store may have "
+                f"none), got d_model={self.d_model}, n_categories={self.n_categories}"
             )
         if self.n_price_bands == 1 or self.n_price_bands < 0:
             raise ConfigError(
@@ -44,7 +43,6 @@ class AttributesHeadConfig:
             )
 
 
-@HEADS.register("attributes")
 class AttributesHead(nn.Module):
     """Linear logits per target: ``age_band`` [B, 6], ``gender_target`` [B, 3], ``functions``
     [B, 15], ``categories`` [B, C]; if configured ``top_category`` [B, C] and ``price_band`` [B, P].
@@ -55,15 +53,15 @@ class AttributesHead(nn.Module):
     def __init__(self, config: AttributesHeadConfig) -> None:
         super().__init__()
         self.config = config
-        self.age_band = nn.Linear(config.dim, len(AGE_BANDS))
-        self.gender_target = nn.Linear(config.dim, len(GENDER_TARGETS))
-        self.functions = nn.Linear(config.dim, len(FUNCTIONS))
-        self.categories = nn.Linear(config.dim, config.n_categories)
+        self.age_band = nn.Linear(config.d_model, len(AGE_BANDS))
+        self.gender_target = nn.Linear(config.d_model, len(GENDER_TARGETS))
+        self.functions = nn.Linear(config.d_model, len(FUNCTIONS))
+        self.categories = nn.Linear(config.d_model, config.n_categories)
         self.top_category = (
-            nn.Linear(config.dim, config.n_categories) if config.top_category else None
+            nn.Linear(config.d_model, config.n_categories) if config.top_category else None
         )
         self.price_band = (
-            nn.Linear(config.dim, config.n_price_bands) if config.n_price_bands else None
+            nn.Linear(config.d_model, config.n_price_bands) if config.n_price_bands else None
         )
 
     def forward(self, h: Tensor) -> dict[str, Tensor]:

@@ -10,7 +10,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from toyguide.errors import ConfigError
-from toyguide.models.heads import HEADS
 from toyguide.models.losses import LossOutput, catalogue_cross_entropy
 
 __all__ = ["PreferenceHead", "PreferenceHeadConfig"]
@@ -20,20 +19,19 @@ __all__ = ["PreferenceHead", "PreferenceHeadConfig"]
 class PreferenceHeadConfig:
     """``normalize`` scores by cosine instead of dot product; ``item_bias`` adds ``<w, e_i>``."""
 
-    dim: int
+    d_model: int
     init_temperature: float = 1.0
     max_scale: float = 100.0  # cap on 1 / temperature, as in CLIP, against runaway logits
     normalize: bool = False
     item_bias: bool = True
 
     def __post_init__(self) -> None:
-        if self.dim < 1:
-            raise ConfigError(f"preference head: dim must be >= 1, got {self.dim}")
+        if self.d_model < 1:
+            raise ConfigError(f"preference head: d_model must be >= 1, got {self.d_model}")
         if self.init_temperature <= 0 or self.max_scale <= 0:
             raise ConfigError("preference head: init_temperature and max_scale must be > 0")
 
 
-@HEADS.register("preference")
 class PreferenceHead(nn.Module):
     """Logit of item ``i`` for shopper state ``h``: ``s · <h, e_i> + <w, e_i>``; item 0 is -inf.
 
@@ -46,7 +44,7 @@ class PreferenceHead(nn.Module):
         super().__init__()
         self.config = config
         self.log_scale = nn.Parameter(torch.tensor(-math.log(config.init_temperature)))
-        self.bias = nn.Linear(config.dim, 1, bias=False) if config.item_bias else None
+        self.bias = nn.Linear(config.d_model, 1, bias=False) if config.item_bias else None
 
     def forward(self, h: Tensor, item_emb: Tensor) -> Tensor:
         """``h`` [..., D] against ``item_emb`` [N+1, D] → logits [..., N+1], padding at -inf."""

@@ -8,7 +8,6 @@ from torch import Tensor, nn
 
 from toyguide.data.taxonomy import AGE_BANDS, CHILD_GENDERS, FUNCTIONS
 from toyguide.errors import ConfigError
-from toyguide.models.heads import HEADS
 from toyguide.models.losses import (
     LossOutput,
     masked_bce_with_logits,
@@ -21,23 +20,22 @@ __all__ = ["ProfileHead", "ProfileHeadConfig"]
 
 @dataclass(frozen=True)
 class ProfileHeadConfig:
-    dim: int
+    d_model: int
 
     def __post_init__(self) -> None:
-        if self.dim < 1:
-            raise ConfigError(f"profile head: dim must be >= 1, got {self.dim}")
+        if self.d_model < 1:
+            raise ConfigError(f"profile head: d_model must be >= 1, got {self.d_model}")
 
 
-@HEADS.register("profile")
 class ProfileHead(nn.Module):
     """Linear logits: ``age_band`` [B, 6], ``gender`` [B, 2] (boy, girl), ``interests`` [B, 15]."""
 
     def __init__(self, config: ProfileHeadConfig) -> None:
         super().__init__()
         self.config = config
-        self.age_band = nn.Linear(config.dim, len(AGE_BANDS))
-        self.gender = nn.Linear(config.dim, len(CHILD_GENDERS))
-        self.interests = nn.Linear(config.dim, len(FUNCTIONS))
+        self.age_band = nn.Linear(config.d_model, len(AGE_BANDS))
+        self.gender = nn.Linear(config.d_model, len(CHILD_GENDERS))
+        self.interests = nn.Linear(config.d_model, len(FUNCTIONS))
 
     def forward(self, h: Tensor) -> dict[str, Tensor]:
         return {

@@ -16,7 +16,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from toyguide.errors import ConfigError
-from toyguide.models.heads import HEADS
 from toyguide.models.losses import LossOutput, pinball_loss, poisson_deviance_loss
 
 __all__ = ["MEAN", "OUTPUTS", "QUANTILES", "SalesHead", "SalesHeadConfig", "monotone_quantiles"]
@@ -29,7 +28,7 @@ MEAN = OUTPUTS.index("mean")
 
 @dataclass(frozen=True)
 class SalesHeadConfig:
-    dim: int
+    d_model: int
     horizon: int
     mean_weight: float = 1.0  # weight of the mean's Poisson deviance beside the pinball loss
     # Weight each example's losses by its ``scale`` (its recent level): both losses are then
@@ -38,9 +37,9 @@ class SalesHeadConfig:
     weight_by_scale: bool = True
 
     def __post_init__(self) -> None:
-        if self.dim < 1 or self.horizon < 1:
+        if self.d_model < 1 or self.horizon < 1:
             raise ConfigError(
-                f"sales head: dim and horizon must be >= 1, got {self.dim}, {self.horizon}"
+                f"sales head: d_model and horizon must be >= 1, got {self.d_model}, {self.horizon}"
             )
         if self.mean_weight < 0:
             raise ConfigError(f"sales head: mean_weight must be >= 0, got {self.mean_weight}")
@@ -59,7 +58,6 @@ def monotone_quantiles(raw: Tensor) -> Tensor:
     return torch.stack([low, F.softplus(m), high], dim=-1)
 
 
-@HEADS.register("sales")
 class SalesHead(nn.Module):
     """Forecasts [B, H, 4] — P10, P50, P90, mean (:data:`OUTPUTS`) — in units / ``scale``,
     not logits. :meth:`to_units` and :meth:`mean_units` multiply by the batch's ``scale``."""
@@ -67,7 +65,7 @@ class SalesHead(nn.Module):
     def __init__(self, config: SalesHeadConfig) -> None:
         super().__init__()
         self.config = config
-        self.proj = nn.Linear(config.dim, config.horizon * len(OUTPUTS))
+        self.proj = nn.Linear(config.d_model, config.horizon * len(OUTPUTS))
 
     def forward(self, h: Tensor) -> Tensor:
         raw = self.proj(h).unflatten(-1, (self.config.horizon, len(OUTPUTS)))  # [B, H, 4]

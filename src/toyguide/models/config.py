@@ -1,0 +1,52 @@
+"""The model's hyper-parameters: one frozen dataclass read by every part of the model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from toyguide.errors import ConfigError
+
+__all__ = ["ITEM_PARTS", "ModelConfig"]
+
+ITEM_PARTS = ("id", "brand", "categories", "price", "text")
+"""The item encoder's switchable inputs, each ``use_<part>`` in :class:`ModelConfig`."""
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Hyper-parameters of the whole model, the one place that sets them: every encoder,
+    mixer and head reads its width (``d_model``), switches and dropouts from here; sizes of
+    the data come from ``TaskData.dims()``.
+
+    ``id_dropout``: the chance, per item occurrence in training, that the id embedding is
+    zeroed, so the model learns to describe a toy from its features, all a new toy has.
+    """
+
+    d_model: int = 64
+    mixer: str = "mmoe"
+    n_experts: int = 4
+    n_task_experts: int = 1
+    expert_hidden: tuple[int, ...] = (128,)
+    mixer_layers: int = 1
+    dropout: float = 0.1
+    use_id: bool = True
+    use_brand: bool = True
+    use_categories: bool = True
+    use_price: bool = True
+    use_text: bool = True
+    id_dropout: float = 0.1
+    shopper_layers: int = 2
+    shopper_heads: int = 2
+    shopper_dropout: float = 0.2
+    full_softmax_max_items: int = 200_000  # larger catalogues train with sampled softmax
+    n_negatives: int = 2048
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "expert_hidden", tuple(self.expert_hidden))
+        if self.d_model < 1:
+            raise ConfigError(f"model.d_model must be >= 1, got {self.d_model}")
+        if not any(getattr(self, f"use_{part}") for part in ITEM_PARTS):
+            raise ConfigError("item encoder: enable at least one of id, brand, categories, ...")
+        for name in ("dropout", "id_dropout", "shopper_dropout"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"model.{name} must be in [0, 1], got {getattr(self, name)}")
