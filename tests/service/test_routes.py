@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-import pytest
-
 from toyguide.guide import views
-from toyguide.service import schemas
 from toyguide.service.routers.events import SOURCE
 
 from .conftest import MERCHANT_AUTH
@@ -29,24 +26,6 @@ def assert_picks(picks: list[dict], k: int) -> None:
     for pick in picks:
         assert set(pick) == {"item", "score", "reasons"} and set(pick["item"]) == ITEM_KEYS
         assert pick["reasons"] and isinstance(pick["score"], float)
-
-
-@pytest.mark.parametrize(
-    ("model", "view"),
-    [
-        (schemas.ItemViewModel, views.ItemView),
-        (schemas.PickModel, views.Pick),
-        (schemas.RecommendationsModel, views.Recommendations),
-        (schemas.LabelProbabilityModel, views.LabelProbability),
-        (schemas.ForecastModel, views.Forecast),
-        (schemas.InventoryPlanModel, views.InventoryPlan),
-        (schemas.ToyEvaluationModel, views.ToyEvaluation),
-        (schemas.ShopperProfileModel, views.ShopperProfile),
-        (schemas.SegmentModel, views.Segment),
-    ],
-)
-def test_response_models_mirror_the_views(model, view) -> None:
-    assert list(model.model_fields) == [f.name for f in dataclasses.fields(view)]
 
 
 def test_health_and_ready(client) -> None:

@@ -1,6 +1,7 @@
 """What the guide returns: plain frozen dataclasses the CLI, the API and the pages all show.
 
-Each has ``to_dict()`` giving JSON-ready values (the service's response models mirror them).
+Each has ``to_dict()`` giving JSON-ready values; the service makes its response models from
+these dataclasses (``service/schemas.py``), so a field is added or changed here alone.
 """
 
 from __future__ import annotations

@@ -4,19 +4,22 @@ Requests: unknown fields are refused, numbers must be finite, every string and l
 bounded, and text may hold neither NUL nor unpaired surrogates (not UTF-8: the store and the
 tokenizer would choke on them). What only the guide can judge (a GuideRequest's slots, an
 event's kind or timestamp, unknown ids) passes through and comes back as 400 or 404.
-Responses: one model per view dataclass, field for field (a test keeps them in step), so the
-OpenAPI schema documents what each route returns.
+Responses: one model per view dataclass, generated from it by ``view_model`` (the fields are
+written once, in the view), so the OpenAPI schema documents what each route returns.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, create_model
 from pydantic.json_schema import WithJsonSchema
 
 from toyguide.data.taxonomy import CHILD_GENDERS, CURRENCIES, EVENT_KINDS, FUNCTIONS
+from toyguide.guide import views
 from toyguide.guide.lexicon import OCCASIONS
 from toyguide.guide.request import FIELDS, MAX_KEYWORD_CHARS, MAX_KEYWORDS
 
@@ -47,6 +50,7 @@ __all__ = [
     "ToyDescription",
     "ToyEvaluationModel",
     "errors",
+    "view_model",
 ]
 
 MAX_ID = 200
@@ -102,6 +106,7 @@ GUIDE_REQUEST_SCHEMA: dict[str, Any] = {
                      "items": {"type": "string", "minLength": 1, "maxLength": MAX_KEYWORD_CHARS}},
     },
 }  # fmt: skip
+GuideRequestJson = Annotated[dict[str, Any], WithJsonSchema(GUIDE_REQUEST_SCHEMA)]
 
 
 class _Request(BaseModel):
@@ -110,7 +115,7 @@ class _Request(BaseModel):
 
 class RecommendationsRequest(_Request):
     shopper_id: Id | None = None
-    request: Annotated[dict[str, Any], WithJsonSchema(GUIDE_REQUEST_SCHEMA)] | None = Field(
+    request: GuideRequestJson | None = Field(
         None, description="slots that filter and re-score (checked by GuideRequest.from_dict)"
     )
     text: ShortText | None = None
@@ -122,7 +127,7 @@ class GuideTurn(_Request):
     dialogue_id: Token | None = Field(
         None, description="from the previous answer; none starts a new dialogue"
     )
-    request: Annotated[dict[str, Any], WithJsonSchema(GUIDE_REQUEST_SCHEMA)] | None = Field(
+    request: GuideRequestJson | None = Field(
         None,
         description="the needs as the shopper edited them (GuideRequest JSON); they replace the "
         "dialogue's slots before this turn is parsed",
@@ -171,91 +176,66 @@ class ReloadRequest(_Request):
 
 
 # -- responses ------------------------------------------------------------------------------
-class ItemViewModel(BaseModel):
-    item_id: str
-    title: str | None
-    brand: str | None
-    price: float | None
-    currency: str | None
-    age_min_months: int | None
-    age_max_months: int | None
-    gender_target: str | None
-    functions: list[str]
-    categories: list[str]
-    stock_on_hand: float | None
+# Generated from the view dataclasses, so that an item is described once (guide/views.py) and
+# the OpenAPI schema still names each response: a BaseModel per view, ``<View>Model``.
+_MODELS: dict[type, type[BaseModel]] = {}
+# Fields documented more closely than the view can without reaching up into the service.
+_CLOSER: dict[tuple[type, str], Any] = {(views.Recommendations, "request"): GuideRequestJson | None}
 
 
-class PickModel(BaseModel):
-    item: ItemViewModel
-    score: float
-    reasons: list[str]
+class _Response(BaseModel):
+    # to_dict() always holds every field of a view, so every one is required in the response
+    # schema, defaults or not.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
 
-class RecommendationsModel(BaseModel):
-    picks: list[PickModel]
-    shopper_id: str | None
-    request: Annotated[dict[str, Any], WithJsonSchema(GUIDE_REQUEST_SCHEMA)] | None
-    dialogue_id: str | None
-    notes: list[str]
+def view_model(view: type) -> type[BaseModel]:
+    """The response model of a ``guide/views.py`` dataclass: its fields in order, their types
+    and defaults, with nested views as their own models (made once, then reused)."""
+    if view not in _MODELS:
+        hints = get_type_hints(view)
+        fields: dict[str, Any] = {
+            f.name: (_CLOSER.get((view, f.name)) or _swap(hints[f.name]), _default(f))
+            for f in dataclasses.fields(view)
+        }
+        _MODELS[view] = create_model(
+            f"{view.__name__}Model", __base__=_Response, __module__=__name__, **fields
+        )
+    return _MODELS[view]
 
 
-class LabelProbabilityModel(BaseModel):
-    label: str
-    probability: float
+def _swap(hint: Any) -> Any:
+    """``hint`` with each dataclass in it replaced by its model (``list[Pick]`` ->
+    ``list[PickModel]``): a nested dataclass would otherwise get a schema under its own name."""
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return view_model(hint)
+    args = get_args(hint)
+    if not args:
+        return hint
+    origin = get_origin(hint)
+    swapped = tuple(_swap(a) for a in args)
+    return Union[swapped] if origin in (Union, UnionType) else origin[swapped]  # noqa: UP007
 
 
-class ForecastModel(BaseModel):
-    item_id: str
-    weeks: list[str]
-    p10: list[float]
-    p50: list[float]
-    p90: list[float]
-    history_weeks: list[str]
-    history_units: list[float]
-    mean: list[float] = []  # expected units per week: the point forecast (quantiles: the risk)
+def _default(field: dataclasses.Field[Any]) -> Any:
+    if field.default_factory is not dataclasses.MISSING:
+        return Field(default_factory=field.default_factory)
+    return ... if field.default is dataclasses.MISSING else field.default
 
 
-class InventoryPlanModel(BaseModel):
-    item_id: str
-    lead_time_weeks: int
-    review_weeks: int
-    service_level: float
-    stock_on_hand: float
-    demand_over_protection: float
-    safety_stock: float
-    reorder_point: float
-    order_quantity: float
-    weeks_of_cover: float | None
-
-
-class ToyEvaluationModel(BaseModel):
-    age_band: list[LabelProbabilityModel]
-    gender_target: list[LabelProbabilityModel]
-    functions: list[LabelProbabilityModel]
-    first_weeks_demand: dict[str, list[float]]
-    similar: list[PickModel]
-    price_percentile: float | None
-
-
-class SegmentModel(BaseModel):
-    segment: str
-    shoppers: int
-    share: float
-    mean_events: float
+ItemViewModel = view_model(views.ItemView)
+PickModel = view_model(views.Pick)
+RecommendationsModel = view_model(views.Recommendations)
+LabelProbabilityModel = view_model(views.LabelProbability)
+ForecastModel = view_model(views.Forecast)
+InventoryPlanModel = view_model(views.InventoryPlan)
+ToyEvaluationModel = view_model(views.ToyEvaluation)
+SegmentModel = view_model(views.Segment)
+ShopperProfileModel = view_model(views.ShopperProfile)
 
 
 class SegmentsModel(BaseModel):
     segments: list[SegmentModel]
-
-
-class ShopperProfileModel(BaseModel):
-    shopper_id: str
-    n_events: int
-    known: dict[str, Any]
-    age_band: list[LabelProbabilityModel]
-    gender: list[LabelProbabilityModel]
-    interests: list[LabelProbabilityModel]
-    segment: str
 
 
 class SearchResult(BaseModel):
