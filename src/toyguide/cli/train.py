@@ -4,25 +4,35 @@ from __future__ import annotations
 
 import json
 import sys
+import tomllib
+from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table as RichTable
 
 from toyguide.cli.common import StoreOpt, console, guarded, synth_and_report
 
+if TYPE_CHECKING:
+    from toyguide.runs import RunConfig
+
 commands = typer.Typer()  # merged into the root app: its commands sit at the top level
 analyze_app = typer.Typer(help="Analyse a trained run.", no_args_is_help=True)
 
-DEMO_RUN = {
-    "threads": 2,
-    "features": {"tasks": ["preference", "attributes", "sales", "profile"], "horizon": 12},
-    "model": {"d_model": 48, "mixer": "mmoe"},
-    "weighting": {"name": "uncertainty"},
-    "train": {"epochs": 3, "steps_per_epoch": 60, "patience": 3},
-    "analysis": {"every_steps": 20},
-}
+# Shipped inside the package so that an installed toyguide finds it wherever it runs;
+# configs/demo.toml is a link to this one file, so the two cannot drift.
+DEMO_CONFIG = resources.files("toyguide.cli").joinpath("demo.toml")
+
+
+def demo_config(seed: int) -> RunConfig:
+    """The demo's run config with SEED. The seed goes into the TOML dict before validation:
+    RunConfig copies it into features.seed, and replacing it on a built config would clash
+    with a file that sets a seed of its own."""
+    from toyguide.runs import run_config_from_dict
+
+    raw = tomllib.loads(DEMO_CONFIG.read_text(encoding="utf-8"))
+    return run_config_from_dict({**raw, "seed": seed})
 
 
 @commands.command()
@@ -41,15 +51,14 @@ def demo(
     import shutil
 
     from toyguide.data.synth import SynthConfig
-    from toyguide.runs import run_config_from_dict, train_run
+    from toyguide.runs import train_run
 
     store = out / "shop.duckdb"
     if store.exists():  # the demo always starts from a fresh shop
         store.unlink()
     shutil.rmtree(out / "run", ignore_errors=True)
     synth_and_report(SynthConfig(n_shoppers=5_000, n_items=600, n_weeks=52, seed=seed), store)
-    config = run_config_from_dict({**DEMO_RUN, "seed": seed})
-    metrics = train_run(config, store, out / "run")
+    metrics = train_run(demo_config(seed), store, out / "run")
     print_metrics("demo: test metrics per task", metrics["test"])
     console.print(f"trained in {metrics['train_seconds']}s (best epoch {metrics['best_epoch']})")
     if not serve:
