@@ -59,3 +59,10 @@ def test_every_top_level_module_has_a_layer() -> None:
         if name.startswith("_") or name == "py":
             continue
         assert layer_of(f"toyguide.{name}") is not None, f"{name} has no place in LAYERS"
+
+
+def test_cli_submodules_are_the_top_layer() -> None:
+    top = layer_of("toyguide.cli")
+    assert top is not None and top > layer_of("toyguide.service")  # type: ignore[operator]
+    for group in ("common", "data", "train", "guide", "serve"):
+        assert layer_of(f"toyguide.cli.{group}") == top

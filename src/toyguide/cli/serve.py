@@ -1,0 +1,38 @@
+"""The ``serve`` command: the HTTP API and the web pages."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from toyguide.cli.common import ModelOpt, StoreOpt, console, guarded
+
+commands = typer.Typer()  # merged into the root app: its commands sit at the top level
+
+
+@commands.command("serve")
+@guarded
+def serve_command(
+    model: ModelOpt,
+    store: StoreOpt,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    admin_token: Annotated[
+        str | None, typer.Option(help="Admin token; default $TOYGUIDE_ADMIN_TOKEN.")
+    ] = None,
+    merchant_token: Annotated[
+        str | None, typer.Option(help="Merchant token; default $TOYGUIDE_MERCHANT_TOKEN.")
+    ] = None,
+) -> None:
+    """Serve the HTTP API and the web pages (uvicorn) until interrupted. Prefer the
+    environment variables for tokens: options show in the process list."""
+    from toyguide.service import Settings, serve
+
+    settings = Settings.from_env(
+        model, store, admin_token=admin_token, merchant_token=merchant_token, host=host, port=port
+    )
+    serve(
+        settings,
+        announce=lambda url: console.print(f"toyguide serving on {url} (API docs {url}/docs)"),
+    )
