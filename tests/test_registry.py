@@ -20,3 +20,11 @@ def test_duplicate_and_unknown_names_are_clear_errors() -> None:
         reg.register("a")(2)
     with pytest.raises(ToyGuideError, match="unknown widget 'zz'; known: a"):
         reg.get("zz")
+
+
+def test_unregister_takes_a_name_out_and_an_unknown_one_is_an_error() -> None:
+    reg: Registry[int] = Registry("thing")
+    reg.register("a")(1)
+    assert reg.unregister("a") == 1 and "a" not in reg
+    with pytest.raises(RegistryError, match="unknown thing 'a'"):
+        reg.unregister("a")

@@ -31,6 +31,13 @@ class Registry(Generic[T]):
 
         return add
 
+    def unregister(self, name: str) -> T:
+        """Take ``name`` out again (a plug-in loaded for a test or a session); returns it."""
+        try:
+            return self._entries.pop(name)
+        except KeyError:
+            raise RegistryError(f"unknown {self.kind} '{name}'; nothing to unregister") from None
+
     def get(self, name: str) -> T:
         try:
             return self._entries[name]

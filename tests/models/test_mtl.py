@@ -1,0 +1,69 @@
+"""The multi-task model's inference API answers what the task plug-ins answer, and a task's own
+modules keep their names and their side of the shared/task parameter split."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from toyguide.data.store import Store
+from toyguide.errors import ConfigError
+from toyguide.runs import build, run_config_from_dict
+
+SMALL = {"d_model": 16, "expert_hidden": [16], "n_experts": 2, "shopper_layers": 1}
+
+
+def _built(shop_path: Path, tasks: list[str]):
+    config = run_config_from_dict({"features": {"tasks": tasks}, "model": SMALL})
+    with Store.open(shop_path, read_only=True) as store:
+        _, streams, model = build(config, store)
+    return streams, model.eval()
+
+
+@pytest.fixture(scope="module")
+def four(shop_path: Path):
+    return _built(shop_path, ["preference", "attributes", "sales", "profile"])
+
+
+def test_inference_methods_match_the_tasks_eval_outputs(four) -> None:
+    streams, model = four
+    batch = next(streams["preference"].eval_batches("test"))
+    state = model.shopper_vector(batch)
+    assert state.shape == (len(batch["seq_mask"]), 16)
+    vectors = model.item_vectors()
+    assert vectors.shape == (model.dims["n_items"] + 1, 16)
+    torch.testing.assert_close(
+        model.next_item_scores(state, vectors), model.predict("preference", batch)
+    )
+    items = next(streams["attributes"].eval_batches("test"))
+    by_api = model.attribute_outputs(model.encode_items(items["items"]))
+    for target, logits in model.predict("attributes", items).items():
+        torch.testing.assert_close(by_api[target], logits)
+    sales = next(streams["sales"].eval_batches("test"))
+    forecast = model.sales_outputs(sales)
+    torch.testing.assert_close(forecast["quantiles"], model.predict("sales", sales))
+    assert forecast["mean"].shape == sales["target"].shape and (forecast["mean"] >= 0).all()
+    shoppers = next(streams["profile"].eval_batches("test"))
+    assert set(model.profile_outputs(shoppers)) == {"age_band", "gender", "interests"}
+
+
+def test_own_modules_keep_their_state_dict_names_and_are_the_tasks_parameters(four) -> None:
+    _, model = four
+    keys = model.state_dict()
+    assert "item_tower.weight" in keys and any(k.startswith("sales_encoder.") for k in keys)
+    sales_own = {id(p) for p in model.sales_encoder.parameters()}
+    assert sales_own <= {id(p) for p in model.task_parameters("sales")}
+    assert not sales_own & {id(p) for p in model.shared_parameters()}
+    assert not sales_own & {id(p) for p in model.task_parameters("preference")}
+
+
+def test_a_model_without_a_task_says_so(shop_path: Path) -> None:
+    _, model = _built(shop_path, ["attributes"])
+    assert model.shopper_encoder is None and not hasattr(model, "sales_encoder")
+    with pytest.raises(ConfigError, match="trained without the 'sales' task"):
+        model.sales_forecast(torch.zeros(1, 16), torch.zeros(1, 8, 5), torch.zeros(1, 4, 6),
+                             torch.ones(1))  # fmt: skip
+    with pytest.raises(ConfigError, match="trained without the 'preference' task"):
+        model.item_vectors()
