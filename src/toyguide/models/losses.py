@@ -17,6 +17,7 @@ from torch import Tensor
 __all__ = [
     "LossOutput",
     "catalogue_cross_entropy",
+    "info_nce",
     "masked_bce_with_logits",
     "masked_cross_entropy",
     "pinball_loss",
@@ -122,3 +123,28 @@ def sum_losses(parts: dict[str, LossOutput]) -> LossOutput:
     outputs = list(parts.values())
     total = torch.stack([o.loss for o in outputs]).sum()
     return LossOutput(total, sum(o.count for o in outputs))
+
+
+def info_nce(
+    a: Tensor, b: Tensor, temperature: float, groups: Tensor | None = None
+) -> tuple[LossOutput, Tensor]:
+    """NT-Xent (SimCLR; CL4SRec and DuoRec for sequences): row i of ``a`` [B, D] and row i of
+    ``b`` [B, D] are a positive pair; every other row of both is a negative, by cosine over
+    ``temperature``. ``groups`` [B] marks false negatives: rows of one group (DuoRec: sequences
+    with the same next item) are not pushed apart, only the pair itself is pulled together.
+
+    Returns the mean CE over the 2B anchors and their logits ``[2B, 2B]`` (blocked = -inf),
+    whose row-wise argmax says whether each anchor found its pair.
+    """
+    n = a.shape[0]
+    z = F.normalize(torch.cat([a, b]), dim=-1)  # [2B, D]
+    logits = z @ z.T / temperature  # [2B, 2B]
+    rows = torch.arange(2 * n, device=z.device)
+    pair = (rows + n) % (2 * n)  # [2B]
+    blocked = torch.eye(2 * n, dtype=torch.bool, device=z.device)
+    if groups is not None:
+        both = torch.cat([groups, groups])  # [2B]
+        blocked = blocked | (both[:, None] == both[None, :])
+        blocked[rows, pair] = False
+    logits = logits.masked_fill(blocked, float("-inf"))
+    return LossOutput(F.cross_entropy(logits, pair), 2 * n), logits

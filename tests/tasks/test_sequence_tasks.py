@@ -1,0 +1,78 @@
+"""The self-supervised sequence tasks: each trains on a tiny store, its loss falls on a fixed
+batch, its evaluator scores, and the same-target pairs really share their next item."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from toyguide.data.store import Store
+from toyguide.evaluation.protocols import evaluate_model
+from toyguide.features.splits import TRAIN
+from toyguide.runs import build, evaluators_of, run_config_from_dict, train_run
+
+TASKS = ["preference", "sequence_views", "same_target"]
+SMALL = {"d_model": 16, "expert_hidden": [16], "n_experts": 2, "shopper_layers": 1}
+
+
+@pytest.fixture(scope="module")
+def built(shop_path: Path):
+    config = run_config_from_dict({"features": {"tasks": TASKS}, "model": SMALL})
+    with Store.open(shop_path, read_only=True) as store:
+        return build(config, store)
+
+
+@pytest.mark.parametrize("task", ["sequence_views", "same_target"])
+def test_loss_falls_over_a_few_steps_on_a_fixed_batch(built, task: str) -> None:
+    _, streams, model = built
+    batch = next(streams[task].batches(0))
+    torch.manual_seed(0)
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
+    model.train()
+    losses = []
+    for _ in range(8):
+        loss, count = model.task_loss(task, batch)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        losses.append(float(loss.detach()))
+        assert count == 2 * len(batch["seq_items"])
+    assert losses[-1] < losses[0], losses
+
+
+def test_same_target_pairs_share_their_next_item_and_are_two_sequences(built) -> None:
+    data, streams, _ = built
+    stream = streams["same_target"]
+    positions = data.of("same_target")
+    examples = stream.examples(TRAIN)[:64]
+    batch = stream.make_batch(examples, TRAIN)
+    assert torch.equal(batch["target"], torch.as_tensor(positions.target[examples]))
+    seqs = data.sequences
+    # the event before each prefix's end is followed by the shared target
+    assert (seqs.next_target[positions.end[examples] - 1] == positions.target[examples]).all()
+    assert not torch.equal(batch["seq_items"], batch["b_seq_items"])
+    again = stream.make_batch(examples, TRAIN)
+    assert torch.equal(again["b_seq_items"], batch["b_seq_items"])  # same batch, same pairs
+    assert (positions.group_size >= 2).all()
+
+
+def test_evaluators_report_pair_accuracy(built) -> None:
+    _, streams, model = built
+    evaluators = evaluators_of(model)
+    metrics = evaluate_model(model, streams, "validation", evaluators)
+    for task in ("sequence_views", "same_target"):
+        accuracy = metrics[task]["pair/accuracy"]
+        assert 0.0 <= accuracy <= 1.0 and metrics[task]["pair/n"] > 0
+    assert np.isfinite(metrics["preference"]["next_item/ndcg@10"])
+
+
+def test_a_run_trains_them_beside_preference(shop_path: Path, tmp_path: Path) -> None:
+    config = run_config_from_dict({
+        "threads": 1, "features": {"tasks": TASKS}, "model": SMALL,
+        "train": {"epochs": 1, "steps_per_epoch": 2},
+    })  # fmt: skip
+    metrics = train_run(config, shop_path, tmp_path / "run")
+    assert set(metrics["test"]) == set(TASKS)
