@@ -187,3 +187,12 @@ def test_unborn_children_have_no_age_band_when_asked(
     assert (prof.age_band[unborn] == 0).all() and (missing.age_band[unborn] == -1).all()
     np.testing.assert_array_equal(missing.age_band[~unborn], prof.age_band[~unborn])
     np.testing.assert_array_equal(missing.gender, prof.gender)
+
+
+def test_a_task_without_a_batch_size_field_takes_batch_sizes_then_its_default() -> None:
+    config = FeatureConfig(batch_sizes={"same_target": 64})
+    assert config.batch_size("same_target", 256) == 64
+    assert config.batch_size("sequence_views", 256) == 256
+    assert config.batch_size("preference", 256) == 128  # its own field wins
+    with pytest.raises(ConfigError, match=r"batch_sizes\.same_target"):
+        FeatureConfig(batch_sizes={"same_target": 0})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -117,3 +118,13 @@ def test_non_finite_loss_stops_and_keeps_last_checkpoint(tmp_path: Path) -> None
 def test_resume_without_checkpoint_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="nothing to resume from"):
         make_trainer(tmp_path).fit(resume=True)
+
+
+def test_a_wall_clock_budget_stops_before_the_next_epoch(tmp_path: Path) -> None:
+    trainer = make_trainer(tmp_path, epochs=50)
+    trainer.config = dataclasses.replace(trainer.config, max_minutes=1e-9)  # spent by epoch 1
+    result = trainer.fit()
+    assert result.epochs_run == 1 and not result.stopped_early
+    resumed = make_trainer(tmp_path, epochs=50)
+    resumed.config = trainer.config
+    assert resumed.fit(resume=True).epochs_run == 1  # the budget counts the recorded epochs

@@ -58,6 +58,7 @@ class FeatureConfig:
     sales_batch_size: int = 256
     profile_batch_size: int = 128
     eval_batch_size: int = 512
+    batch_sizes: dict[str, int] = field(default_factory=dict)  # tasks without a field of their own
     seed: int = 0
     profile_split: Literal["kfold", "holdout"] = "kfold"  # holdout: one 80/10/10 split
     n_folds: int = 5
@@ -86,6 +87,9 @@ class FeatureConfig:
         for name in _POSITIVE:
             if getattr(self, name) < 1:
                 raise ConfigError(f"features.{name} must be >= 1, got {getattr(self, name)}")
+        for task, size in self.batch_sizes.items():
+            if size < 1:
+                raise ConfigError(f"features.batch_sizes.{task} must be >= 1, got {size}")
         if self.seed < 0:
             raise ConfigError(f"features.seed must be >= 0, got {self.seed}")
         if not 0 <= self.fold < self.n_folds:
@@ -113,8 +117,9 @@ class FeatureConfig:
         return self.seed if self.attribute_split_seed < 0 else self.attribute_split_seed
 
     def batch_size(self, task: str, default: int = 128) -> int:
-        """The task's own ``<task>_batch_size`` field, or ``default`` for a task without one."""
-        return getattr(self, f"{task}_batch_size", default)
+        """The task's own ``<task>_batch_size`` field, else its entry in ``batch_sizes``, else
+        ``default`` (the task stream's)."""
+        return getattr(self, f"{task}_batch_size", None) or self.batch_sizes.get(task, default)
 
 
 def _check_names(what: str, names: tuple[str, ...], known: tuple[str, ...]) -> None:

@@ -79,6 +79,10 @@ class Task(ABC):
         """The task's input to the mixer ``[B, D]``; by default the batch's items encoded."""
         return model.item_encoder(batch["items"])
 
+    def task_loss(self, model: Any, batch: dict[str, Tensor]) -> LossOutput:
+        """The batch's loss: the mixer's output of :meth:`represent`, into :meth:`loss`."""
+        return self.loss(model, model.mixer(self.represent(model, batch), self.name), batch)
+
     def loss(self, model: Any, h: Tensor, batch: dict[str, Tensor]) -> LossOutput:
         """The masked loss of the mixer's output ``h`` for this batch."""
         head = model.heads[self.name]

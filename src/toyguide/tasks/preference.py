@@ -136,23 +136,36 @@ class PreferenceTask(Task):
         states = model.shopper_encoder(batch, model.item_encoder)  # [B, L, D]
         return states[batch["next_items"] > 0]  # [P, D]: the scored positions only
 
+    def task_loss(self, model: Any, batch: dict[str, Tensor]) -> LossOutput:
+        """The catalogue is encoded once per step and shared by the sequence's inputs and the
+        softmax's outputs (as SASRec shares one embedding table): encoding each position's
+        item again would cost another B × L passes through the item encoder."""
+        catalogue = model.item_encoder.all_items()  # [N+1, D]
+        states = model.shopper_encoder(batch, lambda items: catalogue[items])  # [B, L, D]
+        h = model.mixer(states[batch["next_items"] > 0], self.name)  # [P, D]
+        return self._loss(model, h, batch, model.item_tower(catalogue))
+
     def loss(self, model: Any, h: Tensor, batch: dict[str, Tensor]) -> LossOutput:
+        return self._loss(model, h, batch, self.item_vectors(model))
+
+    def _loss(self, model: Any, h: Tensor, batch: dict[str, Tensor], items: Tensor) -> LossOutput:
         targets = batch["next_items"][batch["next_items"] > 0]  # [P]
         head, config, n_items = model.heads[self.name], model.config, model.dims["n_items"]
         if n_items <= config.full_softmax_max_items:
-            return head.loss(head(h, self.item_vectors(model)), {"next_items": targets})
+            return head.loss(head(h, items), {"next_items": targets})
         # Uniform proposal over real items; the logQ term keeps the estimate consistent.
         probs = torch.ones(n_items + 1)
         probs[0] = 0.0
         probs = probs / probs.sum()
-        logits = head.sampled_logits(
-            h, self.item_vectors(model), targets, config.n_negatives, probs
-        )
+        logits = head.sampled_logits(h, items, targets, config.n_negatives, probs)
         return sampled_softmax_cross_entropy(logits, targets)
 
     def predict(self, model: Any, batch: dict[str, Tensor]) -> Tensor:
         """Scores ``[B, N+1]`` of every item as the next after each shopper's last event."""
-        return model.heads[self.name](self.shopper_vector(model, batch), self.item_vectors(model))
+        catalogue = model.item_encoder.all_items()  # [N+1, D], once for the batch
+        states = model.shopper_encoder(batch, lambda items: catalogue[items])  # [B, L, D]
+        h = model.mixer(last_state(states, batch["seq_mask"]), self.name)  # [B, D]
+        return model.heads[self.name](h, model.item_tower(catalogue))
 
     def evaluate(self, model: Any, batches: Iterable[dict]) -> dict[str, float]:
         ranks = [target_ranks(model.predict(self.name, batch), batch) for batch in batches]

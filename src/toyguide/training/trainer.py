@@ -37,6 +37,9 @@ class TrainConfig:
     grad_clip: float = 5.0  # 0 disables clipping
     patience: int = 3  # epochs without improvement before stopping
     log_every: int = 50
+    # > 0: no new epoch starts once training and validation have taken this many minutes (a
+    # wall-clock budget, as benchmarks set; the epoch count then depends on the machine)
+    max_minutes: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -124,13 +127,20 @@ class Trainer:
         elif self.log_path.exists():
             self.log_path.unlink()
         stopped = False
-        while self.state.epoch < self.config.epochs and not stopped:
+        while self.state.epoch < self.config.epochs and not stopped and not self._out_of_time():
             epoch = self.state.epoch + 1
             start = time.perf_counter()
             train_losses = self._train_epoch(epoch)
             stopped = self._end_epoch(epoch, train_losses, time.perf_counter() - start)
         s = self.state
         return TrainResult(s.best_epoch, s.best_value, s.epoch, s.history, stopped)
+
+    def _out_of_time(self) -> bool:
+        """The budget counts the epochs' recorded seconds, so a resumed run keeps its own."""
+        if self.config.max_minutes <= 0:
+            return False
+        spent = sum(h["seconds"] + h.get("validation_seconds", 0.0) for h in self.state.history)
+        return spent >= 60 * self.config.max_minutes
 
     def _train_epoch(self, epoch: int) -> dict[str, float]:
         self.model.train()

@@ -6,6 +6,7 @@ and time-gap embeddings added to each event. Used by the preference and profile 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -61,8 +62,12 @@ class ShopperEncoder(nn.Module):
             layer, config.shopper_layers, norm=nn.LayerNorm(d), enable_nested_tensor=False
         )
 
-    def forward(self, batch: dict[str, Tensor], item_encoder: ItemEncoder) -> Tensor:
-        """``seq_items``, ``seq_kinds``, ``seq_gaps``, ``seq_mask`` ``[B, L]`` → ``[B, L, D]``."""
+    def forward(
+        self, batch: dict[str, Tensor], item_encoder: ItemEncoder | Callable[[Tensor], Tensor]
+    ) -> Tensor:
+        """``seq_items``, ``seq_kinds``, ``seq_gaps``, ``seq_mask`` ``[B, L]`` → ``[B, L, D]``;
+        ``item_encoder`` embeds item rows (the encoder, or a lookup in a catalogue encoded
+        once for the step)."""
         items, mask = batch["seq_items"], batch["seq_mask"]
         length = items.shape[1]
         if length > self.dims.max_len:

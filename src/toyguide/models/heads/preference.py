@@ -49,9 +49,17 @@ class PreferenceHead(nn.Module):
     def forward(self, h: Tensor, item_emb: Tensor) -> Tensor:
         """``h`` [..., D] against ``item_emb`` [N+1, D] → logits [..., N+1], padding at -inf."""
         h, item_emb = self._prepare(h, item_emb)
-        logits = self.scale() * (h @ item_emb.T) + self._bias(item_emb)  # [..., N+1]
-        padding = torch.zeros(1, dtype=torch.long, device=logits.device)
-        return logits.index_fill(-1, padding, float("-inf"))
+        # One fused matmul-plus-bias over the [P, N+1] logits, the scale applied to the [P, D]
+        # states and the padding item's -inf put in its bias: on a large catalogue every extra
+        # elementwise pass over the logits (scale, add, fill) costs as much as the matmul.
+        bias = self._bias(item_emb)
+        if not torch.is_tensor(bias):
+            bias = item_emb.new_zeros(item_emb.shape[0])
+        padding = torch.zeros(1, dtype=torch.long, device=item_emb.device)
+        bias = bias.index_fill(0, padding, float("-inf"))  # [N+1]
+        flat = h.reshape(-1, h.shape[-1]) * self.scale()  # [M, D]
+        logits = torch.addmm(bias.unsqueeze(0), flat, item_emb.T)  # [M, N+1]
+        return logits.reshape(*h.shape[:-1], item_emb.shape[0])
 
     def sampled_logits(
         self,
