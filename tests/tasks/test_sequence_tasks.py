@@ -16,11 +16,13 @@ from toyguide.runs import build, evaluators_of, run_config_from_dict, train_run
 
 TASKS = ["preference", "sequence_views", "same_target"]
 SMALL = {"d_model": 16, "expert_hidden": [16], "n_experts": 2, "shopper_layers": 1}
+# eval batches of 50: an evaluation sees several batches of different sizes
+FEATURES = {"tasks": TASKS, "eval_batch_size": 50}
 
 
 @pytest.fixture(scope="module")
 def built(shop_path: Path):
-    config = run_config_from_dict({"features": {"tasks": TASKS}, "model": SMALL})
+    config = run_config_from_dict({"features": FEATURES, "model": SMALL})
     with Store.open(shop_path, read_only=True) as store:
         return build(config, store)
 
@@ -71,7 +73,7 @@ def test_evaluators_report_pair_accuracy(built) -> None:
 
 def test_a_run_trains_them_beside_preference(shop_path: Path, tmp_path: Path) -> None:
     config = run_config_from_dict({
-        "threads": 1, "features": {"tasks": TASKS}, "model": SMALL,
+        "threads": 1, "features": FEATURES, "model": SMALL,
         "train": {"epochs": 1, "steps_per_epoch": 2},
     })  # fmt: skip
     metrics = train_run(config, shop_path, tmp_path / "run")
