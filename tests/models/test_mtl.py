@@ -67,3 +67,21 @@ def test_a_model_without_a_task_says_so(shop_path: Path) -> None:
                              torch.ones(1))  # fmt: skip
     with pytest.raises(ConfigError, match="trained without the 'preference' task"):
         model.item_vectors()
+
+
+def test_the_catalogue_is_encoded_once_per_step_and_renewed_by_an_optimiser_step(four) -> None:
+    _, model = four
+    model.train()
+    try:
+        first = model.encoded_catalogue()
+        assert model.encoded_catalogue() is first  # the step's other tasks share it
+        optimiser = torch.optim.SGD(model.item_encoder.parameters(), lr=0.1)
+        first.sum().backward()
+        optimiser.step()
+        renewed = model.encoded_catalogue()
+        assert renewed is not first and not torch.equal(renewed, first)
+        with torch.no_grad():
+            assert model.encoded_catalogue() is not renewed  # no graph: never the cached one
+    finally:
+        model.eval()
+    assert model.encoded_catalogue() is not model.encoded_catalogue()

@@ -68,6 +68,7 @@ class MultiTaskModel(nn.Module):
         self._own: dict[str, list[str]] = {}
         for task in tasks:  # after the heads: the parameters' creation order sets their init
             self._own[task.name] = self._add_own_modules(task)
+        self._catalogue: tuple[tuple, Tensor] | None = None
 
     def _mixer_config(self) -> MixerConfig:
         c = self.config
@@ -125,6 +126,20 @@ class MultiTaskModel(nn.Module):
         position; attribute and profile logits per target; sales quantiles in units
         ``[B, H, 3]``; a plug-in task's whatever its evaluator reads."""
         return self.part(task).predict(self, batch)
+
+    def encoded_catalogue(self) -> Tensor:
+        """Every item through the item encoder ``[N+1, D]``, computed once per training step
+        and shared by the tasks that read item vectors in that step (the sequence inputs, the
+        softmax's outputs, the contrastive views): the catalogue pass is the step's largest
+        piece of shared work. The cache holds while the item encoder's weights are the same
+        tensors at the same versions (an optimiser step or any in-place change renews it) and
+        only in training with gradients; evaluation computes it afresh."""
+        if not (self.training and torch.is_grad_enabled()):
+            return self.item_encoder.all_items()
+        key = tuple(p._version for p in self.item_encoder.parameters())
+        if self._catalogue is None or self._catalogue[0] != key:
+            self._catalogue = (key, self.item_encoder.all_items())
+        return self._catalogue[1]
 
     # -- inference: what the guide and the evaluators ask ------------------------------------
     def encode_items(self, items: Tensor) -> Tensor:

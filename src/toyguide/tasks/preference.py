@@ -138,9 +138,9 @@ class PreferenceTask(Task):
 
     def task_loss(self, model: Any, batch: dict[str, Tensor]) -> LossOutput:
         """The catalogue is encoded once per step and shared by the sequence's inputs and the
-        softmax's outputs (as SASRec shares one embedding table): encoding each position's
-        item again would cost another B × L passes through the item encoder."""
-        catalogue = model.item_encoder.all_items()  # [N+1, D]
+        softmax's outputs (as SASRec shares one embedding table) and by the other tasks of the
+        step: encoding each position's item again would cost B × L more encoder passes."""
+        catalogue = model.encoded_catalogue()  # [N+1, D]
         states = model.shopper_encoder(batch, lambda items: catalogue[items])  # [B, L, D]
         h = model.mixer(states[batch["next_items"] > 0], self.name)  # [P, D]
         return self._loss(model, h, batch, model.item_tower(catalogue))
@@ -162,7 +162,7 @@ class PreferenceTask(Task):
 
     def predict(self, model: Any, batch: dict[str, Tensor]) -> Tensor:
         """Scores ``[B, N+1]`` of every item as the next after each shopper's last event."""
-        catalogue = model.item_encoder.all_items()  # [N+1, D], once for the batch
+        catalogue = model.encoded_catalogue()  # [N+1, D], once for the batch
         states = model.shopper_encoder(batch, lambda items: catalogue[items])  # [B, L, D]
         h = model.mixer(last_state(states, batch["seq_mask"]), self.name)  # [B, D]
         return model.heads[self.name](h, model.item_tower(catalogue))

@@ -1,0 +1,135 @@
+"""Where a preference training step's milliseconds go on Amazon Toys (issue 10, part 1).
+
+Imports ``../shared/data/amazon-toys-5core`` into a temporary store, builds the preference run
+of ``configs/amazon_toys.toml`` and times training steps (forward, backward, Adam) on real
+batches: seconds per step, per epoch and training samples (shoppers) per second, then a
+``torch.profiler`` table of one step's operators grouped by kind. ``--autocast`` adds the same
+timing under bf16 autocast for comparison.
+
+    python bench/preference_step.py --threads 2 --out bench/results/preference_step.json
+    python bench/preference_step.py --quick    # a few steps: a smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+
+import common  # bench/common.py: python puts the script's folder first on sys.path
+
+REPO = Path(__file__).resolve().parents[1]
+# operator → what it is in this model (the profile is grouped by these)
+KINDS = {
+    "aten::mm": "matmul", "aten::addmm": "matmul", "aten::bmm": "matmul",
+    "aten::bernoulli_": "dropout masks", "aten::_log_softmax": "softmax",
+    "aten::_log_softmax_backward_data": "softmax", "aten::embedding_dense_backward": "embeddings",
+    "aten::index_select": "embeddings", "aten::index": "gather",
+}  # fmt: skip
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", type=Path, default=Path("../shared/data/amazon-toys-5core"))
+    p.add_argument("--config", type=Path, default=REPO / "configs" / "amazon_toys.toml")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--autocast", action="store_true", help="also time bf16 autocast")
+    p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--quick", action="store_true")
+    args = p.parse_args()
+    if args.quick:
+        args.steps = 3
+    return args
+
+
+def build_run(args: argparse.Namespace, store: Path):  # type: ignore[no-untyped-def]
+    from toyguide.data.store import Store
+    from toyguide.runs import build, run_config_from_dict
+
+    raw = tomllib.loads(args.config.read_text())
+    raw["features"] |= {"tasks": ["preference"], "predict_categories": False}
+    raw["threads"] = args.threads
+    config = run_config_from_dict(raw)
+    with Store.open(store, read_only=True) as s:
+        _, streams, model = build(config, s)
+    return config, streams["preference"], model
+
+
+def time_steps(model, batches, optimizer, autocast: bool) -> float:  # type: ignore[no-untyped-def]
+    import torch
+
+    context = torch.autocast("cpu", dtype=torch.bfloat16) if autocast else contextlib.nullcontext()
+
+    def step(batch: dict) -> None:
+        with context:
+            loss, _ = model.task_loss("preference", batch)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    step(batches[0])  # warm-up
+    start = time.perf_counter()
+    for batch in batches[1:]:
+        step(batch)
+    return (time.perf_counter() - start) / (len(batches) - 1)
+
+
+def profile(model, batches, optimizer) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        for batch in batches:
+            loss, _ = model.task_loss("preference", batch)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    grouped: dict[str, float] = {}
+    for event in prof.key_averages():
+        kind = KINDS.get(event.key, "elementwise and other")
+        grouped[kind] = grouped.get(kind, 0.0) + event.self_cpu_time_total / 1000 / len(batches)
+    return {k: round(v, 2) for k, v in sorted(grouped.items(), key=lambda kv: -kv[1])}
+
+
+def main() -> None:
+    args = parse_args()
+    import torch
+
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Path(tmp) / "toys.duckdb"
+        common.toyguide("data", "import", "amazon-toys", "--source", str(args.data),
+                        "--store", str(store))  # fmt: skip
+        config, stream, model = build_run(args, store)
+        torch.set_num_threads(args.threads)
+        it = stream.batches(0)
+        batches = [next(it) for _ in range(args.steps + 1)]
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr)
+        model.train()
+        seconds = time_steps(model, batches, optimizer, autocast=False)
+        rows = {"float32": _row(seconds, len(stream), stream.batch_size)}
+        if args.autocast:
+            rows["bf16-autocast"] = _row(time_steps(model, batches, optimizer, True),
+                                         len(stream), stream.batch_size)  # fmt: skip
+        ms = profile(model, batches[: min(4, len(batches))], optimizer)
+        common.emit({
+            "benchmark": "preference_step", "config": str(args.config), "threads": args.threads,
+            "data": common.fingerprint(store), "steps_timed": args.steps, "rows": rows,
+            "profile_ms_per_step": ms, "recbole_sasrec_seconds_per_epoch": 203.0,
+            "wall_seconds": time.perf_counter() - started, "peak_rss_mb": common.peak_rss_mb(),
+            "versions": common.versions(),
+        }, args.out)  # fmt: skip
+
+
+def _row(seconds: float, steps_per_epoch: int, batch_size: int) -> dict[str, float]:
+    return {"seconds_per_step": round(seconds, 4),
+            "seconds_per_epoch": round(seconds * steps_per_epoch, 1),
+            "samples_per_second": round(batch_size / seconds, 1)}  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
