@@ -10,9 +10,9 @@ the shopper's other training items excluded, ties counted against the target), r
   ranked on the engine's own test batches (same users, targets and excluded items);
 * ``toyguide-stl``: the model of ``configs/amazon_toys.toml`` with the preference task only
   (the S3-Rec attribute ids of each item are an input of the item encoder);
-* ``toyguide-mtl``: the same config with the attributes task on: the attribute ids become the
-  auxiliary target (``predict_categories``) and are no longer an input — the two rows compare
-  side information as input against side information as an auxiliary task;
+* ``toyguide+sequence_views``, ``toyguide+same_target``: the cross-entropy row plus one
+  self-supervised sequence task (CL4SRec views; DuoRec same-target pairs), weight 0.1 each;
+* ``toyguide-mtl``: the config file's tasks and weighting (what helps, chosen on validation);
 * published rows (S3-Rec paper and later papers on the same preprocessed data), as constants.
 
 Each toyguide run is its own ``toyguide train`` process (its peak memory is its own).
@@ -46,8 +46,15 @@ PUBLISHED = {
     "published-icsrec": {"ndcg@10": 0.0657, "hr@10": 0.1055},
 }
 PUBLISHED_NOTE = "as listed in issue 4; full ranking, leave-one-out; source table not re-checked"
-# Row → (tasks, weighting); None keeps the config file's weighting.
-MODELS = {"toyguide-stl": (("preference",), "equal"), "toyguide-mtl": (None, None)}
+# Row → (tasks, weighting); None keeps the config file's. Each self-supervised task is also
+# added alone to the cross-entropy row, with DuoRec's weight 0.1 beside preference's 1.
+_AUX = {"name": "fixed", "options": {"weights": {"sequence_views": 0.1, "same_target": 0.1}}}
+MODELS = {
+    "toyguide-stl": (("preference",), {"name": "equal"}),
+    "toyguide+sequence_views": (("preference", "sequence_views"), _AUX),
+    "toyguide+same_target": (("preference", "same_target"), _AUX),
+    "toyguide-mtl": (None, None),
+}
 
 
 def parse_args() -> argparse.Namespace:
@@ -84,7 +91,9 @@ def run_config(args: argparse.Namespace, row: str, seed: int) -> str:
         config["features"]["tasks"] = list(tasks)
         config["features"]["predict_categories"] = "attributes" in tasks
     if weighting is not None:
-        config["weighting"] = {"name": weighting}
+        options = weighting.get("options", {}).get("weights")
+        kept = {t: w for t, w in (options or {}).items() if t in config["features"]["tasks"]}
+        config["weighting"] = weighting | ({"options": {"weights": kept}} if options else {})
     if args.epochs is not None:
         config["train"]["epochs"] = args.epochs
     if args.quick:

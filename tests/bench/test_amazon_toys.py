@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 METRICS = [f"{m}@{k}" for m in ("hr", "ndcg") for k in (5, 10, 20)]
-MEASURED = ["most-popular", "item-knn", "als", "toyguide-stl", "toyguide-mtl"]
+MEASURED = [
+    "most-popular", "item-knn", "als", "toyguide-stl", "toyguide+sequence_views",
+    "toyguide+same_target", "toyguide-mtl",
+]  # fmt: skip
 
 
 @pytest.mark.shared_data
