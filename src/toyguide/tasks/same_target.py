@@ -59,7 +59,8 @@ def same_target_positions(data: TaskData) -> Positions:
     _, counts = np.unique(target, return_counts=True)
     shared = np.repeat(counts >= 2, counts)
     event, target = event[shared], target[shared]
-    _, first, counts = np.unique(target, return_index=True, return_counts=True)
+    counts = counts[counts >= 2]  # the kept groups, still contiguous and in order
+    first = np.cumsum(counts) - counts
     rows = np.arange(len(event))
     split = np.select([rows % 20 == 0, rows % 20 == 1], [VALIDATION, TEST], TRAIN).astype(np.int8)
     return Positions(
