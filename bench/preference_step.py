@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import tempfile
 import time
 import tomllib
@@ -106,16 +107,20 @@ def main() -> None:
                         "--store", str(store))  # fmt: skip
         config, stream, model = build_run(args, store)
         torch.set_num_threads(args.threads)
-        it = stream.batches(0)
-        batches = [next(it) for _ in range(args.steps + 1)]
         optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr)
         model.train()
-        seconds = time_steps(model, batches, optimizer, autocast=False)
-        rows = {"float32": _row(seconds, len(stream), stream.batch_size)}
+        orders = {"random": 0, "length_sorted": config.features.length_pool or 50}
+        batches = {name: first_batches(stream, pool, args.steps + 1)
+                   for name, pool in orders.items()}  # fmt: skip
+        rows = {name: _row(time_steps(model, batches[name], optimizer, autocast=False),
+                           len(stream), stream.batch_size, batches[name])
+                for name in orders}  # fmt: skip
         if args.autocast:
-            rows["bf16-autocast"] = _row(time_steps(model, batches, optimizer, True),
-                                         len(stream), stream.batch_size)  # fmt: skip
-        ms = profile(model, batches[: min(4, len(batches))], optimizer)
+            rows["length_sorted+bf16"] = _row(
+                time_steps(model, batches["length_sorted"], optimizer, True), len(stream),
+                stream.batch_size, batches["length_sorted"])  # fmt: skip
+        sample = batches["length_sorted"]
+        ms = profile(model, sample[: min(8, len(sample))], optimizer)
         common.emit({
             "benchmark": "preference_step", "config": str(args.config), "threads": args.threads,
             "data": common.fingerprint(store), "steps_timed": args.steps, "rows": rows,
@@ -125,10 +130,20 @@ def main() -> None:
         }, args.out)  # fmt: skip
 
 
-def _row(seconds: float, steps_per_epoch: int, batch_size: int) -> dict[str, float]:
+def first_batches(stream, pool: int, n: int) -> list:  # type: ignore[no-untyped-def]
+    """The first ``n`` training batches of epoch 0 with ``features.length_pool = pool`` (a
+    random sample of the epoch's batches either way: the batch order is shuffled)."""
+    stream.config = dataclasses.replace(stream.config, length_pool=pool)
+    it = stream.batches(0)
+    return [next(it) for _ in range(n)]
+
+
+def _row(seconds: float, steps_per_epoch: int, batch_size: int, batches: list) -> dict[str, float]:
+    width = sum(b["seq_items"].shape[1] for b in batches) / len(batches)
     return {"seconds_per_step": round(seconds, 4),
             "seconds_per_epoch": round(seconds * steps_per_epoch, 1),
-            "samples_per_second": round(batch_size / seconds, 1)}  # fmt: skip
+            "samples_per_second": round(batch_size / seconds, 1),
+            "mean_batch_width": round(width, 1)}  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -12,6 +13,7 @@ from toyguide.data.taxonomy import EVENT_KINDS
 from toyguide.errors import ConfigError
 from toyguide.features.data import FeatureConfig, TaskData
 from toyguide.features.splits import TEST, TRAIN, VALIDATION
+from toyguide.features.streams import length_sorted_batches
 from toyguide.tasks import build_task_data, make_streams
 
 L = 400  # the task_data fixture's max_len
@@ -52,9 +54,14 @@ def test_training_batches_have_exactly_the_contract_keys(streams, task: str) -> 
         assert {k: v.dtype for k, v in batch.items()} == CONTRACT[task]
         size = len(batch["items"] if "items" in batch else batch["seq_items"])
         assert size <= streams[task].batch_size
+        width = batch["seq_mask"].shape[1] if "seq_mask" in batch else 0
         for key, value in batch.items():
-            assert tuple(value.shape) == (size, *SHAPES[key]), key
+            # a sequence batch is as wide as its longest sequence (at most max_len)
+            shape = (width,) if SHAPES[key] == (L,) else SHAPES[key]
+            assert tuple(value.shape) == (size, *shape), key
             assert torch.isfinite(value.float()).all()
+        if width:
+            assert 1 <= width <= L and batch["seq_mask"].any(0)[0]  # no all-padding column
 
 
 @pytest.mark.parametrize("task", list(CONTRACT))
@@ -66,8 +73,11 @@ def test_same_seed_and_epoch_give_identical_batches(
     ]
     for a, b in zip(_all(streams[task], 3), _all(fresh, 3), strict=True):
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    first = "items" if "items" in CONTRACT[task] else "seq_items"
-    order = [torch.cat([b[first] for b in _all(streams[task], e)]) for e in (3, 4)]
+
+    def key(batch: dict[str, torch.Tensor]) -> torch.Tensor:  # the item, or the latest event's
+        return batch["items"] if "items" in batch else batch["seq_items"][:, -1]
+
+    order = [torch.cat([key(b) for b in _all(streams[task], e)]) for e in (3, 4)]
     assert not torch.equal(order[0], order[1])
 
 
@@ -121,7 +131,8 @@ def test_training_sequences_are_the_events_before_the_validation_target(
             for item, kind in zip(events["item_id"][1:], events["kind"][1:], strict=True)
         ] + [None]  # the event after the last training one is held out (or there is none)
         assert vocab.lookup(batch["next_items"][b][mask].tolist()) == wanted
-        assert not batch["seq_mask"][b][: L - len(events)].any()  # right-aligned
+        width = batch["seq_mask"].shape[1]
+        assert not batch["seq_mask"][b][: width - len(events)].any()  # right-aligned
 
 
 def test_no_held_out_attribute_label_reaches_training(streams, task_data: TaskData) -> None:
@@ -199,3 +210,34 @@ def test_profile_inputs_exclude_held_out_preference_events(streams, task_data: T
 def test_eval_batches_reject_training_split(streams) -> None:
     with pytest.raises(ConfigError, match="validation"):
         next(streams["sales"].eval_batches("train"))
+
+
+def test_length_sorted_batches_see_every_example_once_in_similar_lengths() -> None:
+    rng = np.random.default_rng(0)
+    order = rng.permutation(1000)
+    lengths = rng.integers(1, 50, size=1000)
+    batches = length_sorted_batches(order, lengths, 32, 4, np.random.default_rng(1))
+    assert sorted(np.concatenate(batches).tolist()) == list(range(1000))
+    by_example = dict(zip(order.tolist(), lengths.tolist(), strict=True))
+    spread = [np.ptp([by_example[e] for e in b]) for b in batches]
+    assert np.mean(spread) < 0.5 * np.ptp(lengths)  # random batches would span almost all
+    again = length_sorted_batches(order, lengths, 32, 4, np.random.default_rng(1))
+    assert all(np.array_equal(a, b) for a, b in zip(batches, again, strict=True))
+
+
+def test_length_pool_keeps_the_epoch_and_narrows_the_batches(
+    tiny_store: Store, fake_embedder, task_data: TaskData
+) -> None:
+    config = dataclasses.replace(task_data.config, length_pool=8, preference_batch_size=4)
+    plain = dataclasses.replace(config, length_pool=0)
+    widths, shoppers = {}, {}
+    for name, cfg in (("sorted", config), ("plain", plain)):
+        stream = make_streams(build_task_data(tiny_store, cfg, text_vectors=fake_embedder))[
+            "preference"
+        ]
+        batches = list(stream.batches(0))
+        widths[name] = sum(b["seq_mask"].shape[1] * len(b["seq_mask"]) for b in batches)
+        rows = torch.cat([b["seq_mask"].sum(1) * 10_000 + b["seq_items"][:, -1] for b in batches])
+        shoppers[name] = rows.sort().values  # each row's (length, latest item)
+    assert widths["sorted"] < widths["plain"]  # less padding
+    assert torch.equal(shoppers["sorted"], shoppers["plain"])  # the same rows, once each

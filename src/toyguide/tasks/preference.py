@@ -28,6 +28,7 @@ from toyguide.features.streams import (
     padded,
     ragged_ranges,
     sequence_batch,
+    window_lengths,
 )
 from toyguide.models.config import ModelConfig
 from toyguide.models.encoders import last_state
@@ -60,6 +61,10 @@ class PreferenceStream(TaskStream):
         pref = self.task_data
         return pref.train_shoppers if split == TRAIN else pref.eval_shoppers
 
+    def example_lengths(self, examples: np.ndarray) -> np.ndarray:
+        ends = self.task_data.loo.train_end[examples]
+        return window_lengths(self.data.sequences, examples, ends, self.config.max_len)
+
     def make_batch(self, examples: np.ndarray, split: int) -> Batch:
         seqs, loo = self.data.sequences, self.task_data.loo
         if split == TRAIN:
@@ -71,7 +76,7 @@ class PreferenceStream(TaskStream):
         ends = (loo.validation if split == VALIDATION else loo.test)[examples]
         batch, _, _ = sequence_batch(seqs, examples, ends, self.config.max_len)
         target = seqs.items[ends].astype(np.int64)
-        next_items = np.zeros((len(examples), self.config.max_len), dtype=np.int64)
+        next_items = np.zeros(batch["seq_items"].shape, dtype=np.int64)
         next_items[:, -1] = target
         batch["next_items"] = as_long(next_items)
         batch["target_item"] = as_long(target)

@@ -61,8 +61,11 @@ class ItemEncoder(nn.Module):
         if self.id_emb is not None:
             nn.init.zeros_(self.id_emb.weight)
         self.brand_emb = nn.Embedding(n.n_brands + 1, d, padding_idx=0) if c.use_brand else None
+        # a bag, not Embedding + mean: no [M, C, D] tensor per step (categories are ragged)
         self.cat_emb = (
-            nn.Embedding(n.n_categories + 1, d, padding_idx=0) if c.use_categories else None
+            nn.EmbeddingBag(n.n_categories + 1, d, mode="mean", padding_idx=0)
+            if c.use_categories
+            else None
         )
         self.price_mlp = (
             nn.Sequential(nn.Linear(2, d), nn.GELU(), nn.Linear(d, d)) if c.use_price else None
@@ -139,8 +142,14 @@ class ItemEncoder(nn.Module):
         return out.reshape(*items.shape, -1)
 
     def all_items(self) -> Tensor:
-        """The whole catalogue ``[N+1, D]`` for full-catalogue scoring (row 0 = zeros)."""
-        return self.forward(torch.arange(self.dims.n_items + 1, device=self.mlp[1].weight.device))
+        """The whole catalogue ``[N+1, D]`` for full-catalogue scoring (row 0 = zeros); the
+        tables are read whole, not gathered row by row."""
+        if self.text is None:
+            raise ConfigError("item encoder has no tables; call set_tables(tables) first")
+        ids = torch.arange(self.dims.n_items + 1, device=self.mlp[1].weight.device)
+        out = self.encode_features(self.brand, self.categories, self.log_price,
+                                   self.price_missing, self.text, ids, self.tokens)  # fmt: skip
+        return out.index_fill(0, ids[:1], 0.0)  # the padding item
 
     def encode_features(
         self,
@@ -195,7 +204,7 @@ class ItemEncoder(nn.Module):
         return emb
 
     def _category_mean(self, categories: Tensor) -> Tensor:
+        """Mean of the item's category embeddings ``[M, C]`` → ``[M, D]``; padding (0) is
+        left out of the mean, and an item without categories gives zeros."""
         assert self.cat_emb is not None
-        emb = self.cat_emb(categories)  # [M, C, D]; pad rows are zero (padding_idx)
-        count = (categories != 0).sum(dim=-1, keepdim=True).clamp(min=1)  # [M, 1]
-        return emb.sum(dim=-2) / count.to(emb.dtype)  # [M, D]
+        return self.cat_emb(categories)
