@@ -3,8 +3,9 @@
 Imports ``../shared/data/amazon-toys-5core`` into a temporary store, builds the preference run
 of ``configs/amazon_toys.toml`` and times training steps (forward, backward, Adam) on real
 batches: seconds per step, per epoch and training samples (shoppers) per second, then a
-``torch.profiler`` table of one step's operators grouped by kind. ``--autocast`` adds the same
-timing under bf16 autocast for comparison.
+``torch.profiler`` table of one step's operators grouped by kind. When the config has more
+tasks than preference, a row times a step of all of them (one batch each, fixed weights).
+``--autocast`` adds the same timing under bf16 autocast for comparison.
 
     python bench/preference_step.py --threads 2 --out bench/results/preference_step.json
     python bench/preference_step.py --quick    # a few steps: a smoke test
@@ -52,12 +53,32 @@ def build_run(args: argparse.Namespace, store: Path):  # type: ignore[no-untyped
     from toyguide.runs import build, run_config_from_dict
 
     raw = tomllib.loads(args.config.read_text())
-    raw["features"] |= {"tasks": ["preference"], "predict_categories": False}
+    raw["features"] |= {"predict_categories": False}
     raw["threads"] = args.threads
     config = run_config_from_dict(raw)
     with Store.open(store, read_only=True) as s:
         _, streams, model = build(config, s)
-    return config, streams["preference"], model
+    return config, streams, model
+
+
+def time_task_steps(model, streams, weights, n: int, optimizer) -> float:  # type: ignore[no-untyped-def]
+    """Seconds per step of every task of the config together (one batch of each, the loss
+    their weighted sum, as the fixed weighting trains them)."""
+    its = {task: stream.batches(0) for task, stream in streams.items()}
+    steps = [{task: next(it) for task, it in its.items()} for _ in range(n)]
+
+    def step(batches: dict) -> None:
+        loss = sum(weights.get(task, 1.0) * model.task_loss(task, batch)[0]
+                   for task, batch in batches.items())  # fmt: skip
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    step(steps[0])  # warm-up
+    start = time.perf_counter()
+    for batches in steps[1:]:
+        step(batches)
+    return (time.perf_counter() - start) / (len(steps) - 1)
 
 
 def time_steps(model, batches, optimizer, autocast: bool) -> float:  # type: ignore[no-untyped-def]
@@ -105,7 +126,8 @@ def main() -> None:
         store = Path(tmp) / "toys.duckdb"
         common.toyguide("data", "import", "amazon-toys", "--source", str(args.data),
                         "--store", str(store))  # fmt: skip
-        config, stream, model = build_run(args, store)
+        config, streams, model = build_run(args, store)
+        stream = streams["preference"]
         torch.set_num_threads(args.threads)
         optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr)
         model.train()
@@ -119,6 +141,11 @@ def main() -> None:
             rows["length_sorted+bf16"] = _row(
                 time_steps(model, batches["length_sorted"], optimizer, True), len(stream),
                 stream.batch_size, batches["length_sorted"])  # fmt: skip
+        if len(streams) > 1:
+            weights = config.weighting.options.get("weights", {})
+            seconds = time_task_steps(model, streams, weights, args.steps + 1, optimizer)
+            rows["+".join(streams)] = _row(seconds, len(stream), stream.batch_size,
+                                           batches["length_sorted"])  # fmt: skip
         sample = batches["length_sorted"]
         ms = profile(model, sample[: min(8, len(sample))], optimizer)
         common.emit({

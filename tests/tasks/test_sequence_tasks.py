@@ -1,5 +1,6 @@
-"""The self-supervised sequence tasks: each trains on a tiny store, its loss falls on a fixed
-batch, its evaluator scores, and the same-target pairs really share their next item."""
+"""The auxiliary sequence tasks (the self-supervised views and pairs, the next item's
+categories): each trains on a tiny store, its loss falls on a fixed batch, its evaluator scores,
+the same-target pairs really share their next item and the category labels are the next item's."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from toyguide.evaluation.protocols import evaluate_model
 from toyguide.features.splits import TRAIN
 from toyguide.runs import build, evaluators_of, run_config_from_dict, train_run
 
-TASKS = ["preference", "sequence_views", "same_target"]
+TASKS = ["preference", "sequence_views", "same_target", "next_categories"]
 SMALL = {"d_model": 16, "expert_hidden": [16], "n_experts": 2, "shopper_layers": 1}
 # eval batches of 50: an evaluation sees several batches of different sizes
 FEATURES = {"tasks": TASKS, "eval_batch_size": 50}
@@ -27,7 +28,7 @@ def built(shop_path: Path):
         return build(config, store)
 
 
-@pytest.mark.parametrize("task", ["sequence_views", "same_target"])
+@pytest.mark.parametrize("task", ["sequence_views", "same_target", "next_categories"])
 def test_loss_falls_over_a_few_steps_on_a_fixed_batch(built, task: str) -> None:
     _, streams, model = built
     batch = next(streams[task].batches(0))
@@ -41,7 +42,8 @@ def test_loss_falls_over_a_few_steps_on_a_fixed_batch(built, task: str) -> None:
         loss.backward()
         optimiser.step()
         losses.append(float(loss.detach()))
-        assert count == 2 * len(batch["seq_items"])
+        scored = int((batch["next_items"] > 0).sum()) if "next_items" in batch else 0
+        assert count == (scored if task == "next_categories" else 2 * len(batch["seq_items"]))
     assert losses[-1] < losses[0], losses
 
 
@@ -61,6 +63,19 @@ def test_same_target_pairs_share_their_next_item_and_are_two_sequences(built) ->
     assert (positions.group_size >= 2).all()
 
 
+def test_next_categories_labels_are_the_next_items_categories(built) -> None:
+    data, streams, _ = built
+    batch = next(streams["next_categories"].batches(0))
+    table = data.items.categories  # the item encoder's own input table
+    scored = batch["next_items"] > 0
+    labels = batch["label_ids"][scored]  # [P, C]
+    truth = table[batch["next_items"][scored]]  # [P, C']
+    assert labels.shape[0] > 0 and (labels > 0).any()
+    for row, want in zip(labels.tolist(), truth.tolist(), strict=True):
+        assert {c for c in row if c} == {c for c in want if c}
+    assert not batch["label_ids"][~scored].any()  # no label where nothing comes next
+
+
 def test_evaluators_report_pair_accuracy(built) -> None:
     _, streams, model = built
     evaluators = evaluators_of(model)
@@ -69,6 +84,8 @@ def test_evaluators_report_pair_accuracy(built) -> None:
         accuracy = metrics[task]["pair/accuracy"]
         assert 0.0 <= accuracy <= 1.0 and metrics[task]["pair/n"] > 0
     assert np.isfinite(metrics["preference"]["next_item/ndcg@10"])
+    hit1, hit5 = (metrics["next_categories"][f"category/hit@{k}"] for k in (1, 5))
+    assert 0.0 <= hit1 <= hit5 <= 1.0 and metrics["next_categories"]["category/n"] > 0
 
 
 def test_a_run_trains_them_beside_preference(shop_path: Path, tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ __all__ = [
     "build_item_tables",
     "hashed_tokens",
     "item_texts",
+    "category_table",
     "list_codes",
 ]
 
@@ -105,7 +106,8 @@ def list_codes(
     return row, pos, code[keep]
 
 
-def _category_table(items: pl.DataFrame, rows: np.ndarray, vocab: Vocabulary, n: int) -> np.ndarray:
+def category_table(items: pl.DataFrame, rows: np.ndarray, vocab: Vocabulary, n: int) -> np.ndarray:
+    """``[n, C_max]`` category ids of each item row (0 = pad) from the items' category lists."""
     order = np.argsort(rows, kind="stable")  # _list_codes needs rows ascending
     row, pos, code = list_codes(rows[order], items["categories"].gather(order), vocab.transform)
     table = np.zeros((n, max(1, int(pos.max()) + 1 if pos.size else 1)), dtype=np.int64)
@@ -153,7 +155,7 @@ def build_item_tables(
     brand = np.zeros(n, dtype=np.int64)
     brand[rows[known]] = vocabs["brands"].transform(items["brand"])[known]
     if use_categories:
-        categories = _category_table(
+        categories = category_table(
             items.filter(pl.Series(known)), rows[known], vocabs["categories"], n
         )
     else:
