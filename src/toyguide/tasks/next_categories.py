@@ -29,7 +29,7 @@ from toyguide.models.encoders import last_state
 from toyguide.models.heads.label_set import LabelSetHead, LabelSetHeadConfig, label_set_targets
 from toyguide.models.losses import LossOutput
 from toyguide.tasks.base import Task, register_task
-from toyguide.tasks.preference import PreferenceStream, scaled
+from toyguide.tasks.preference import PreferenceStream
 from toyguide.tasks.spec import Target, TaskSpec
 
 __all__ = ["NextCategoriesData", "NextCategoriesStream", "NextCategoriesTask"]
@@ -95,7 +95,7 @@ class NextCategoriesTask(Task):
         states = model.shopper_encoder(batch, lambda items: catalogue[items])  # [B, L, D]
         head = model.heads[self.name]
         logits = head(model.mixer(states[scored], self.name))  # [P, L]
-        return scaled(head.loss(logits, {"label_ids": batch["label_ids"][scored]}), batch)
+        return head.loss(logits, {"label_ids": batch["label_ids"][scored]})
 
     def predict(self, model: Any, batch: dict[str, Tensor]) -> Tensor:
         """Logits ``[B, L]`` of the categories of the item after each shopper's last event."""

@@ -37,7 +37,7 @@ from toyguide.models.losses import LossOutput, sampled_softmax_cross_entropy
 from toyguide.tasks.base import Task, register_task
 from toyguide.tasks.spec import Target, TaskSpec
 
-__all__ = ["PreferenceStream", "PreferenceTask", "scaled"]
+__all__ = ["PreferenceStream", "PreferenceTask"]
 
 
 class PreferenceStream(TaskStream):
@@ -48,11 +48,6 @@ class PreferenceStream(TaskStream):
     [B, E] (the shopper's other training items, 0-padded, to be removed from the full ranking);
     their ``next_items`` holds the target at the last position only, so a validation loss uses
     the training loss unchanged.
-
-    With ``features.length_pool``, training batches add ``loss_scale`` Float []: the batch's
-    scored positions over the epoch's mean per batch. A batch of short sequences scores far
-    fewer positions than one of long ones; scaling its mean loss by this weighs every position
-    of the epoch alike, as random batches do.
     """
 
     task = "preference"
@@ -61,15 +56,6 @@ class PreferenceStream(TaskStream):
     def __init__(self, data: TaskData) -> None:
         super().__init__(data)
         self._target_positions = np.flatnonzero(data.sequences.is_target)
-        scored = self.scored_positions(self._train).sum()
-        self._positions_per_batch = max(1.0, float(scored) / max(1, len(self)))
-
-    def scored_positions(self, examples: np.ndarray) -> np.ndarray:
-        """How many positions of each example's training window have a next target."""
-        seqs, ends = self.data.sequences, self.task_data.loo.train_end[examples]
-        has_next = np.concatenate([[0], np.cumsum(seqs.next_target > 0)])
-        first = np.maximum(seqs.offsets[examples], ends - self.config.max_len)
-        return has_next[np.maximum(ends - 1, first)] - has_next[first]
 
     def examples(self, split: int) -> np.ndarray:
         pref = self.task_data
@@ -85,11 +71,7 @@ class PreferenceStream(TaskStream):
             ends = loo.train_end[examples]
             batch, idx, real = sequence_batch(seqs, examples, ends, self.config.max_len)
             inside = real & (idx + 1 < ends[:, None])  # the last event's next one is held out
-            next_items = np.where(inside, seqs.next_target[idx], 0)
-            batch["next_items"] = as_long(next_items)
-            if self.config.length_pool:
-                scale = np.count_nonzero(next_items) / self._positions_per_batch
-                batch["loss_scale"] = torch.tensor(scale, dtype=torch.float32)
+            batch["next_items"] = as_long(np.where(inside, seqs.next_target[idx], 0))
             return batch
         ends = (loo.validation if split == VALIDATION else loo.test)[examples]
         batch, _, _ = sequence_batch(seqs, examples, ends, self.config.max_len)
@@ -111,13 +93,6 @@ class PreferenceStream(TaskStream):
         width = self.data.n_items + 1
         key = np.unique(row[keep] * width + items[keep])  # distinct, sorted by row then item
         return padded(key // width, key % width, len(starts))
-
-
-def scaled(out: LossOutput, batch: dict[str, Tensor]) -> LossOutput:
-    """The loss times the batch's ``loss_scale`` (see PreferenceStream), when it has one."""
-    if "loss_scale" not in batch:
-        return out
-    return LossOutput(out.loss * batch["loss_scale"], out.count)
 
 
 @register_task
@@ -182,13 +157,13 @@ class PreferenceTask(Task):
         targets = batch["next_items"][batch["next_items"] > 0]  # [P]
         head, config, n_items = model.heads[self.name], model.config, model.dims["n_items"]
         if n_items <= config.full_softmax_max_items:
-            return scaled(head.loss(head(h, items), {"next_items": targets}), batch)
+            return head.loss(head(h, items), {"next_items": targets})
         # Uniform proposal over real items; the logQ term keeps the estimate consistent.
         probs = torch.ones(n_items + 1)
         probs[0] = 0.0
         probs = probs / probs.sum()
         logits = head.sampled_logits(h, items, targets, config.n_negatives, probs)
-        return scaled(sampled_softmax_cross_entropy(logits, targets), batch)
+        return sampled_softmax_cross_entropy(logits, targets)
 
     def predict(self, model: Any, batch: dict[str, Tensor]) -> Tensor:
         """Scores ``[B, N+1]`` of every item as the next after each shopper's last event."""
