@@ -10,21 +10,26 @@ the shopper's other training items excluded, ties counted against the target), r
   ranked on the engine's own test batches (same users, targets and excluded items);
 * ``toyguide-stl``: the model of ``configs/amazon_toys.toml`` with the preference task only
   (the S3-Rec attribute ids of each item are an input of the item encoder);
-* ``toyguide+sequence_views``, ``toyguide+same_target``: the cross-entropy row plus one
-  self-supervised sequence task (CL4SRec views; DuoRec same-target pairs), weight 0.1 each;
+* ``toyguide+sequence_views``, ``toyguide+same_target``, ``toyguide+next_categories``: the
+  cross-entropy row plus one auxiliary task (CL4SRec views; DuoRec same-target pairs; S3-Rec's
+  attribute prediction for the next item), weight 0.1 each;
 * ``toyguide-mtl``: the config file's tasks and weighting (what helps, chosen on validation);
 * published rows (S3-Rec paper and later papers on the same preprocessed data), as constants.
 
 Each toyguide run is its own ``toyguide train`` process (its peak memory is its own).
-Prints one JSON document (``rows[row] = {hr@5, ..., ndcg@20, ...}``, mean and spread over seeds).
+Prints one JSON document (``rows[row] = {hr@5, ..., ndcg@20, ...}``, mean and spread over seeds,
+``curves[row]`` = per seed the validation NDCG@10 after each epoch against the seconds spent);
+``--plot FILE`` draws those curves as a PNG.
 
-    python bench/amazon_toys.py --out bench/results/amazon_toys.json
+    python bench/amazon_toys.py --out bench/results/amazon_toys.json \
+        --plot bench/results/amazon_toys_curves.png
     python bench/amazon_toys.py --quick            # a few steps, one seed: a smoke test
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -48,11 +53,11 @@ PUBLISHED = {
 PUBLISHED_NOTE = "as listed in issue 4; full ranking, leave-one-out; source table not re-checked"
 # Row → (tasks, weighting); None keeps the config file's. Each self-supervised task is also
 # added alone to the cross-entropy row, with DuoRec's weight 0.1 beside preference's 1.
-_AUX = {"name": "fixed", "options": {"weights": {"sequence_views": 0.1, "same_target": 0.1}}}
+AUXILIARY = ("sequence_views", "same_target", "next_categories")
+_AUX = {"name": "fixed", "options": {"weights": dict.fromkeys(AUXILIARY, 0.1)}}
 MODELS = {
     "toyguide-stl": (("preference",), {"name": "equal"}),
-    "toyguide+sequence_views": (("preference", "sequence_views"), _AUX),
-    "toyguide+same_target": (("preference", "same_target"), _AUX),
+    **{f"toyguide+{task}": (("preference", task), _AUX) for task in AUXILIARY},
     "toyguide-mtl": (None, None),
 }
 
@@ -66,6 +71,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--workdir", type=Path, default=None, help="keep the store and runs here")
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--plot", type=Path, default=None, help="PNG of the validation curves")
     p.add_argument(
         "--rows",
         default=",".join(MODELS),
@@ -145,6 +151,44 @@ def model_row(runs: list[dict]) -> dict:
     return row
 
 
+def curve(run: Path) -> list[list[float]]:
+    """``[seconds spent, validation NDCG@10]`` after each epoch of a run (training and
+    validation seconds counted, as the wall-clock budget counts them)."""
+    points, spent = [], 0.0
+    for line in (run / "log.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        if "validation" not in record or "seconds" not in record:
+            continue
+        spent += record["seconds"] + record.get("validation_seconds", 0.0)
+        value = record["validation"].get("preference", {}).get("next_item/ndcg@10")
+        if value is not None:
+            points.append([round(spent, 1), value])
+    return points
+
+
+def plot(curves: dict[str, list[list[list[float]]]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for (row, seeds), color in zip(curves.items(), plt.cm.tab10.colors, strict=False):
+        for i, points in enumerate(seeds):
+            if points:
+                x, y = zip(*points, strict=True)
+                ax.plot([t / 60 for t in x], y, color=color, alpha=0.8,
+                        label=row if i == 0 else None)  # fmt: skip
+    ax.set_xlabel("minutes (training + validation)")
+    ax.set_ylabel("validation NDCG@10")
+    ax.set_title("Amazon Toys 5-core, full ranking, leave-one-out")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
 def main() -> None:
     args = parse_args()
     start = time.perf_counter()
@@ -166,6 +210,9 @@ def main() -> None:
     rows, _ = common.cached(work / "baselines.json", key, lambda: baselines(store, args))
     rows |= {name: model_row(r) for name, r in runs.items()}
     mtl_run = Path(runs["toyguide-mtl"][0]["run"])
+    curves = {name: [curve(Path(r["run"])) for r in rs] for name, rs in runs.items()}
+    if args.plot is not None:
+        plot(curves, args.plot)
     rows |= {name: {**m, "source": "published", "reference": PUBLISHED_NOTE} for name, m in
              PUBLISHED.items()}  # fmt: skip
     report = {
@@ -176,6 +223,7 @@ def main() -> None:
         "run_configs": {name: run_config(args, name, 0) for name in MODELS},
         "data": common.fingerprint(store),
         "rows": rows,
+        "curves": curves,
         "delta_m": common.delta_m_of_rows(
             rows, {"preference": ("ndcg@10", "hr@10")}, lambda row, task: row
         ),

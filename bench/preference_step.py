@@ -131,23 +131,22 @@ def main() -> None:
         torch.set_num_threads(args.threads)
         optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr)
         model.train()
-        orders = {"random": 0, "length_sorted": config.features.length_pool or 50}
-        batches = {name: first_batches(stream, pool, args.steps + 1)
-                   for name, pool in orders.items()}  # fmt: skip
-        rows = {name: _row(time_steps(model, batches[name], optimizer, autocast=False),
-                           len(stream), stream.batch_size, batches[name])
-                for name in orders}  # fmt: skip
+        it = stream.batches(0)
+        batches = [next(it) for _ in range(args.steps + 1)]
+        width = sum(b["seq_items"].shape[1] for b in batches) / len(batches)
+        rows = {}
+        for name, buckets in (("one_pass", False), ("length_buckets", True)):
+            set_length_buckets(model, buckets)
+            rows[name] = _row(time_steps(model, batches, optimizer, autocast=False),
+                              len(stream), stream.batch_size, width)  # fmt: skip
         if args.autocast:
-            rows["length_sorted+bf16"] = _row(
-                time_steps(model, batches["length_sorted"], optimizer, True), len(stream),
-                stream.batch_size, batches["length_sorted"])  # fmt: skip
+            rows["length_buckets+bf16"] = _row(time_steps(model, batches, optimizer, True),
+                                               len(stream), stream.batch_size, width)  # fmt: skip
         if len(streams) > 1:
             weights = config.weighting.options.get("weights", {})
             seconds = time_task_steps(model, streams, weights, args.steps + 1, optimizer)
-            rows["+".join(streams)] = _row(seconds, len(stream), stream.batch_size,
-                                           batches["length_sorted"])  # fmt: skip
-        sample = batches["length_sorted"]
-        ms = profile(model, sample[: min(8, len(sample))], optimizer)
+            rows["+".join(streams)] = _row(seconds, len(stream), stream.batch_size, width)
+        ms = profile(model, batches[: min(8, len(batches))], optimizer)
         common.emit({
             "benchmark": "preference_step", "config": str(args.config), "threads": args.threads,
             "data": common.fingerprint(store), "steps_timed": args.steps, "rows": rows,
@@ -157,16 +156,13 @@ def main() -> None:
         }, args.out)  # fmt: skip
 
 
-def first_batches(stream, pool: int, n: int) -> list:  # type: ignore[no-untyped-def]
-    """The first ``n`` training batches of epoch 0 with ``features.length_pool = pool`` (a
-    random sample of the epoch's batches either way: the batch order is shuffled)."""
-    stream.config = dataclasses.replace(stream.config, length_pool=pool)
-    it = stream.batches(0)
-    return [next(it) for _ in range(n)]
+def set_length_buckets(model, on: bool) -> None:  # type: ignore[no-untyped-def]
+    """Switch the shopper encoder's length buckets (``model.length_buckets``) in place."""
+    encoder = model.shopper_encoder
+    encoder.config = dataclasses.replace(encoder.config, length_buckets=on)
 
 
-def _row(seconds: float, steps_per_epoch: int, batch_size: int, batches: list) -> dict[str, float]:
-    width = sum(b["seq_items"].shape[1] for b in batches) / len(batches)
+def _row(seconds: float, steps_per_epoch: int, batch_size: int, width: float) -> dict[str, float]:
     return {"seconds_per_step": round(seconds, 4),
             "seconds_per_epoch": round(seconds * steps_per_epoch, 1),
             "samples_per_second": round(batch_size / seconds, 1),

@@ -7,13 +7,22 @@ import pytest
 METRICS = [f"{m}@{k}" for m in ("hr", "ndcg") for k in (5, 10, 20)]
 MEASURED = [
     "most-popular", "item-knn", "als", "toyguide-stl", "toyguide+sequence_views",
-    "toyguide+same_target", "toyguide-mtl",
+    "toyguide+same_target", "toyguide+next_categories", "toyguide-mtl",
 ]  # fmt: skip
 
 
 @pytest.mark.shared_data
-def test_quick_run_reports_every_row_under_the_protocol(run_bench, shared_dataset) -> None:
-    report = run_bench("amazon_toys.py", "--data", str(shared_dataset("amazon-toys-5core")))
+def test_quick_run_reports_every_row_under_the_protocol(
+    run_bench, shared_dataset, tmp_path
+) -> None:
+    png = tmp_path / "curves.png"
+    report = run_bench("amazon_toys.py", "--data", str(shared_dataset("amazon-toys-5core")),
+                       "--plot", str(png))  # fmt: skip
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for name in MEASURED[3:]:  # one curve per seed, a point per epoch, seconds rising
+        (points,) = report["curves"][name]
+        assert points and all(0.0 <= v <= 1.0 for _, v in points)
+        assert [t for t, _ in points] == sorted(t for t, _ in points)
     rows = report["rows"]
     assert set(MEASURED) <= rows.keys()
     assert {"published-sasrec", "published-icsrec"} <= rows.keys()

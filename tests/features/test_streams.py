@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -13,7 +12,6 @@ from toyguide.data.taxonomy import EVENT_KINDS
 from toyguide.errors import ConfigError
 from toyguide.features.data import FeatureConfig, TaskData
 from toyguide.features.splits import TEST, TRAIN, VALIDATION
-from toyguide.features.streams import length_sorted_batches
 from toyguide.tasks import build_task_data, make_streams
 
 L = 400  # the task_data fixture's max_len
@@ -210,34 +208,3 @@ def test_profile_inputs_exclude_held_out_preference_events(streams, task_data: T
 def test_eval_batches_reject_training_split(streams) -> None:
     with pytest.raises(ConfigError, match="validation"):
         next(streams["sales"].eval_batches("train"))
-
-
-def test_length_sorted_batches_see_every_example_once_in_similar_lengths() -> None:
-    rng = np.random.default_rng(0)
-    order = rng.permutation(1000)
-    lengths = rng.integers(1, 50, size=1000)
-    batches = length_sorted_batches(order, lengths, 32, 4, np.random.default_rng(1))
-    assert sorted(np.concatenate(batches).tolist()) == list(range(1000))
-    by_example = dict(zip(order.tolist(), lengths.tolist(), strict=True))
-    spread = [np.ptp([by_example[e] for e in b]) for b in batches]
-    assert np.mean(spread) < 0.5 * np.ptp(lengths)  # random batches would span almost all
-    again = length_sorted_batches(order, lengths, 32, 4, np.random.default_rng(1))
-    assert all(np.array_equal(a, b) for a, b in zip(batches, again, strict=True))
-
-
-def test_length_pool_keeps_the_epoch_and_narrows_the_batches(
-    tiny_store: Store, fake_embedder, task_data: TaskData
-) -> None:
-    config = dataclasses.replace(task_data.config, length_pool=8, preference_batch_size=4)
-    plain = dataclasses.replace(config, length_pool=0)
-    widths, shoppers = {}, {}
-    for name, cfg in (("sorted", config), ("plain", plain)):
-        stream = make_streams(build_task_data(tiny_store, cfg, text_vectors=fake_embedder))[
-            "preference"
-        ]
-        batches = list(stream.batches(0))
-        widths[name] = sum(b["seq_mask"].shape[1] * len(b["seq_mask"]) for b in batches)
-        rows = torch.cat([b["seq_mask"].sum(1) * 10_000 + b["seq_items"][:, -1] for b in batches])
-        shoppers[name] = rows.sort().values  # each row's (length, latest item)
-    assert widths["sorted"] < widths["plain"]  # less padding
-    assert torch.equal(shoppers["sorted"], shoppers["plain"])  # the same rows, once each

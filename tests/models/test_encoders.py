@@ -17,6 +17,7 @@ from toyguide.models.encoders import (
     ShopperEncoder,
     last_state,
 )
+from toyguide.models.encoders.shopper import length_groups
 
 N_ITEMS, N_BRANDS, N_CATS, C_MAX, D, L = 30, 4, 6, 3, 16, 8
 
@@ -225,3 +226,37 @@ def test_sales_encoder_shapes_and_checks() -> None:
     assert item_repr.grad.abs().sum() > 0
     with pytest.raises(ConfigError, match="K=12"):
         enc(item_repr, torch.randn(5, 6, 8), torch.randn(5, 4, 6))
+
+
+def test_length_groups_cover_every_row_once_each_as_wide_as_its_longest() -> None:
+    lengths = torch.tensor([1, 2, 3, 4, 5, 8, 9, 50, 0, 7] * 4)
+    groups = length_groups(lengths, min_rows=8)
+    rows = torch.cat([r for r, _ in groups])
+    assert sorted(rows.tolist()) == list(range(len(lengths)))
+    for r, width in groups:
+        assert width == max(1, int(lengths[r].max()))
+    assert all(len(r) >= 8 for r, _ in groups[:-1])  # only the longest group may be small
+    assert len(groups) >= 2 and sum(len(r) * w for r, w in groups) < len(lengths) * 50
+
+
+def test_length_buckets_give_the_states_of_one_padded_pass() -> None:
+    torch.manual_seed(3)
+    b, length = 40, 12
+    lengths = torch.randint(0, length + 1, (b,))
+    lengths[0] = length
+    mask = torch.arange(length).unsqueeze(0) >= (length - lengths).unsqueeze(1)
+    batch = {
+        "seq_items": torch.randint(1, N_ITEMS + 1, (b, length)) * mask,
+        "seq_kinds": torch.randint(1, 6, (b, length)) * mask,
+        "seq_gaps": torch.randint(0, 16, (b, length)) * mask,
+        "seq_mask": mask,
+    }
+    items = item_encoder().eval()
+    states = {}
+    for buckets in (True, False):
+        torch.manual_seed(0)
+        config = ModelConfig(d_model=D, length_buckets=buckets)
+        encoder = ShopperEncoder(config, SequenceDims(max_len=length)).eval()
+        states[buckets] = encoder(batch, items)
+    assert torch.allclose(states[True], states[False], atol=1e-5)
+    assert torch.all(states[True][~mask] == 0)

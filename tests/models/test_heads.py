@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from toyguide.errors import ConfigError
 from toyguide.models.heads.attributes import AttributesHead, AttributesHeadConfig
+from toyguide.models.heads.label_set import LabelSetHead, LabelSetHeadConfig
 from toyguide.models.heads.preference import PreferenceHead, PreferenceHeadConfig
 from toyguide.models.heads.profile import ProfileHead, ProfileHeadConfig
 from toyguide.models.heads.sales import (
@@ -68,6 +69,13 @@ def preference_case() -> Case:
     return Case(head, [torch.randn(B, D), torch.randn(N + 1, D)], {"next_items": targets}, {})
 
 
+def label_set_case() -> Case:
+    head = LabelSetHead(LabelSetHeadConfig(D, C))
+    ids = torch.randint(0, C + 1, (B, 3)) * labelled().unsqueeze(1)  # unlabelled rows: all 0
+    ids[labelled(), 0] = torch.randint(1, C + 1, (int(labelled().sum()),))
+    return Case(head, [torch.randn(B, D)], {"label_ids": ids}, {})
+
+
 def attributes_case() -> Case:
     batch = {
         "age_band": classes(6),
@@ -110,6 +118,7 @@ CASES: dict[str, Callable[[], Case]] = {
     "attributes": attributes_case,
     "profile": profile_case,
     "sales": sales_case,
+    "label_set": label_set_case,
 }
 
 
@@ -145,8 +154,9 @@ def unlabelled(case: Case) -> Batch:
         out[mask_key] = torch.zeros_like(out[mask_key])
     for key in case.class_labels:
         out[key] = torch.full_like(out[key], -1)
-    if "next_items" in out:
-        out["next_items"] = torch.zeros_like(out["next_items"])
+    for key in ("next_items", "label_ids"):  # 0 = no target
+        if key in out:
+            out[key] = torch.zeros_like(out[key])
     return out
 
 

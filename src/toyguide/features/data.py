@@ -59,10 +59,6 @@ class FeatureConfig:
     profile_batch_size: int = 128
     eval_batch_size: int = 512
     batch_sizes: dict[str, int] = field(default_factory=dict)  # tasks without a field of their own
-    # > 0: training batches of sequence tasks are cut from pools of this many batches sorted by
-    # sequence length (batch order shuffled): a batch is padded to its longest sequence, so on a
-    # shop with short histories this skips most of the padding. 0 = plain random batches.
-    length_pool: int = 0
     seed: int = 0
     profile_split: Literal["kfold", "holdout"] = "kfold"  # holdout: one 80/10/10 split
     n_folds: int = 5
@@ -94,8 +90,6 @@ class FeatureConfig:
         for task, size in self.batch_sizes.items():
             if size < 1:
                 raise ConfigError(f"features.batch_sizes.{task} must be >= 1, got {size}")
-        if self.length_pool < 0:
-            raise ConfigError(f"features.length_pool must be >= 0, got {self.length_pool}")
         if self.seed < 0:
             raise ConfigError(f"features.seed must be >= 0, got {self.seed}")
         if not 0 <= self.fold < self.n_folds:

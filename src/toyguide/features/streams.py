@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from toyguide.features.data import TaskData
     from toyguide.features.sequences import EventSequences
 
-__all__ = ["Batch", "TaskStream", "as_bool", "as_float", "as_long", "length_sorted_batches",
-           "padded", "ragged_ranges", "sequence_batch", "window_lengths"]  # fmt: skip
+__all__ = ["Batch", "TaskStream", "as_bool", "as_float", "as_long", "padded", "ragged_ranges",
+           "sequence_batch", "window_lengths"]  # fmt: skip
 
 Batch = dict[str, torch.Tensor]
 
@@ -62,24 +62,13 @@ class TaskStream(ABC):
     def __len__(self) -> int:
         return math.ceil(len(self._train) / self.batch_size)
 
-    def example_lengths(self, examples: np.ndarray) -> np.ndarray | None:
-        """Each example's sequence length (what its batch is padded to), or None when the
-        task's examples have no length; sequence tasks override it for ``length_pool``."""
-        return None
-
     def batches(self, epoch: int) -> Iterator[Batch]:
         """One epoch of training batches; the order depends on (seed, task, epoch) only."""
         salt = self.salt if self.salt is not None else zlib.crc32(self.task.encode())
         rng = np.random.default_rng([self.config.seed, salt, epoch])
         order = self._train[rng.permutation(len(self._train))]
-        lengths = self.example_lengths(order) if self.config.length_pool else None
-        if lengths is None:
-            chunks = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
-        else:
-            chunks = length_sorted_batches(order, lengths, self.batch_size,
-                                           self.config.length_pool, rng)  # fmt: skip
-        for chunk in chunks:
-            yield self.make_batch(chunk, TRAIN)
+        for start in range(0, len(order), self.batch_size):
+            yield self.make_batch(order[start : start + self.batch_size], TRAIN)
 
     def eval_batches(self, split: str) -> Iterator[Batch]:
         code = split_code(split)
@@ -89,22 +78,6 @@ class TaskStream(ABC):
         size = self.config.eval_batch_size
         for start in range(0, len(examples), size):
             yield self.make_batch(examples[start : start + size], code)
-
-
-def length_sorted_batches(
-    order: np.ndarray, lengths: np.ndarray, batch_size: int, pool: int, rng: np.random.Generator
-) -> list[np.ndarray]:
-    """Batches of the shuffled ``order`` with similar ``lengths``: each run of ``pool`` batches
-    is sorted by length (stable, so ties keep the shuffle) and cut into batches, and the
-    batches of the epoch are shuffled, so no length comes first and every example is seen once.
-    """
-    step = batch_size * pool
-    chunks = []
-    for start in range(0, len(order), step):
-        part = order[start : start + step]
-        part = part[np.argsort(lengths[start : start + step], kind="stable")]
-        chunks += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
-    return [chunks[i] for i in rng.permutation(len(chunks))]
 
 
 def as_long(a: np.ndarray) -> torch.Tensor:

@@ -29,9 +29,9 @@ __all__ = [
     "PriceStats",
     "TextVectors",
     "build_item_tables",
+    "category_table",
     "hashed_tokens",
     "item_texts",
-    "category_table",
     "list_codes",
 ]
 

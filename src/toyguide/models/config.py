@@ -20,6 +20,10 @@ class ModelConfig:
 
     ``id_dropout``: the chance, per item occurrence in training, that the id embedding is
     zeroed, so the model learns to describe a toy from its features, all a new toy has.
+
+    ``length_buckets``: the shopper encoder runs a batch's sequences in groups of similar
+    length, each padded only to its own longest (the same states, less padding: most shoppers
+    are short and one long one would pad the whole batch to ``max_len``).
     """
 
     d_model: int = 64
@@ -38,6 +42,7 @@ class ModelConfig:
     shopper_layers: int = 2
     shopper_heads: int = 2
     shopper_dropout: float = 0.2
+    length_buckets: bool = True
     full_softmax_max_items: int = 200_000  # larger catalogues train with sampled softmax
     n_negatives: int = 2048
 

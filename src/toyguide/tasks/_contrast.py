@@ -13,11 +13,10 @@ from torch import Tensor
 
 from toyguide.models.config import ModelConfig
 from toyguide.models.encoders import last_state
+from toyguide.models.encoders.shopper import SEQUENCE_KEYS
 from toyguide.models.heads.contrastive import ContrastiveHead, ContrastiveHeadConfig
 
 __all__ = ["SEQUENCE_KEYS", "encode", "head_config", "mask_items", "pair_metrics", "view"]
-
-SEQUENCE_KEYS = ("seq_items", "seq_kinds", "seq_gaps", "seq_mask")
 
 
 def view(batch: dict[str, Tensor], prefix: str) -> dict[str, Tensor]:

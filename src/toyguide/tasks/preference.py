@@ -28,7 +28,6 @@ from toyguide.features.streams import (
     padded,
     ragged_ranges,
     sequence_batch,
-    window_lengths,
 )
 from toyguide.models.config import ModelConfig
 from toyguide.models.encoders import last_state
@@ -60,10 +59,6 @@ class PreferenceStream(TaskStream):
     def examples(self, split: int) -> np.ndarray:
         pref = self.task_data
         return pref.train_shoppers if split == TRAIN else pref.eval_shoppers
-
-    def example_lengths(self, examples: np.ndarray) -> np.ndarray:
-        ends = self.task_data.loo.train_end[examples]
-        return window_lengths(self.data.sequences, examples, ends, self.config.max_len)
 
     def make_batch(self, examples: np.ndarray, split: int) -> Batch:
         seqs, loo = self.data.sequences, self.task_data.loo

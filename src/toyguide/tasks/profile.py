@@ -20,15 +20,7 @@ from toyguide.evaluation.protocols import label_metrics
 from toyguide.features.data import TaskData
 from toyguide.features.labels import ProfileData, build_profile
 from toyguide.features.splits import UNUSED, require_labels, require_training
-from toyguide.features.streams import (
-    Batch,
-    TaskStream,
-    as_bool,
-    as_float,
-    as_long,
-    sequence_batch,
-    window_lengths,
-)
+from toyguide.features.streams import Batch, TaskStream, as_bool, as_float, as_long, sequence_batch
 from toyguide.models.config import ModelConfig
 from toyguide.models.encoders import last_state
 from toyguide.models.heads.profile import ProfileHead, ProfileHeadConfig
@@ -52,10 +44,6 @@ class ProfileStream(TaskStream):
 
     def examples(self, split: int) -> np.ndarray:
         return np.flatnonzero(self.task_data.split == split)
-
-    def example_lengths(self, examples: np.ndarray) -> np.ndarray:
-        ends = self.task_data.end[examples]
-        return window_lengths(self.data.sequences, examples, ends, self.config.max_len)
 
     def make_batch(self, examples: np.ndarray, split: int) -> Batch:
         prof = self.task_data

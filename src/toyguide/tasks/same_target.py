@@ -22,13 +22,7 @@ from torch import Tensor
 
 from toyguide.features.data import TaskData
 from toyguide.features.splits import TEST, TRAIN, VALIDATION, require_labels
-from toyguide.features.streams import (
-    Batch,
-    TaskStream,
-    as_long,
-    sequence_batch,
-    window_lengths,
-)
+from toyguide.features.streams import Batch, TaskStream, as_long, sequence_batch
 from toyguide.models.config import ModelConfig
 from toyguide.models.heads.contrastive import ContrastiveHead, ContrastiveHeadConfig
 from toyguide.tasks import _contrast
@@ -84,11 +78,6 @@ class SameTargetStream(TaskStream):
 
     def examples(self, split: int) -> np.ndarray:
         return np.flatnonzero(self.task_data.split == split)
-
-    def example_lengths(self, examples: np.ndarray) -> np.ndarray:
-        pos = self.task_data  # the partner is drawn per batch: the example's own length
-        return window_lengths(self.data.sequences, pos.shopper[examples], pos.end[examples],
-                              self.config.max_len)  # fmt: skip
 
     def make_batch(self, examples: np.ndarray, split: int) -> Batch:
         pos = self.task_data

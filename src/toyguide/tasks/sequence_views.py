@@ -22,7 +22,7 @@ from torch import Tensor
 
 from toyguide.features.data import TaskData
 from toyguide.features.splits import TRAIN, VALIDATION, LeaveOneOut, require_labels
-from toyguide.features.streams import Batch, TaskStream, sequence_batch, window_lengths
+from toyguide.features.streams import Batch, TaskStream, sequence_batch
 from toyguide.models.config import ModelConfig
 from toyguide.models.heads.contrastive import ContrastiveHead, ContrastiveHeadConfig
 from toyguide.tasks import _contrast
@@ -51,10 +51,6 @@ class SequenceViewsStream(TaskStream):
     def examples(self, split: int) -> np.ndarray:
         views = self.task_data
         return views.train_shoppers if split == TRAIN else views.eval_shoppers
-
-    def example_lengths(self, examples: np.ndarray) -> np.ndarray:
-        ends = self.task_data.loo.train_end[examples]
-        return window_lengths(self.data.sequences, examples, ends, self.config.max_len)
 
     def make_batch(self, examples: np.ndarray, split: int) -> Batch:
         loo = self.task_data.loo

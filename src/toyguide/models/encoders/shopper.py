@@ -10,13 +10,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from toyguide.errors import ConfigError
 from toyguide.models.config import ModelConfig
 from toyguide.models.encoders.item import ItemEncoder
 
-__all__ = ["SequenceDims", "ShopperEncoder", "last_state"]
+__all__ = ["SEQUENCE_KEYS", "SequenceDims", "ShopperEncoder", "last_state", "length_groups"]
+
+SEQUENCE_KEYS = ("seq_items", "seq_kinds", "seq_gaps", "seq_mask")
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,23 @@ class ShopperEncoder(nn.Module):
         """``seq_items``, ``seq_kinds``, ``seq_gaps``, ``seq_mask`` ``[B, L]`` → ``[B, L, D]``;
         ``item_encoder`` embeds item rows (the encoder, or a lookup in a catalogue encoded
         once for the step)."""
+        mask = batch["seq_mask"]
+        groups = length_groups(mask.sum(1)) if self.config.length_buckets else []
+        if len(groups) < 2:
+            return self._encode(batch, item_encoder)
+        length = mask.shape[1]
+        parts, order = [], []
+        for rows, width in groups:  # right-aligned: a group's events are its last columns
+            group = {key: batch[key][rows, length - width :] for key in SEQUENCE_KEYS}
+            states = self._encode(group, item_encoder)  # [b, width, D]
+            parts.append(F.pad(states, (0, 0, length - width, 0)))  # [b, L, D], zeros before
+            order.append(rows)
+        inverse = torch.argsort(torch.cat(order))
+        return torch.cat(parts)[inverse]  # [B, L, D], rows back in the batch's order
+
+    def _encode(
+        self, batch: dict[str, Tensor], item_encoder: ItemEncoder | Callable[[Tensor], Tensor]
+    ) -> Tensor:
         items, mask = batch["seq_items"], batch["seq_mask"]
         length = items.shape[1]
         if length > self.dims.max_len:
@@ -97,6 +117,26 @@ class ShopperEncoder(nn.Module):
         blocked = future.unsqueeze(0) | ~mask.unsqueeze(1)  # [B, L, L]
         blocked = blocked & ~torch.eye(length, dtype=torch.bool, device=mask.device)
         return blocked.repeat_interleave(self.config.shopper_heads, dim=0)  # [B * heads, L, L]
+
+
+def length_groups(lengths: Tensor, min_rows: int = 16) -> list[tuple[Tensor, int]]:
+    """Rows ``[b]`` and padded width of each group of similar sequence ``lengths`` ``[B]``.
+
+    Groups are powers of two (1, 2, 3-4, 5-8, ...), a group of fewer than ``min_rows`` rows
+    merged into the next longer one (a transformer pass has a fixed cost too).
+    """
+    clipped = lengths.clamp(min=1)
+    bucket = torch.ceil(torch.log2(clipped.double())).long()  # [B]
+    kept: list[tuple[Tensor, int]] = []
+    carry = lengths.new_zeros(0)
+    for b in torch.unique(bucket).tolist():
+        rows = torch.cat([carry, torch.nonzero(bucket == b).squeeze(1)])
+        if len(rows) < min_rows and b != int(bucket.max()):
+            carry = rows
+            continue
+        kept.append((rows, int(clipped[rows].max())))
+        carry = lengths.new_zeros(0)
+    return kept
 
 
 def last_state(states: Tensor, mask: Tensor) -> Tensor:
