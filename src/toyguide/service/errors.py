@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from toyguide.errors import DataValidationError, GuideRequestError, NotFoundError, ToyGuideError
 from toyguide.service.holder import NotReadyError
+from toyguide.service.redact import redact_paths, service_paths
 
 __all__ = ["ApiError", "error_body", "install_error_handlers"]
 
@@ -55,7 +56,9 @@ async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
 
 
 async def _not_ready(request: Request, exc: NotReadyError) -> JSONResponse:
-    return _respond(503, "NotReady", str(exc), headers={"Retry-After": "5"})
+    # Open routes say why there is no model, not where it was (the admin reads /ready).
+    message = redact_paths(str(exc), service_paths(request.app.state.services))
+    return _respond(503, "NotReady", message, headers={"Retry-After": "5"})
 
 
 async def _not_found(request: Request, exc: NotFoundError) -> JSONResponse:
