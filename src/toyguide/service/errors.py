@@ -3,8 +3,9 @@
 Body: ``{"error": {"type": str, "message": str, "problems": [{"row", "field", "reason"}]}}``
 (the contract's ``type`` and ``message``; ``problems`` lists each fault where there are several,
 ``row`` being the 1-based position in a list such as ``events``). Statuses: 400 input the
-guide rejects, 401 token, 404 unknown id, 413 body too large, 422 schema validation, 503 no
-model loaded yet. A 500 means a bug in toyguide, is logged with its traceback, and says no more.
+guide rejects, 401 token, 404 unknown id, 413 body too large, 422 schema validation, 429 over
+the client's rate limit (``ratelimit.py``), 503 no model loaded yet. A 500 means a bug in
+toyguide, is logged with its traceback, and says no more.
 """
 
 from __future__ import annotations
