@@ -9,10 +9,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from toyguide.checksums import file_sha256
+from toyguide.service import create_app
+from toyguide.service.holder import load_guide
 
-from .conftest import ADMIN_AUTH
+from .conftest import ADMIN_AUTH, settings_for
+from .test_cli_commands import toyguide
 from .test_routes import error_of
 
 
@@ -64,3 +68,27 @@ def test_a_corrupt_model_folder_is_refused_and_the_old_model_serves_on(
     assert ready["status"] == "ready" and ready["model"]["folder"] == str(served.model)
     item = client.get(f"/v1/items/{served.item}")
     assert item.status_code == 200 and item.json()["item_id"] == served.item
+
+
+def test_a_second_writer_is_told_the_store_is_in_use_and_the_service_answers_on(
+    private_copy, tmp_path
+) -> None:
+    events = tmp_path / "events.csv"
+    events.write_text(f"shopper_id,item_id,ts,kind\n{private_copy.shopper},{private_copy.item},"
+                      "2026-05-04T10:30:00Z,view\n")  # fmt: skip
+    guide = load_guide(private_copy.model, private_copy.store)  # holds the store, as serve does
+    try:
+        client = TestClient(create_app(settings_for(private_copy), guide))
+        writer = toyguide("ingest", "events", str(events), "--store", str(private_copy.store))
+        assert writer.returncode == 1 and "Traceback" not in writer.stderr, writer.stderr
+        said = " ".join(writer.stderr.split())  # rich wraps long lines
+        assert "the store is in use by another process" in said, said
+        assert "POST /v1/events" in said and "lock" in said
+        assert client.get(f"/v1/items/{private_copy.item}").status_code == 200
+        stored = client.post("/v1/events", json={"events": [{
+            "shopper_id": private_copy.shopper, "item_id": private_copy.item,
+            "ts": "2026-05-04T10:30:00Z", "kind": "view"}]})  # fmt: skip
+        assert stored.status_code == 200 and stored.json() == {"stored": 1}
+        assert client.get("/ready").json()["status"] == "ready"
+    finally:
+        guide.close()
