@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all bench lint format clean
+.PHONY: demo test test-all bench lint format audit clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,30 @@ lint: $(STAMP)
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests bench
+
+# Known vulnerabilities in the locked set: the exact versions installed in .venv under
+# constraints.txt (pip freeze; a local build tag such as torch's +cpu is dropped, since
+# advisories name the upstream release), looked up in PyPI's advisory data. Fails when it finds
+# any, and also, saying NOT AUDITED, when a package could not be looked up (offline, or an
+# index without PyPI's JSON API): --strict, so that an unchecked package never reads as clean.
+AUDIT_REQS := $(VENV)/audit-requirements.txt
+AUDIT_LOG := $(VENV)/audit.log
+UNREACHED := could not be audited|ConnectionError|ProxyError|Max retries|NameResolution|Timeout
+
+audit: $(STAMP)
+	$(BIN)/pip freeze --exclude-editable > $(AUDIT_REQS).raw
+	sed -E 's/^([^=]+==[^+]+)\+.*/\1/' $(AUDIT_REQS).raw > $(AUDIT_REQS)
+	test -s $(AUDIT_REQS)
+	@$(BIN)/pip-audit --strict --no-deps --disable-pip --progress-spinner off \
+		-r $(AUDIT_REQS) 2> $(AUDIT_LOG); rc=$$?; \
+	if [ $$rc -ne 0 ] && grep -qE '$(UNREACHED)' $(AUDIT_LOG); then \
+		grep -E '$(UNREACHED)' $(AUDIT_LOG) | tail -n 3 >&2; \
+		echo "make audit: NOT AUDITED: the vulnerability database could not be reached or" \
+			"does not know these packages (offline, or an index without PyPI's JSON API);" \
+			"treat every dependency as unaudited. Full log: $(AUDIT_LOG)" >&2; \
+		exit 2; \
+	fi; \
+	grep -v -e '--no-deps is supported' -e 'pip-compile' $(AUDIT_LOG) >&2; exit $$rc
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .ruff_cache

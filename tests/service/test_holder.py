@@ -107,7 +107,7 @@ def test_a_model_that_fails_to_load_is_reported(served, tmp_path) -> None:
 def test_reload_through_the_api(private_copy, tmp_path) -> None:
     """An app that loaded its own model reloads another folder; a bad folder changes nothing."""
     with TestClient(create_app(settings_for(private_copy))) as client:
-        assert wait_ready(client)["model"]["folder"] == str(private_copy.model)
+        assert wait_ready(client, headers=ADMIN_AUTH)["model"]["folder"] == str(private_copy.model)
         err = error_of(client.post("/v1/admin/reload", json={"model_dir": str(tmp_path / "x")},
                                    headers=ADMIN_AUTH), 400)  # fmt: skip
         assert err["type"] == "CheckpointError"
@@ -116,7 +116,8 @@ def test_reload_through_the_api(private_copy, tmp_path) -> None:
         done = client.post("/v1/admin/reload", json={"model_dir": str(private_copy.run)},
                            headers=ADMIN_AUTH)  # fmt: skip
         assert done.status_code == 200 and done.json()["status"] == "reloaded"
-        assert client.get("/ready").json()["model"]["folder"] == str(private_copy.model)
+        ready = client.get("/ready", headers=ADMIN_AUTH).json()
+        assert ready["model"]["folder"] == str(private_copy.model)
         assert client.post("/v1/admin/reload", headers=ADMIN_AUTH).status_code == 200
 
 

@@ -58,7 +58,7 @@ def test_reload_under_load_fails_no_request(private_copy, caplog) -> None:
                 assert reloaded.status_code == 200, reloaded.text
                 assert reloaded.json()["model"]["folder"] == str(folder / "model")
                 windows.append((begin, time.monotonic()))
-                assert admin.get("/ready").json()["model"]["folder"] == str(folder / "model")
+                assert served_folder(admin) == str(folder / "model")
             served = sum(f.result() for f in futures)
         assert failures == [] and served == THREADS * REQUESTS
         for begin, end in windows:  # requests were answered while each reload ran
@@ -69,7 +69,12 @@ def test_reload_under_load_fails_no_request(private_copy, caplog) -> None:
         assert holder.generation == 3 and holder.model_dir == private_copy.run
         reloaded = admin.post("/v1/admin/reload", json={"model_dir": str(second)},
                               headers=ADMIN_AUTH)  # fmt: skip
-        assert admin.get("/ready").json()["model"]["folder"] == str(second / "model")
+        assert served_folder(admin) == str(second / "model")
+
+
+def served_folder(admin: httpx.Client) -> str:
+    """The model folder ``/ready`` names (to the admin token: others see no paths)."""
+    return admin.get("/ready", headers=ADMIN_AUTH).json()["model"]["folder"]
 
 
 def wait_until_ready(client: httpx.Client, timeout: float = 60.0) -> dict:
@@ -77,7 +82,7 @@ def wait_until_ready(client: httpx.Client, timeout: float = 60.0) -> dict:
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        response = client.get("/ready")
+        response = client.get("/ready", headers=ADMIN_AUTH)
         if response.status_code == 200:
             return response.json()
         time.sleep(0.05)

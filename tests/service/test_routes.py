@@ -223,12 +223,13 @@ def test_events_are_stored_or_refused_naming_row_and_field(private_copy) -> None
     assert [r["n_rows"] for r in log] == [2]  # the refused batch left nothing
 
 
-def wait_ready(client, timeout: float = 60.0) -> dict:
+def wait_ready(client, timeout: float = 60.0, headers: dict | None = None) -> dict:
+    """``/ready``'s body once the model is in (with ``headers``: e.g. the admin token)."""
     import time
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        response = client.get("/ready")
+        response = client.get("/ready", headers=headers)
         if response.status_code == 200:
             return response.json()
         assert response.json()["status"] == "loading", response.text

@@ -8,7 +8,12 @@ import pytest
 
 from toyguide.errors import ConfigError
 from toyguide.service import Settings
-from toyguide.service.settings import ADMIN_TOKEN_ENV, MERCHANT_TOKEN_ENV
+from toyguide.service.settings import (
+    ADMIN_TOKEN_ENV,
+    MERCHANT_TOKEN_ENV,
+    RATE_BURST_ENV,
+    RATE_LIMIT_ENV,
+)
 
 
 def test_tokens_come_from_the_environment_unless_given() -> None:
@@ -26,9 +31,25 @@ def test_blank_tokens_are_unset_and_tokens_never_print() -> None:
     assert "secret" not in repr(Settings("m", "s", admin_token="secret"))
 
 
+def test_the_rate_limit_comes_from_the_environment_unless_given() -> None:
+    assert Settings("m", "s").rate_limit == 0  # off unless configured
+    env = {RATE_LIMIT_ENV: " 2.5 ", RATE_BURST_ENV: "40"}
+    s = Settings.from_env(Path("m"), Path("s"), environ=env)
+    assert (s.rate_limit, s.rate_burst) == (2.5, 40)
+    s = Settings.from_env(Path("m"), Path("s"), environ=env, rate_limit=0.0)
+    assert (s.rate_limit, s.rate_burst) == (0.0, 40)
+    assert Settings.from_env(Path("m"), Path("s"), environ={RATE_LIMIT_ENV: ""}).rate_limit == 0
+    for bad in ({RATE_LIMIT_ENV: "fast"}, {RATE_BURST_ENV: "2.5"}, {RATE_LIMIT_ENV: "-1"}):
+        with pytest.raises(ConfigError, match=r"TOYGUIDE_RATE|rate_limit"):
+            Settings.from_env(Path("m"), Path("s"), environ=bad)
+
+
 @pytest.mark.parametrize(
-    "bad", [{"max_dialogues": 0}, {"dialogue_ttl_s": 0}, {"port": 70000}, {"port": -1}]
-)
+    "bad",
+    [{"max_dialogues": 0}, {"dialogue_ttl_s": 0}, {"port": 70000}, {"port": -1},
+     {"rate_limit": -1}, {"rate_limit": float("nan")}, {"rate_limit": float("inf")},
+     {"rate_burst": 0}, {"rate_clients": 0}],
+)  # fmt: skip
 def test_bad_limits_are_refused(bad) -> None:
     with pytest.raises(ConfigError):
         Settings("m", "s", **bad)

@@ -26,7 +26,9 @@ def serve_command(
     ] = None,
 ) -> None:
     """Serve the HTTP API and the web pages (uvicorn) until interrupted. Prefer the
-    environment variables for tokens: options show in the process list."""
+    environment variables for tokens: options show in the process list. A per-client rate
+    limit on the open routes: $TOYGUIDE_RATE_LIMIT requests a second (0 = off, the default)
+    after a burst of $TOYGUIDE_RATE_BURST (default 20)."""
     from toyguide.service import Settings, serve
 
     settings = Settings.from_env(

@@ -58,7 +58,9 @@ class Store:
         try:
             con = duckdb.connect(str(path), read_only=read_only)
         except duckdb.Error as exc:
-            raise StoreError(f"{path}: cannot open as a toyguide store: {exc}") from None
+            locked = isinstance(exc, duckdb.IOException) and "lock is held" in str(exc).lower()
+            message = _in_use(exc) if locked else f"cannot open as a toyguide store: {exc}"
+            raise StoreError(f"{path}: {message}") from None
         store = cls(con, path)
         store._check_or_create(read_only)
         return store
@@ -244,3 +246,14 @@ class Store:
         out["sales_range"] = [str(v) if v is not None else None for v in weeks]
         out["sources"] = sorted({r[0] for r in q("SELECT source FROM _ingest_log").fetchall()})
         return out
+
+
+def _in_use(exc: Exception) -> str:
+    # DuckDB locks the file for the one process that may write it, and then refuses every
+    # other process, readers included; the usual holder is a running ``toyguide serve``.
+    return (
+        "the store is in use by another process, and DuckDB lets only one process "
+        "open a store while it can be written; stop that process (a running `toyguide serve` "
+        "holds its store: send events to its POST /v1/events instead) and try again. "
+        f"DuckDB says: {exc}"
+    )

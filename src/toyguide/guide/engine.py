@@ -74,9 +74,12 @@ class Guide:
         store = Store.open(store_path)
         from toyguide.guide.semantic import SemanticMatcher
 
-        return cls(
-            load_model_folder(model_dir, store), store, SemanticMatcher() if semantic else None
-        )
+        try:
+            loaded = load_model_folder(model_dir, store)
+        except BaseException:
+            store.close()  # a refused folder (say, on a reload) leaves no connection behind
+            raise
+        return cls(loaded, store, SemanticMatcher() if semantic else None)
 
     def close(self) -> None:
         self.store.close()

@@ -52,7 +52,7 @@ def verify_folder(folder: Path) -> dict[str, str]:
         raise CheckpointError(
             f"{folder}: not a toyguide model folder; missing {', '.join(missing)}"
         )
-    sums = json.loads((folder / CHECKSUMS).read_text())
+    sums = _read_json(folder / CHECKSUMS)
     for name, expected in sums.items():
         path = folder / name
         if not path.is_file() or file_sha256(path) != expected:
@@ -62,12 +62,10 @@ def verify_folder(folder: Path) -> dict[str, str]:
 
 def load_model_folder(path: Path, store: Store) -> LoadedModel:
     """Verify and load a serving folder against ``store`` (the shop's current data)."""
-    import faiss
-
     folder = resolve_model_dir(path)
     sums = verify_folder(folder)
-    config = from_dict(RunConfig, json.loads((folder / "config.json").read_text()))
-    state = json.loads((folder / "features.json").read_text())
+    config = from_dict(RunConfig, _read_json(folder / "config.json"))
+    state = _read_json(folder / "features.json")
     data, streams, model = build(config, store, state)
     try:
         model.load_state_dict(load_file(str(folder / "model.safetensors")))
@@ -78,15 +76,34 @@ def load_model_folder(path: Path, store: Store) -> LoadedModel:
     info = {
         "folder": str(folder),
         "checksums": sums,
-        "metrics": json.loads((folder / "metrics.json").read_text()),
-        "data": json.loads((folder / "data.json").read_text()),
+        "metrics": _read_json(folder / "metrics.json"),
+        "data": _read_json(folder / "data.json"),
         "tasks": list(config.features.tasks),
     }
     return LoadedModel(
         folder, config, data, streams, model,
-        faiss.read_index(str(items_path)) if items_path.exists() else None,
-        faiss.read_index(str(folder / "text.faiss")), info,
+        _read_index(items_path) if items_path.exists() else None,
+        _read_index(folder / "text.faiss"), info,
     )  # fmt: skip
+
+
+# A file can match its checksum and still be broken (an export that was cut short and then
+# summed, a hand edit): that is a bad folder for whoever passed it, not a bug in toyguide.
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{path}: not valid JSON ({exc}); refusing to load") from None
+
+
+def _read_index(path: Path) -> Any:
+    import faiss
+
+    try:
+        return faiss.read_index(str(path))
+    except RuntimeError as exc:  # FAISS reports a short or garbled file as RuntimeError
+        reason = str(exc).strip().splitlines()[-1][-200:]
+        raise CheckpointError(f"{path}: not a readable FAISS index ({reason})") from None
 
 
 def top_k(index: Any, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -23,7 +23,8 @@ from toyguide.service.dialogues import DialogueStore
 from toyguide.service.errors import install_error_handlers
 from toyguide.service.holder import GuideHolder, load_guide
 from toyguide.service.limits import BodyLimit
-from toyguide.service.routers import ROUTERS
+from toyguide.service.ratelimit import RateLimit, TokenBuckets
+from toyguide.service.routers import RATE_LIMITED, ROUTERS
 from toyguide.service.settings import Settings
 
 __all__ = ["create_app", "serve"]
@@ -32,7 +33,9 @@ log = logging.getLogger("toyguide.service")
 
 DESCRIPTION = """An AI shopping guide for toy shops. Shopper routes are open and bound every
 input; merchant routes take `Authorization: Bearer <merchant or admin token>`, admin routes
-the admin token. Errors: `{"error": {"type", "message", "problems"}}`."""
+the admin token. Errors: `{"error": {"type", "message", "problems"}}`. With a per-client rate
+limit configured (`TOYGUIDE_RATE_LIMIT`), the resource routes answer 429 with `Retry-After`
+past it."""
 
 
 def create_app(settings: Settings, guide: Any = None) -> FastAPI:
@@ -61,6 +64,9 @@ def _build(settings: Settings, guide: Any, *, owned: bool) -> FastAPI:
     )  # fmt: skip
     install_error_handlers(app)
     app.add_middleware(BodyLimit)
+    if settings.rate_limit > 0:  # added last, so outermost: a refused request costs nothing
+        buckets = TokenBuckets(settings.rate_limit, settings.rate_burst, settings.rate_clients)
+        app.add_middleware(RateLimit, buckets=buckets, paths=RATE_LIMITED)
     for router in ROUTERS:
         app.include_router(router)
     _include_pages(app)

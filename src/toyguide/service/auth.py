@@ -16,7 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from toyguide.service.errors import ApiError
 from toyguide.service.settings import ADMIN_TOKEN_ENV, MERCHANT_TOKEN_ENV
 
-__all__ = ["require_admin", "require_merchant"]
+__all__ = ["has_admin_token", "require_admin", "require_merchant"]
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -36,6 +36,17 @@ def require_merchant(request: Request, credentials: Credentials) -> None:
 def require_admin(request: Request, credentials: Credentials) -> None:
     s = request.app.state.services.settings
     _check(credentials, [s.admin_token], "admin", ADMIN_TOKEN_ENV)
+
+
+def has_admin_token(request: Request) -> bool:
+    """Whether ``request`` carries the admin token; never refuses, for answers that only show
+    the admin more (``/ready``'s paths)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    admin = request.app.state.services.settings.admin_token
+    if scheme.lower() != "bearer" or not admin:
+        return False
+    given = token.strip().encode("utf-8", "surrogateescape")
+    return secrets.compare_digest(given, admin.encode())
 
 
 def _check(

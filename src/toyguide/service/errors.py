@@ -3,8 +3,9 @@
 Body: ``{"error": {"type": str, "message": str, "problems": [{"row", "field", "reason"}]}}``
 (the contract's ``type`` and ``message``; ``problems`` lists each fault where there are several,
 ``row`` being the 1-based position in a list such as ``events``). Statuses: 400 input the
-guide rejects, 401 token, 404 unknown id, 413 body too large, 422 schema validation, 503 no
-model loaded yet. A 500 means a bug in toyguide, is logged with its traceback, and says no more.
+guide rejects, 401 token, 404 unknown id, 413 body too large, 422 schema validation, 429 over
+the client's rate limit (``ratelimit.py``), 503 no model loaded yet. A 500 means a bug in
+toyguide, is logged with its traceback, and says no more.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from toyguide.errors import DataValidationError, GuideRequestError, NotFoundError, ToyGuideError
 from toyguide.service.holder import NotReadyError
+from toyguide.service.redact import redact_paths, service_paths
 
 __all__ = ["ApiError", "error_body", "install_error_handlers"]
 
@@ -55,7 +57,9 @@ async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
 
 
 async def _not_ready(request: Request, exc: NotReadyError) -> JSONResponse:
-    return _respond(503, "NotReady", str(exc), headers={"Retry-After": "5"})
+    # Open routes say why there is no model, not where it was (the admin reads /ready).
+    message = redact_paths(str(exc), service_paths(request.app.state.services))
+    return _respond(503, "NotReady", message, headers={"Retry-After": "5"})
 
 
 async def _not_found(request: Request, exc: NotFoundError) -> JSONResponse:

@@ -2,7 +2,9 @@
 
 Tokens come from the arguments or, when those are not given, from ``TOYGUIDE_ADMIN_TOKEN`` and
 ``TOYGUIDE_MERCHANT_TOKEN``. An empty token counts as none: the routes it would open answer
-401 saying that no token is configured, so a blank variable never opens them.
+401 saying that no token is configured, so a blank variable never opens them. The per-client
+rate limit of the open routes comes likewise from ``TOYGUIDE_RATE_LIMIT`` (requests a second,
+0 = off) and ``TOYGUIDE_RATE_BURST``.
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ from pathlib import Path
 
 from toyguide.errors import ConfigError
 
-__all__ = ["ADMIN_TOKEN_ENV", "MERCHANT_TOKEN_ENV", "Settings"]
+__all__ = ["ADMIN_TOKEN_ENV", "MERCHANT_TOKEN_ENV", "RATE_BURST_ENV", "RATE_LIMIT_ENV", "Settings"]
 
 ADMIN_TOKEN_ENV = "TOYGUIDE_ADMIN_TOKEN"
 MERCHANT_TOKEN_ENV = "TOYGUIDE_MERCHANT_TOKEN"
+RATE_LIMIT_ENV = "TOYGUIDE_RATE_LIMIT"
+RATE_BURST_ENV = "TOYGUIDE_RATE_BURST"
+_FROM_ENV = {"rate_limit": (RATE_LIMIT_ENV, float), "rate_burst": (RATE_BURST_ENV, int)}
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,11 @@ class Settings:
     # use the cores better than threads inside one request (which thrash under load).
     torch_threads: int = 1
     inference_slots: int = 2  # requests using the model at once (about the number of cores)
+    # Open routes, per client address: ``rate_limit`` requests a second after a burst of
+    # ``rate_burst`` (0 = no limit); the addresses of ``rate_clients`` clients are kept.
+    rate_limit: float = 0.0
+    rate_burst: int = 20
+    rate_clients: int = 10_000
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "model_dir", Path(self.model_dir))
@@ -47,6 +57,13 @@ class Settings:
             raise ConfigError(f"dialogue_ttl_s must be > 0, got {self.dialogue_ttl_s}")
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port must be from 0 to 65535, got {self.port}")
+        if not (0 <= self.rate_limit < float("inf")):
+            raise ConfigError(f"rate_limit must be >= 0 requests a second, got {self.rate_limit}")
+        if self.rate_burst < 1 or self.rate_clients < 1:
+            raise ConfigError(
+                f"rate_burst and rate_clients must be >= 1, got {self.rate_burst} and "
+                f"{self.rate_clients}"
+            )
 
     @classmethod
     def from_env(
@@ -59,8 +76,11 @@ class Settings:
         environ: Mapping[str, str] | None = None,
         **limits: object,
     ) -> Settings:
-        """Settings whose tokens not given here are read from the environment."""
+        """Settings whose tokens and rate limit not given here are read from the environment."""
         env = os.environ if environ is None else environ
+        for name, (variable, kind) in _FROM_ENV.items():
+            if name not in limits and env.get(variable, "").strip():
+                limits[name] = _number(variable, env[variable], kind)
         return cls(
             model_dir,
             store,
@@ -68,3 +88,11 @@ class Settings:
             merchant_token if merchant_token is not None else env.get(MERCHANT_TOKEN_ENV),
             **limits,  # type: ignore[arg-type]
         )
+
+
+def _number(variable: str, text: str, kind: type[float] | type[int]) -> float | int:
+    try:
+        return kind(text.strip())
+    except ValueError:
+        what = "a number" if kind is float else "a whole number"
+        raise ConfigError(f"{variable} must be {what}, got {text!r}") from None

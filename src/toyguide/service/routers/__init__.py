@@ -24,4 +24,11 @@ ROUTERS = [
     admin.router,
 ]
 
-__all__ = ["ROUTERS"]
+# The open routes' resources, which the per-client rate limit covers (with whatever lies under
+# them, merchant routes such as /v1/items/evaluate included); health, admin and the pages are
+# not limited, so that probes, reloads and the web page's assets keep working under a flood.
+RATE_LIMITED = (
+    "/v1/recommendations", "/v1/guide", "/v1/items", "/v1/shoppers", "/v1/segments", "/v1/events",
+)  # fmt: skip
+
+__all__ = ["RATE_LIMITED", "ROUTERS"]
