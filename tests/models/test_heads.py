@@ -413,3 +413,13 @@ def test_attributes_head_optional_targets_train_only_when_labelled() -> None:
         plain.losses(plain(torch.randn(B, D)), batch)
     with pytest.raises(ConfigError, match="n_price_bands"):
         AttributesHeadConfig(D, C, n_price_bands=1)
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+def test_retrieval_inner_product_is_the_logit(normalize: bool) -> None:
+    torch.manual_seed(0)
+    head = PreferenceHead(PreferenceHeadConfig(D, init_temperature=0.3, normalize=normalize))
+    h, items = torch.randn(B, D), torch.randn(N + 1, D)
+    logits = head(h, items)
+    inner = head.retrieval_query(h) @ head.retrieval_vectors(items).T  # [B, N+1]
+    torch.testing.assert_close(inner[:, 1:], logits[:, 1:], rtol=1e-5, atol=1e-5)

@@ -1,10 +1,10 @@
 """Write a trained run's serving folder: everything the guide needs, nothing it must unpickle.
 
 ``RUN/model/`` holds ``model.safetensors`` (the best weights), ``config.json`` (the run config),
-``features.json`` (id maps and fitted encoders), ``items.faiss`` (catalogue embeddings in the
-preference space, when preference was trained) and ``text.faiss`` (MiniLM vectors of the
-catalogue texts), ``metrics.json``, ``data.json`` (the store fingerprint) and
-``checksums.json`` (sha256 of every file), which loading verifies.
+``features.json`` (id maps and fitted encoders), ``items.faiss`` (the catalogue as retrieval
+vectors of the preference head, ``[N+1, D+1]``, when preference was trained) and
+``text.faiss`` (MiniLM vectors of the catalogue texts), ``metrics.json``, ``data.json`` (the
+store fingerprint) and ``checksums.json`` (sha256 of every file), which loading verifies.
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ def export_model_folder(
     (tmp / "data.json").write_text(json.dumps(fingerprint, indent=1, default=str))
     model.eval()
     if "preference" in model.tasks:
-        _inner_product_index(model.item_vectors().numpy(), tmp / "items.faiss")
+        # the logit as an inner product (bias and scale folded in): exact candidates
+        _inner_product_index(model.retrieval_vectors().numpy(), tmp / "items.faiss")
     _inner_product_index(data.items.text.numpy(), tmp / "text.faiss")
     sums = {p.name: file_sha256(p) for p in sorted(tmp.iterdir())}
     (tmp / CHECKSUMS).write_text(json.dumps(sums, indent=1))

@@ -145,7 +145,10 @@ class Guide:
     @torch.no_grad()
     def _preference_scores(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         h = self.model.shopper_vector(shopper_state(self.loaded, row))  # [1, D]
-        _, candidates = top_k(self.loaded.items_index, h[0].numpy(), CANDIDATES)
+        index = self.loaded.items_index
+        # an index of D+1 columns holds retrieval vectors (exact logits); D: an older folder's
+        query = h if index.d == h.shape[1] else self.model.retrieval_query(h)
+        _, candidates = top_k(index, query[0].numpy(), CANDIDATES)
         logits = self.model.next_item_scores(h, self.item_space)[0]  # [N+1]
         return torch.log_softmax(logits, -1).numpy().astype(np.float64), candidates
 

@@ -170,6 +170,19 @@ class MultiTaskModel(nn.Module):
         return self.heads["preference"](state, vectors)
 
     @torch.no_grad()
+    def retrieval_vectors(self, item_vectors: Tensor | None = None) -> Tensor:
+        """The catalogue as an inner-product index ``[N+1, D+1]``: with
+        :meth:`retrieval_query`, the inner product is the next-item logit, bias and scale
+        included, so exact search over it finds the items the full ranking puts first."""
+        vectors = self.item_vectors() if item_vectors is None else item_vectors
+        return self.heads["preference"].retrieval_vectors(vectors)
+
+    @torch.no_grad()
+    def retrieval_query(self, state: Tensor) -> Tensor:
+        """Shopper states ``[B, D]`` → queries ``[B, D+1]`` for :meth:`retrieval_vectors`."""
+        return self.heads["preference"].retrieval_query(state)
+
+    @torch.no_grad()
     def attribute_outputs(self, item_vectors: Tensor) -> dict[str, Tensor]:
         """Attribute logits per target for item vectors ``[B, D]`` (catalogue or new toys)."""
         return self.part("attributes").outputs(self, item_vectors)

@@ -5,8 +5,8 @@ S3-Rec's associated-attribute prediction, for the next item: an auxiliary of pre
 asks the shared state to know *what kind* of toy comes next, not only which one. Categories stay
 an input of the item encoder (a task never takes an input away; the label here is the next
 item's, which the state has not seen). Same examples and split as preference (leave-one-out).
-Metrics: whether the top predicted category (and any of the top 5) is one of the held-out
-item's categories.
+Metrics: ``accuracy``, whether the top predicted category is one of the held-out item's
+categories, and ``hr@5``, whether any of the top 5 is.
 """
 
 from __future__ import annotations
@@ -60,9 +60,9 @@ class NextCategoriesTask(Task):
     spec = TaskSpec(
         "next_categories",
         "interaction",
-        (Target("category", "multilabel", ("hit@1", "hit@5")),),
+        (Target("category", "multilabel", ("accuracy", "hr@5")),),
         "cross-entropy against the next item's category set, at every scored position",
-        ("category", "hit@1"),
+        ("category", "accuracy"),
     )
     stream = NextCategoriesStream
     head_class = LabelSetHead
@@ -115,5 +115,5 @@ class NextCategoriesTask(Task):
                 hits[k].append(truth.gather(1, top).amax(-1)[has].numpy())
         found = {k: np.concatenate(v) if v else np.zeros(0) for k, v in hits.items()}
         n = len(found[1])
-        return {**{f"category/hit@{k}": float(v.mean()) if n else float("nan")
-                   for k, v in found.items()}, "category/n": float(n)}  # fmt: skip
+        value = {k: float(v.mean()) if n else float("nan") for k, v in found.items()}
+        return {"category/accuracy": value[1], "category/hr@5": value[5], "category/n": float(n)}

@@ -61,6 +61,21 @@ class PreferenceHead(nn.Module):
         logits = torch.addmm(bias.unsqueeze(0), flat, item_emb.T)  # [M, N+1]
         return logits.reshape(*h.shape[:-1], item_emb.shape[0])
 
+    def retrieval_vectors(self, item_emb: Tensor) -> Tensor:
+        """Items ``[N+1, D]`` → ``[N+1, D+1]`` vectors whose inner product with
+        :meth:`retrieval_query` is the logit, bias included: an exact inner-product index over
+        them returns the head's own top items (the padding row is not -inf here; skip row 0)."""
+        _, item_emb = self._prepare(item_emb[:1], item_emb)
+        bias = self._bias(item_emb)
+        if not torch.is_tensor(bias):
+            bias = item_emb.new_zeros(item_emb.shape[0])
+        return torch.cat([item_emb, bias.unsqueeze(-1)], dim=-1)
+
+    def retrieval_query(self, h: Tensor) -> Tensor:
+        """Shopper states ``[B, D]`` → ``[B, D+1]`` queries for :meth:`retrieval_vectors`."""
+        h, _ = self._prepare(h, h[:1])
+        return torch.cat([h * self.scale(), h.new_ones(*h.shape[:-1], 1)], dim=-1)
+
     def sampled_logits(
         self,
         h: Tensor,
