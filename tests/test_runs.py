@@ -288,3 +288,19 @@ def test_uncertainty_weights_are_logged_finite_for_every_task(run_a: Path) -> No
         assert set(w) == set(TASKS)
         assert all(math.isfinite(v) and v > 0 for v in w.values()), w
     assert weights[-1] != weights[0]  # the log-variances are learnt, not frozen
+
+
+def test_selection_all_takes_every_tasks_own_metric() -> None:
+    from toyguide.errors import ConfigError
+    from toyguide.runs import run_config_from_dict, selection_of
+
+    config = run_config_from_dict({"features": {"tasks": TASKS}, "selection": {"task": "all"}})
+    selection = selection_of(config)
+    assert selection.higher_is_better
+    assert [(task, metric) for task, metric, _ in selection.parts] == [
+        ("preference", "next_item/ndcg@10"), ("attributes", "age_band/accuracy"),
+        ("sales", "units/wape"), ("profile", "age_band/accuracy"),
+    ]  # fmt: skip
+    assert dict((t, h) for t, _, h in selection.parts)["sales"] is False  # WAPE: lower is better
+    with pytest.raises(ConfigError, match="each task's own"):
+        selection_of(run_config_from_dict({"selection": {"task": "all", "metric": "x/mse"}}))

@@ -39,10 +39,11 @@ from toyguide.models.mixers import MIXERS
 from toyguide.models.mtl import MultiTaskModel
 from toyguide.tasks import build_task_data, get_task, make_streams, tasks_of
 from toyguide.training.checkpoint import latest_checkpoint, read_checkpoint
-from toyguide.training.trainer import Selection, TrainConfig, Trainer
+from toyguide.training.trainer import MeanSelection, Selection, TrainConfig, Trainer
 from toyguide.weighting import build_weighting
 
 __all__ = [
+    "ALL_TASKS",
     "RunConfig",
     "SelectionConfig",
     "WeightingConfig",
@@ -51,6 +52,8 @@ __all__ = [
     "recover_truth_for_run",
     "train_run",
 ]
+
+ALL_TASKS = "all"  # selection.task: every task alike
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,8 @@ class WeightingConfig:
 @dataclass(frozen=True)
 class SelectionConfig:
     """Validation metric for early stopping and the best checkpoint; empty = the first task's
-    own selection metric (tasks.py)."""
+    own selection metric (tasks.py); ``task = "all"``: every task's own selection metric, as
+    the mean of their relative gains since the first epoch (favours no task)."""
 
     task: str = ""
     metric: str = ""
@@ -98,6 +102,11 @@ def text_vectors_for(config: RunConfig, store_path: Path) -> Any:
 
 
 def selection_of(config: RunConfig) -> Selection:
+    if config.selection.task == ALL_TASKS:
+        if config.selection.metric:
+            raise ConfigError('selection.metric is each task\'s own with selection.task = "all"')
+        parts = tuple(_own_selection(task) for task in config.features.tasks)
+        return MeanSelection(ALL_TASKS, "mean_relative_gain", True, parts)
     task = config.selection.task or config.features.tasks[0]
     if task not in config.features.tasks:
         raise ConfigError(f"selection.task '{task}' is not switched on in features.tasks")
@@ -107,6 +116,14 @@ def selection_of(config: RunConfig) -> Selection:
     if direction is None:
         raise ConfigError(f"selection.metric '{metric}' has no direction; pick its abs_ variant")
     return Selection(task, metric, direction)
+
+
+def _own_selection(task: str) -> tuple[str, str, bool]:
+    metric = "/".join(get_task(task).spec.selection)
+    direction = metric_of(metric).higher_is_better
+    if direction is None:
+        raise ConfigError(f"task '{task}' selects on '{metric}', which has no direction")
+    return task, metric, direction
 
 
 def store_fingerprint(store: Store) -> dict[str, Any]:

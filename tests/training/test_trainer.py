@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import torch
 from torch import nn
 
 from toyguide.errors import CheckpointError, NonFiniteLossError
-from toyguide.training.trainer import Selection, TrainConfig, Trainer
+from toyguide.training.trainer import MeanSelection, Selection, TrainConfig, Trainer
 from toyguide.weighting import build_weighting
 
 
@@ -128,3 +129,16 @@ def test_a_wall_clock_budget_stops_before_the_next_epoch(tmp_path: Path) -> None
     resumed = make_trainer(tmp_path, epochs=50)
     resumed.config = trainer.config
     assert resumed.fit(resume=True).epochs_run == 1  # the budget counts the recorded epochs
+
+
+def test_mean_selection_weighs_each_task_by_its_relative_gain() -> None:
+    parts = (("a", "ndcg@10", True), ("b", "wape", False))
+    selection = MeanSelection("all", "mean_relative_gain", True, parts)
+    first = {"a": {"ndcg@10": 0.02}, "b": {"wape": 0.8}}
+    history = [{"validation": first}]
+    assert selection.value(first, []) == 0.0  # the first epoch is its own reference
+    # a doubled NDCG (+100 %) and a WAPE 10 % worse: +0.45, whatever the metrics' scales
+    later = {"a": {"ndcg@10": 0.04}, "b": {"wape": 0.88}}
+    assert selection.value(later, history) == pytest.approx((1.0 - 0.1) / 2)
+    partial = {"a": {"ndcg@10": 0.03}, "b": {"wape": math.nan}}  # b left out this epoch
+    assert selection.value(partial, history) == pytest.approx(0.5)

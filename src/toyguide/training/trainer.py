@@ -55,6 +55,32 @@ class Selection:
             return not math.isnan(new)
         return new > best if self.higher_is_better else new < best
 
+    def value(self, metrics: Mapping[str, Mapping[str, float]], history: list[dict]) -> float:
+        """The selection value of this epoch's validation ``metrics`` (``history``: earlier
+        epochs' records, for selections relative to the first)."""
+        return metrics.get(self.task, {}).get(self.metric, float("nan"))
+
+
+@dataclass(frozen=True)
+class MeanSelection(Selection):
+    """Every task alike: the mean over ``parts`` (task, metric, higher is better) of each
+    metric's relative gain over its first validation, signed so that higher is better. No task
+    is favoured by its metric's scale, and a run keeps the epoch best for the tasks together;
+    a task without a finite value this epoch is left out of the mean."""
+
+    parts: tuple[tuple[str, str, bool], ...] = ()
+
+    def value(self, metrics: Mapping[str, Mapping[str, float]], history: list[dict]) -> float:
+        first = history[0]["validation"] if history else metrics
+        gains = []
+        for task, metric, higher in self.parts:
+            now = metrics.get(task, {}).get(metric, math.nan)
+            base = first.get(task, {}).get(metric, math.nan)
+            if math.isfinite(now) and math.isfinite(base):
+                gain = (now - base) / max(abs(base), 1e-8)
+                gains.append(gain if higher else -gain)
+        return sum(gains) / len(gains) if gains else math.nan
+
 
 class MultiTaskModel(Protocol):
     def task_loss(self, task: str, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]: ...
@@ -194,8 +220,8 @@ class Trainer:
         started = time.perf_counter()
         metrics = self.evaluate(self.model, "validation")
         validation_seconds = time.perf_counter() - started
-        value = metrics.get(self.selection.task, {}).get(self.selection.metric, float("nan"))
         s = self.state
+        value = self.selection.value(metrics, s.history)
         improved = self.selection.improved(value, s.best_value)
         if improved:
             s.best_epoch, s.best_value, s.bad_epochs = epoch, value, 0
