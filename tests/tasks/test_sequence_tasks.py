@@ -14,6 +14,7 @@ from toyguide.data.store import Store
 from toyguide.evaluation.protocols import evaluate_model
 from toyguide.features.splits import TRAIN
 from toyguide.runs import build, evaluators_of, run_config_from_dict, train_run
+from toyguide.tasks.next_categories import without_common_labels
 
 TASKS = ["preference", "sequence_views", "same_target", "next_categories"]
 SMALL = {"d_model": 16, "expert_hidden": [16], "n_experts": 2, "shopper_layers": 1}
@@ -42,8 +43,10 @@ def test_loss_falls_over_a_few_steps_on_a_fixed_batch(built, task: str) -> None:
         loss.backward()
         optimiser.step()
         losses.append(float(loss.detach()))
-        scored = int((batch["next_items"] > 0).sum()) if "next_items" in batch else 0
-        assert count == (scored if task == "next_categories" else 2 * len(batch["seq_items"]))
+        if task == "next_categories":  # the scored positions whose next item has a label
+            assert count == int(batch["label_ids"].any(-1).sum()) > 0
+        else:
+            assert count == 2 * len(batch["seq_items"])
     assert losses[-1] < losses[0], losses
 
 
@@ -66,14 +69,21 @@ def test_same_target_pairs_share_their_next_item_and_are_two_sequences(built) ->
 def test_next_categories_labels_are_the_next_items_categories(built) -> None:
     data, streams, _ = built
     batch = next(streams["next_categories"].batches(0))
-    table = data.items.categories  # the item encoder's own input table
+    n_labels = len(data.vocabs["categories"]) - 1
+    table = without_common_labels(data.items.categories.numpy(), n_labels)  # inputs, less roots
     scored = batch["next_items"] > 0
     labels = batch["label_ids"][scored]  # [P, C]
-    truth = table[batch["next_items"][scored]]  # [P, C']
+    truth = table[batch["next_items"][scored].numpy()]  # [P, C']
     assert labels.shape[0] > 0 and (labels > 0).any()
     for row, want in zip(labels.tolist(), truth.tolist(), strict=True):
         assert {c for c in row if c} == {c for c in want if c}
     assert not batch["label_ids"][~scored].any()  # no label where nothing comes next
+
+
+def test_categories_most_items_carry_are_no_target() -> None:
+    table = np.array([[0, 0], [1, 2], [1, 3], [1, 0], [2, 1]])  # id 1 on all four items
+    kept = without_common_labels(table, n_labels=3)
+    assert kept.tolist() == [[0, 0], [0, 2], [0, 3], [0, 0], [2, 0]]  # id 2: half, kept
 
 
 def test_evaluators_report_pair_accuracy(built) -> None:
