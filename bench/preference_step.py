@@ -61,15 +61,18 @@ def build_run(args: argparse.Namespace, store: Path):  # type: ignore[no-untyped
     return config, streams, model
 
 
-def time_task_steps(model, streams, weights, n: int, optimizer) -> float:  # type: ignore[no-untyped-def]
-    """Seconds per step of every task of the config together (one batch of each, the loss
-    their weighted sum, as the fixed weighting trains them)."""
-    its = {task: stream.batches(0) for task, stream in streams.items()}
-    steps = [{task: next(it) for task, it in its.items()} for _ in range(n)]
+def time_steps(model, steps, optimizer, weights=None, autocast=False) -> float:  # type: ignore[no-untyped-def]
+    """Seconds per training step over ``steps`` (each ``{task: batch}``; the loss is the
+    weighted sum of the tasks', as the fixed weighting trains them), after one warm-up."""
+    import torch
+
+    weights = weights or {}
+    context = torch.autocast("cpu", dtype=torch.bfloat16) if autocast else contextlib.nullcontext()
 
     def step(batches: dict) -> None:
-        loss = sum(weights.get(task, 1.0) * model.task_loss(task, batch)[0]
-                   for task, batch in batches.items())  # fmt: skip
+        with context:
+            loss = sum(weights.get(task, 1.0) * model.task_loss(task, batch)[0]
+                       for task, batch in batches.items())  # fmt: skip
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -79,25 +82,6 @@ def time_task_steps(model, streams, weights, n: int, optimizer) -> float:  # typ
     for batches in steps[1:]:
         step(batches)
     return (time.perf_counter() - start) / (len(steps) - 1)
-
-
-def time_steps(model, batches, optimizer, autocast: bool) -> float:  # type: ignore[no-untyped-def]
-    import torch
-
-    context = torch.autocast("cpu", dtype=torch.bfloat16) if autocast else contextlib.nullcontext()
-
-    def step(batch: dict) -> None:
-        with context:
-            loss, _ = model.task_loss("preference", batch)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-
-    step(batches[0])  # warm-up
-    start = time.perf_counter()
-    for batch in batches[1:]:
-        step(batch)
-    return (time.perf_counter() - start) / (len(batches) - 1)
 
 
 def profile(model, batches, optimizer) -> dict[str, float]:  # type: ignore[no-untyped-def]
@@ -134,17 +118,20 @@ def main() -> None:
         it = stream.batches(0)
         batches = [next(it) for _ in range(args.steps + 1)]
         width = sum(b["seq_items"].shape[1] for b in batches) / len(batches)
+        steps = [{"preference": batch} for batch in batches]
         rows = {}
         for name, buckets in (("one_pass", False), ("length_buckets", True)):
             set_length_buckets(model, buckets)
-            rows[name] = _row(time_steps(model, batches, optimizer, autocast=False),
-                              len(stream), stream.batch_size, width)  # fmt: skip
+            rows[name] = _row(time_steps(model, steps, optimizer), len(stream),
+                              stream.batch_size, width)  # fmt: skip
         if args.autocast:
-            rows["length_buckets+bf16"] = _row(time_steps(model, batches, optimizer, True),
+            rows["length_buckets+bf16"] = _row(time_steps(model, steps, optimizer, autocast=True),
                                                len(stream), stream.batch_size, width)  # fmt: skip
-        if len(streams) > 1:
+        if len(streams) > 1:  # a step of every task of the config, one batch each
+            its = {task: s.batches(0) for task, s in streams.items()}
+            every = [{task: next(it) for task, it in its.items()} for _ in range(args.steps + 1)]
             weights = config.weighting.options.get("weights", {})
-            seconds = time_task_steps(model, streams, weights, args.steps + 1, optimizer)
+            seconds = time_steps(model, every, optimizer, weights)
             rows["+".join(streams)] = _row(seconds, len(stream), stream.batch_size, width)
         ms = profile(model, batches[: min(8, len(batches))], optimizer)
         common.emit({
