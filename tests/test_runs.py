@@ -304,3 +304,25 @@ def test_selection_all_takes_every_tasks_own_metric() -> None:
     assert dict((t, h) for t, _, h in selection.parts)["sales"] is False  # WAPE: lower is better
     with pytest.raises(ConfigError, match="each task's own"):
         selection_of(run_config_from_dict({"selection": {"task": "all", "metric": "x/mse"}}))
+
+
+def test_per_target_weighting_trains_each_target_as_a_unit(shop_path: Path, tmp_path: Path) -> None:
+    from toyguide.runs import loss_units, run_config_from_dict, train_run
+
+    raw = copy.deepcopy(BASE) | {
+        "weighting": {"name": "fixed", "per_target": True,
+                      "options": {"weights": {"attributes": 0.5, "profile/gender": 0.0}}},
+        "analysis": {"every_steps": 0},
+    }  # fmt: skip
+    raw["features"]["tasks"] = ["attributes", "profile"]
+    raw["train"] |= {"epochs": 1, "steps_per_epoch": 3}
+    config = run_config_from_dict(raw)
+    units, split = loss_units(config)
+    assert split == ["attributes", "profile"]
+    assert units == ["attributes/age_band", "attributes/gender_target", "attributes/functions",
+                     "profile/age_band", "profile/gender", "profile/interests"]  # fmt: skip
+    train_run(config, shop_path, tmp_path / "run")
+    steps = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    weights = next(r["weight"] for r in steps if "weight" in r)  # per-target weights in the log
+    assert weights["attributes/functions"] == 0.5 and weights["profile/gender"] == 0.0
+    assert weights["profile/age_band"] == 1.0

@@ -58,8 +58,14 @@ ALL_TASKS = "all"  # selection.task: every task alike
 
 @dataclass(frozen=True)
 class WeightingConfig:
+    """``per_target``: the strategy weighs each target of a task with several (attributes,
+    profile) as its own loss unit ``task/target``, so that, say, a 15-label multi-label target
+    is not drowned beside a 43-class one inside its task's sum; fixed weights may name a task
+    (all its targets) or a unit."""
+
     name: str = "equal"
     options: dict[str, Any] = field(default_factory=dict)
+    per_target: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,20 @@ def selection_of(config: RunConfig) -> Selection:
     return Selection(task, metric, direction)
 
 
+def loss_units(config: RunConfig) -> tuple[list[str], list[str]]:
+    """The names the weighting strategy weighs (a task, or ``task/target`` for each target of
+    a task with several when ``weighting.per_target``) and the tasks split that way."""
+    units, split = [], []
+    for task in tasks_of(config.features.tasks):
+        targets = task.loss_targets(config.features) if config.weighting.per_target else ()
+        if len(targets) > 1:
+            units += [f"{task.name}/{target}" for target in targets]
+            split.append(task.name)
+        else:
+            units.append(task.name)
+    return units, split
+
+
 def _own_selection(task: str) -> tuple[str, str, bool]:
     metric = "/".join(get_task(task).spec.selection)
     direction = metric_of(metric).higher_is_better
@@ -167,13 +187,13 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
         save_toml(config, out / "config.toml")
         (out / "features.json").write_text(json.dumps(data.state()))
         (out / "data.json").write_text(json.dumps(fingerprint, indent=1, default=str))
-    tasks = list(config.features.tasks)
-    strategy = build_weighting(config.weighting.name, tasks, **config.weighting.options)
+    units, per_target = loss_units(config)
+    strategy = build_weighting(config.weighting.name, units, **config.weighting.options)
     probe = RelatednessCallback(model, streams, config.analysis)
     evaluators = evaluators_of(model)
     trainer = Trainer(
         model, streams, strategy, lambda m, split: evaluate_model(m, streams, split, evaluators),
-        selection_of(config), config.train, out, callbacks=[probe],
+        selection_of(config), config.train, out, callbacks=[probe], per_target=per_target,
     )  # fmt: skip
     result = trainer.fit(resume=resume)
     report = RelatednessReport(
@@ -206,7 +226,7 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
 def _check_names(config: RunConfig) -> None:
     """Unknown plug-in names fail before the (possibly long) data build."""
     MIXERS.get(config.model.mixer)
-    build_weighting(config.weighting.name, list(config.features.tasks), **config.weighting.options)
+    build_weighting(config.weighting.name, loss_units(config)[0], **config.weighting.options)
     selection_of(config)
 
 

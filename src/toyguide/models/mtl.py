@@ -38,6 +38,9 @@ class TaskPart(Protocol):
     def own_modules(self, dims: Mapping[str, int], config: ModelConfig) -> dict[str, nn.Module]: ...
     def represent(self, model: MultiTaskModel, batch: dict[str, Tensor]) -> Tensor: ...
     def task_loss(self, model: MultiTaskModel, batch: dict[str, Tensor]) -> LossOutput: ...
+    def target_losses(
+        self, model: MultiTaskModel, batch: dict[str, Tensor]
+    ) -> dict[str, LossOutput]: ...
     def predict(self, model: MultiTaskModel, batch: dict[str, Tensor]) -> Any: ...
 
 
@@ -119,6 +122,11 @@ class MultiTaskModel(nn.Module):
     def task_loss(self, task: str, batch: dict[str, Tensor]) -> tuple[Tensor, int]:
         out = self.part(task).task_loss(self, batch)
         return out.loss, int(out.count)
+
+    def target_losses(self, task: str, batch: dict[str, Tensor]) -> dict[str, tuple[Tensor, int]]:
+        """Each target's ``(loss, labels used)`` of a task with several (per-target weighting)."""
+        losses = self.part(task).target_losses(self, batch)
+        return {target: (out.loss, int(out.count)) for target, out in losses.items()}
 
     @torch.no_grad()
     def predict(self, task: str, batch: dict[str, Tensor]) -> Any:

@@ -112,6 +112,9 @@ class AttributesTask(Task):
             top_category=bool(dims.get("top_category", 0)),
         )
 
+    def loss_targets(self, config: FeatureConfig) -> tuple[str, ...]:
+        return (*config.attribute_targets, *(("categories",) if config.predict_categories else ()))
+
     def outputs(self, model: Any, item_vectors: Tensor) -> dict[str, Tensor]:
         """Logits per target of shared item vectors ``[B, D]`` (catalogue rows or new toys)."""
         return model.heads[self.name](model.mixer(item_vectors, self.name))

@@ -88,6 +88,17 @@ class Task(ABC):
         head = model.heads[self.name]
         return head.loss(head(h), batch)
 
+    def loss_targets(self, config: FeatureConfig) -> tuple[str, ...]:
+        """The targets whose losses a per-target weighting weighs apart (``weighting.per_target``),
+        for a task with several; ``()``: the task's loss is one unit."""
+        return ()
+
+    def target_losses(self, model: Any, batch: dict[str, Tensor]) -> dict[str, LossOutput]:
+        """Each of :meth:`loss_targets`' losses for this batch (those it has labels for); by
+        default the head's ``losses`` of the mixer's output."""
+        head = model.heads[self.name]
+        return head.losses(head(model.mixer(self.represent(model, batch), self.name)), batch)
+
     def predict(self, model: Any, batch: dict[str, Tensor]) -> Any:
         """Eval-time outputs of a batch (what :meth:`evaluate` reads)."""
         return model.heads[self.name](model.mixer(self.represent(model, batch), self.name))

@@ -17,7 +17,7 @@ import polars as pl
 from torch import Tensor
 
 from toyguide.evaluation.protocols import label_metrics
-from toyguide.features.data import TaskData
+from toyguide.features.data import FeatureConfig, TaskData
 from toyguide.features.labels import ProfileData, build_profile
 from toyguide.features.splits import UNUSED, require_labels, require_training
 from toyguide.features.streams import Batch, TaskStream, as_bool, as_float, as_long, sequence_batch
@@ -89,6 +89,9 @@ class ProfileTask(Task):
 
     def head_config(self, dims: Mapping[str, int], config: ModelConfig) -> ProfileHeadConfig:
         return ProfileHeadConfig(d_model=config.d_model)
+
+    def loss_targets(self, config: FeatureConfig) -> tuple[str, ...]:
+        return tuple(target.name for target in self.spec.targets)
 
     def represent(self, model: Any, batch: dict[str, Tensor]) -> Tensor:
         states = model.shopper_encoder(batch, model.item_encoder)  # [B, L, D]

@@ -84,6 +84,9 @@ class MeanSelection(Selection):
 
 class MultiTaskModel(Protocol):
     def task_loss(self, task: str, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]: ...
+    def target_losses(
+        self, task: str, batch: dict[str, torch.Tensor]
+    ) -> dict[str, tuple[torch.Tensor, int]]: ...
     def shared_parameters(self) -> list[nn.Parameter]: ...
     def parameters(self) -> Iterator[nn.Parameter]: ...
     def state_dict(self) -> dict[str, Any]: ...
@@ -126,8 +129,12 @@ class Trainer:
         config: TrainConfig,
         run_dir: Path,
         callbacks: Sequence[Callback] = (),
+        per_target: Sequence[str] = (),
     ) -> None:
+        """``per_target``: tasks whose targets' losses the strategy weighs apart, as loss units
+        ``"task/target"`` (the strategy is built with those names)."""
         self.model, self.streams, self.strategy = model, streams, strategy
+        self.per_target = frozenset(per_target)
         self.evaluate, self.selection, self.config = evaluate, selection, config
         self.run_dir = Path(run_dir)
         self.callbacks = [ProgressCallback(), *callbacks]
@@ -192,19 +199,28 @@ class Trainer:
 
     def _losses(self, batches: dict[str, dict], epoch: int, step: int) -> dict[str, torch.Tensor]:
         losses = {}
-        for task, batch in batches.items():
-            loss, n_labels = self.model.task_loss(task, batch)
+        for unit, loss, n_labels in self._loss_units(batches):
             if n_labels == 0:
-                continue  # this batch carries none of the task's labels
+                continue  # this batch carries none of the task's (or target's) labels
             if not torch.isfinite(loss):
                 last = latest_checkpoint(self.checkpoints)
                 kept = f"the last good checkpoint is {last}" if last else "no checkpoint yet"
                 raise NonFiniteLossError(
-                    f"task '{task}' loss is {float(loss)} at epoch {epoch}, step {step}; "
+                    f"task '{unit}' loss is {float(loss)} at epoch {epoch}, step {step}; "
                     f"training stopped; {kept}"
                 )
-            losses[task] = loss
+            losses[unit] = loss
         return losses
+
+    def _loss_units(self, batches: dict[str, dict]) -> Iterator[tuple[str, torch.Tensor, int]]:
+        """(unit, loss, labels used) of a step: a task's loss, or each of its targets' losses
+        as ``task/target`` when the strategy weighs them apart."""
+        for task, batch in batches.items():
+            if task in self.per_target:
+                for target, (loss, n) in self.model.target_losses(task, batch).items():
+                    yield f"{task}/{target}", loss, n
+            else:
+                yield task, *self.model.task_loss(task, batch)
 
     def _log_step(self, epoch: int, step: int, losses: dict, weights: dict) -> None:
         if step % self.config.log_every == 0 or step == self.steps_per_epoch():
