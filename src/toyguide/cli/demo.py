@@ -90,6 +90,8 @@ def demo(
     train_and_report(config, store, out / "run")
     if serve:
         serve_demo(out / "run", store, port)
+    elif dataset is not None:
+        console.print(f"serve it: toyguide serve --model {out / 'run'} --store {store}")
 
 
 def fresh_demo_folder(out: Path) -> Path:
@@ -139,7 +141,6 @@ def train_and_report(config: RunConfig, store: Path, run: Path) -> None:
     metrics = train_run(config, store, run)
     print_metrics("demo: test metrics per task", metrics["test"])
     console.print(f"trained in {metrics['train_seconds']}s (best epoch {metrics['best_epoch']})")
-    console.print(f"run: {run}  ·  serve it again: toyguide serve --model {run} --store {store}")
 
 
 def serve_demo(run: Path, store: Path, port: int) -> None:
