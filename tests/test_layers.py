@@ -64,5 +64,5 @@ def test_every_top_level_module_has_a_layer() -> None:
 def test_cli_submodules_are_the_top_layer() -> None:
     top = layer_of("toyguide.cli")
     assert top is not None and top > layer_of("toyguide.service")  # type: ignore[operator]
-    for group in ("common", "data", "train", "guide", "serve"):
+    for group in ("common", "data", "demo", "train", "guide", "serve"):
         assert layer_of(f"toyguide.cli.{group}") == top

@@ -326,3 +326,80 @@ def test_per_target_weighting_trains_each_target_as_a_unit(shop_path: Path, tmp_
     weights = next(r["weight"] for r in steps if "weight" in r)  # per-target weights in the log
     assert weights["attributes/functions"] == 0.5 and weights["profile/gender"] == 0.0
     assert weights["profile/age_band"] == 1.0
+
+
+# -- 6. a run fitted to what the store holds ------------------------------------------------------
+
+CANDIDATES = {
+    "features": {
+        "tasks": TASKS,
+        "attribute_targets": ["age_band", "gender_target", "functions", "price_band"],
+    }
+}
+
+
+def fitted(store_path: Path) -> tuple[Any, dict[str, str]]:
+    from toyguide.runs import config_for_store, run_config_from_dict
+
+    with Store.open(store_path, read_only=True) as store:
+        return config_for_store(run_config_from_dict(CANDIDATES), store)
+
+
+@pytest.fixture(scope="module")
+def labelled_shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A synthetic shop with enough labelled toys and children for every task."""
+    from toyguide.data.ingest import build_synthetic_store
+    from toyguide.data.synth import SynthConfig
+
+    path = tmp_path_factory.mktemp("labelled") / "shop.duckdb"
+    with Store.open(path) as store:
+        build_synthetic_store(store, SynthConfig(n_shoppers=400, n_items=300, n_weeks=16, seed=2))
+    return path
+
+
+def test_a_shop_with_history_keeps_every_task_and_the_item_ids(labelled_shop: Path) -> None:
+    config, left_out = fitted(labelled_shop)
+    assert config.features.tasks == tuple(TASKS) and left_out == {}
+    assert config.model.use_id
+    # price band would take the price input away from preference and sales: not a target here
+    assert "price_band" not in config.features.attribute_targets
+    assert "functions" in config.features.attribute_targets
+
+
+def test_the_same_catalogue_alone_trains_attributes_without_ids(
+    labelled_shop: Path, tmp_path: Path
+) -> None:
+    with Store.open(labelled_shop, read_only=True) as shop:
+        shop.frame("items").write_parquet(tmp_path / "items.parquet")
+    with Store.open(tmp_path / "catalogue.duckdb") as store:
+        ingest_file(store, "items", tmp_path / "items.parquet")
+    config, left_out = fitted(tmp_path / "catalogue.duckdb")
+    assert config.features.tasks == ("attributes",)
+    assert "price_band" in config.features.attribute_targets  # alone, it takes nothing away
+    assert not config.model.use_id
+    assert left_out == {
+        "preference": "0 shoppers with 3+ events of the target kinds (click, cart, purchase)",
+        "sales": "no sales rows",
+        "profile": "0 shoppers with events and a known child age, gender or interests",
+    }
+
+
+def test_a_store_supporting_no_task_is_named(tmp_path: Path) -> None:
+    (tmp_path / "items.csv").write_text("item_id,title\nA,a kite\nB,a drum\n")
+    with Store.open(tmp_path / "tiny.duckdb") as store:
+        ingest_file(store, "items", tmp_path / "items.csv")
+    from toyguide.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"supports none of the tasks .* attributes: under 100"):
+        fitted(tmp_path / "tiny.duckdb")
+
+
+def test_attributes_without_age_select_on_the_targets_mean_macro_f1() -> None:
+    from toyguide.runs import run_config_from_dict, selection_of
+
+    def selected(targets: list[str]) -> str:
+        raw = {"features": {"tasks": ["attributes"], "attribute_targets": targets}}
+        return selection_of(run_config_from_dict(raw)).metric
+
+    assert selected(["age_band", "functions"]) == "age_band/accuracy"
+    assert selected(["functions", "price_band"]) == "all/macro_f1"

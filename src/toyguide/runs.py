@@ -47,6 +47,7 @@ __all__ = [
     "RunConfig",
     "SelectionConfig",
     "WeightingConfig",
+    "config_for_store",
     "evaluate_run",
     "load_best",
     "recover_truth_for_run",
@@ -111,13 +112,12 @@ def selection_of(config: RunConfig) -> Selection:
     if config.selection.task == ALL_TASKS:
         if config.selection.metric:
             raise ConfigError('selection.metric is each task\'s own with selection.task = "all"')
-        parts = tuple(_own_selection(task) for task in config.features.tasks)
+        parts = tuple(_own_selection(task, config.features) for task in config.features.tasks)
         return MeanSelection(ALL_TASKS, "mean_relative_gain", True, parts)
     task = config.selection.task or config.features.tasks[0]
     if task not in config.features.tasks:
         raise ConfigError(f"selection.task '{task}' is not switched on in features.tasks")
-    spec = get_task(task).spec
-    metric = config.selection.metric or "/".join(spec.selection)
+    metric = config.selection.metric or "/".join(get_task(task).selection(config.features))
     direction = metric_of(metric).higher_is_better
     if direction is None:
         raise ConfigError(f"selection.metric '{metric}' has no direction; pick its abs_ variant")
@@ -138,12 +138,38 @@ def loss_units(config: RunConfig) -> tuple[list[str], list[str]]:
     return units, split
 
 
-def _own_selection(task: str) -> tuple[str, str, bool]:
-    metric = "/".join(get_task(task).spec.selection)
+def _own_selection(task: str, features: FeatureConfig) -> tuple[str, str, bool]:
+    metric = "/".join(get_task(task).selection(features))
     direction = metric_of(metric).higher_is_better
     if direction is None:
         raise ConfigError(f"task '{task}' selects on '{metric}', which has no direction")
     return task, metric, direction
+
+
+def config_for_store(config: RunConfig, store: Store) -> tuple[RunConfig, dict[str, str]]:
+    """``config`` narrowed to what ``store`` holds: of its tasks (the candidates) those the
+    data supports, each task's own settings fitted to the data (``Task.fit_to_store``), and
+    the item id input only where a task sees items repeatedly. Returns the fitted config and,
+    for each task left out, what the store lacks for it. Every choice reads the data, never a
+    dataset's name, so a new dataset of the same shape gets the same treatment."""
+    features = config.features
+    left_out = {
+        task.name: reason
+        for task in tasks_of(features.tasks)
+        if (reason := task.lacks(store, features)) is not None
+    }
+    kept = tuple(name for name in features.tasks if name not in left_out)
+    if not kept:
+        why = "; ".join(f"{name}: {reason}" for name, reason in left_out.items())
+        raise ConfigError(f"{store.path} supports none of the tasks {list(features.tasks)} ({why})")
+    features = dataclasses.replace(features, tasks=kept)
+    for task in tasks_of(kept):
+        features = task.fit_to_store(features, store, kept)
+    # An id embedding learns from an item seen many times (events, weekly sales); with item
+    # tasks alone each id would only memorise its one label, and held-out items keep noise.
+    repeated = any(task.reads for task in tasks_of(kept))
+    model = dataclasses.replace(config.model, use_id=config.model.use_id and repeated)
+    return dataclasses.replace(config, features=features, model=model), left_out
 
 
 def store_fingerprint(store: Store) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The assembled Typer app: every command is still there, and the demo's run config parses."""
+"""The assembled Typer app: every command is still there, and the demos' run configs parse."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import typer.main
 
 from toyguide.cli import app
-from toyguide.cli.train import DEMO_CONFIG, demo_config
+from toyguide.cli.demo import DEMO_CONFIG, dataset_config, demo_config
 from toyguide.runs import RunConfig, load_run_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,6 +46,14 @@ def test_demo_config_is_a_run_of_the_four_tasks() -> None:
 def test_demo_seed_reaches_the_features() -> None:
     config = demo_config(seed=7)
     assert config.seed == config.features.seed == 7
+
+
+def test_dataset_config_lists_the_candidate_tasks_and_targets() -> None:
+    # the demo keeps those the store supports (runs.config_for_store); all four are candidates
+    config = dataset_config(seed=3)
+    assert list(config.features.tasks) == ["preference", "attributes", "sales", "profile"]
+    assert config.seed == config.features.seed == 3
+    assert "age_band" in config.features.attribute_targets
 
 
 def test_configs_demo_toml_is_the_packaged_file() -> None:

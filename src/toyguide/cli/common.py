@@ -64,3 +64,14 @@ def synth_and_report(config: Any, store: Path) -> None:
         stats = s.stats()
     print_mapping("synthetic shop", summary)
     print_mapping(f"store {store}", stats)
+
+
+def print_metrics(title: str, metrics: dict[str, dict[str, float]]) -> None:
+    table = RichTable(title=title)
+    for col in ("task", "metric", "value"):
+        table.add_column(col)
+    for task, values in metrics.items():
+        for name, value in values.items():
+            if not name.endswith("/n"):
+                table.add_row(task, name, "nan" if value != value else f"{value:.4f}")
+    console.print(table)

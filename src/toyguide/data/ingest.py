@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 
 from toyguide.data.readers import read_raw
 from toyguide.data.store import IngestReport, Store
+from toyguide.errors import DataValidationError, Problem
 
 if TYPE_CHECKING:
+    from toyguide.data.adapters import Adapter, AdapterResult
     from toyguide.data.synth import SynthConfig
 
 __all__ = [
@@ -46,11 +48,23 @@ def import_dataset(store: Store, name: str, source: Path) -> ImportSummary:
 
     adapter = ADAPTERS.get(name)
     start = time.perf_counter()
-    result = adapter(Path(source))
+    result = _adapted(adapter, name, Path(source))
     parts = [(t, result.frames[t]) for t in _ORDER if t in result.frames]
     reports = store.ingest_many(parts, source=f"{name}:{source}")
     store.set_meta(f"dataset:{name}", {"notes": result.notes, "counts": result.counts})
     return ImportSummary(name, reports, result.counts, result.notes, time.perf_counter() - start)
+
+
+def _adapted(adapter: Adapter, name: str, source: Path) -> AdapterResult:
+    """The adapter's result; when ``source`` is no folder at all, its report says so first,
+    above the adapter's own (which names the first file it expected there)."""
+    try:
+        return adapter(source)
+    except DataValidationError as exc:
+        if source.is_dir():
+            raise
+        missing = Problem(str(source), None, None, f"no such folder (the {name} dataset's folder)")
+        raise DataValidationError([missing, *exc.problems], exc.total + 1) from None
 
 
 def truth_dir_for(store_path: Path) -> Path:

@@ -30,9 +30,16 @@ class Catalogue:
     predicted_age: np.ndarray | None = None  # [N+1] bool: age range from the attributes head
     predicted_functions: np.ndarray | None = None  # [N+1] bool: functions from the head
 
-    def fill_predictions(self, age_band: np.ndarray, functions: np.ndarray) -> None:
+    def fill_predictions(self, age_band: np.ndarray | None, functions: np.ndarray | None) -> None:
         """Where the shop states no age range or functions, use the model's: the band with the
-        highest probability ([N+1] indices) and functions with probability > 0.5 ([N+1, F])."""
+        highest probability ([N+1] indices) and functions with probability > 0.5 ([N+1, F]);
+        None = the model has no such prediction, the shop's values stay as they are."""
+        if age_band is not None:
+            self._fill_age(age_band)
+        if functions is not None:
+            self._fill_functions(functions)
+
+    def _fill_age(self, age_band: np.ndarray) -> None:
         from toyguide.data.taxonomy import AGE_BANDS
 
         self.predicted_age = np.isnan(self.age_min)
@@ -41,6 +48,8 @@ class Catalogue:
         hi = np.array([min(AGE_BANDS[b].max_months, 1200) - 1 for b in age_band], dtype=np.float64)
         self.age_min = np.where(self.predicted_age, lo, self.age_min)
         self.age_max = np.where(self.predicted_age, hi, self.age_max)
+
+    def _fill_functions(self, functions: np.ndarray) -> None:
         unknown = ~self.functions.any(1) & np.array([v is None or not v.functions
                                                       for v in self.views])  # fmt: skip
         unknown[0] = False

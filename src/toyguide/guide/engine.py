@@ -39,6 +39,11 @@ from toyguide.guide.views import (
 __all__ = ["Guide"]
 
 POPULARITY_WEIGHT = 0.3  # log-popularity prior for shoppers the model has not seen
+NO_HISTORY_NOTE = (
+    "this shop has no purchase or sales history: picks are ranked by how closely each toy's "
+    "text matches the request and by its stated or predicted age and functions, not by what "
+    "shoppers bought"
+)
 
 
 class Guide:
@@ -49,9 +54,7 @@ class Guide:
         self.data, self.model = loaded.data, loaded.model
         self.catalogue = Catalogue.from_store(store, list(self.data.vocabs["items"].tokens))
         self.embedder = TextEmbedder(show_progress=False)
-        seqs = self.data.sequences
-        counts = np.bincount(seqs.items[seqs.is_target], minlength=len(self.catalogue.ids))
-        self.popularity = np.log1p(counts.astype(np.float64))
+        self.popularity, self.popularity_source = self._popularity()
         self._segments: list[Segment] | None = None
         with torch.no_grad():
             self.item_space = (
@@ -60,12 +63,34 @@ class Guide:
             if "attributes" in self.model.tasks:
                 self.catalogue.fill_predictions(*self._predicted_attributes())
 
-    def _predicted_attributes(self) -> tuple[np.ndarray, np.ndarray]:
-        """Age band index [N+1] and function probabilities [N+1, F] for every catalogue item."""
+    def _popularity(self) -> tuple[np.ndarray, str | None]:
+        """log(1 + count) per catalogue row and what was counted: the target events of the
+        run's sequences, else units in the store's weekly sales (a shop with sales but no
+        shopper events); zeros and None when the shop has no history at all."""
+        n = len(self.catalogue.ids)
+        seqs = self.data.sequences
+        if seqs is not None and seqs.is_target.any():
+            counts = np.bincount(seqs.items[seqs.is_target], minlength=n).astype(np.float64)
+            return np.log1p(counts), "events"
+        sold = self.store.query("SELECT item_id, sum(units) AS units FROM sales GROUP BY 1")
+        counts = np.zeros(n)
+        if sold.height:
+            rows = self.data.vocabs["items"].transform(sold["item_id"])
+            np.add.at(counts, rows, sold["units"].cast(pl.Float64).fill_null(0.0).to_numpy())
+            counts[0] = 0.0  # items the run does not know
+        if not counts.any():
+            return counts, None
+        return np.log1p(np.maximum(counts, 0.0)), "sales"
+
+    def _predicted_attributes(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Age band index [N+1] and function probabilities [N+1, F] for every catalogue item,
+        each None when the run did not train that target (an untrained head only guesses)."""
         items = torch.arange(len(self.catalogue.ids))
         out = self.model.attribute_outputs(self.model.encode_items(items))
-        age = out["age_band"].argmax(-1).numpy()
-        return age, torch.sigmoid(out["functions"]).numpy()
+        targets = self.loaded.config.features.attribute_targets
+        age = out["age_band"].argmax(-1).numpy() if "age_band" in targets else None
+        functions = torch.sigmoid(out["functions"]).numpy() if "functions" in targets else None
+        return age, functions
 
     @classmethod
     def load(cls, model_dir: Path, store_path: Path, *, semantic: bool = True) -> Guide:
@@ -131,14 +156,24 @@ class Guide:
             source = "shoppers with similar recent toys chose it"
         else:
             base, candidates = self._text_scores(text or "", request)
-            source = "popular and close to the request" if text else "popular in the shop"
+            source = self._text_source(bool(text))
         picks = rank_items(self.catalogue, base, candidates, request, k, source)
         notes = [] if picks else ["no toy in stock meets every stated need; try relaxing one"]
+        if self.popularity_source is None:
+            notes.append(NO_HISTORY_NOTE)
         return Recommendations(
             picks, shopper_id, request.to_dict() if request else None, notes=notes
         )
 
+    def _text_source(self, has_text: bool) -> str:
+        """The first reason of a pick ranked without a shopper's history."""
+        if self.popularity_source is None:
+            return "close to the request" if has_text else "in the catalogue"
+        return "popular and close to the request" if has_text else "popular in the shop"
+
     def _n_events(self, row: int) -> int:
+        if self.data.sequences is None:  # a run without event tasks read no events
+            return 0
         offsets = self.data.sequences.offsets
         return int(offsets[row + 1] - offsets[row])
 

@@ -8,6 +8,7 @@ accuracy, macro-F1, band MAE, AUC, and ``all/macro_f1`` (the targets' mean macro
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -15,16 +16,17 @@ import numpy as np
 import polars as pl
 from torch import Tensor
 
+from toyguide.data.store import Store
 from toyguide.evaluation.protocols import label_metrics, mean_macro_f1
 from toyguide.features.data import FeatureConfig, TaskData
 from toyguide.features.labels import AttributeData, build_attribute_data
 from toyguide.features.streams import Batch, TaskStream, as_bool, as_float, as_long
 from toyguide.models.config import ModelConfig
 from toyguide.models.heads.attributes import AttributesHead, AttributesHeadConfig
-from toyguide.tasks.base import Task, register_task
+from toyguide.tasks.base import MIN_LABELS, Task, register_task
 from toyguide.tasks.spec import Target, TaskSpec
 
-__all__ = ["AttributeStream", "AttributesTask"]
+__all__ = ["AttributeStream", "AttributesTask", "labelled_items"]
 
 _SINGLE_LABEL = ("age_band", "gender_target", "top_category", "price_band")
 # target → (mask key, or '' for -1-coded labels; its metrics)
@@ -36,6 +38,24 @@ _METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
     "top_category": ("", ("accuracy", "macro_f1")),
     "price_band": ("", ("accuracy", "macro_f1", "mae_bands")),
 }
+
+# What counts as a label of each target in the items table (as features.labels reads it: an
+# empty functions or categories list is "unknown", not "none").
+_LABELLED_SQL = {
+    "age_band": "age_min_months IS NOT NULL",
+    "gender_target": "gender_target IS NOT NULL",
+    "functions": "len(functions) > 0",
+    "categories": "len(categories) > 0",
+    "top_category": "len(categories) > 0",
+    "price_band": "price IS NOT NULL",
+}
+
+
+def labelled_items(store: Store, targets: Iterable[str]) -> dict[str, int]:
+    """How many items of ``store`` carry a label of each target."""
+    targets = list(targets)
+    columns = ", ".join(f"count(*) FILTER (WHERE {_LABELLED_SQL[t]}) AS {t}" for t in targets)
+    return store.query(f"SELECT {columns} FROM items").row(0, named=True) if targets else {}
 
 
 class AttributeStream(TaskStream):
@@ -82,6 +102,35 @@ class AttributesTask(Task):
     )
     stream = AttributeStream
     head_class = AttributesHead
+
+    def lacks(self, store: Store, config: FeatureConfig) -> str | None:
+        counts = labelled_items(store, config.attribute_targets)
+        if any(n >= MIN_LABELS for n in counts.values()):
+            return None
+        shown = ", ".join(f"{n} items with {t}" for t, n in counts.items())
+        return f"under {MIN_LABELS} labels per target ({shown})"
+
+    def fit_to_store(
+        self, config: FeatureConfig, store: Store, tasks: tuple[str, ...]
+    ) -> FeatureConfig:
+        """The targets with enough labels. A target that is also an input (top category,
+        price band) is kept only when this task trains alone: blanking the input would take
+        the categories or the price away from the other tasks too."""
+        counts = labelled_items(store, config.attribute_targets)
+        kept = tuple(t for t, n in counts.items() if n >= MIN_LABELS)
+        if len(tasks) > 1:
+            alone = tuple(t for t in kept if not self._blanks(config, t))
+            kept = alone or kept  # only input-targets labelled: keep them rather than none
+        return dataclasses.replace(config, attribute_targets=kept)
+
+    def _blanks(self, config: FeatureConfig, target: str) -> bool:
+        one = dataclasses.replace(config, attribute_targets=(target,), predict_categories=False)
+        return bool(self.blanked_inputs(one))
+
+    def selection(self, config: FeatureConfig) -> tuple[str, str]:
+        """Age band accuracy when age is a target, else the targets' mean macro-F1."""
+        target = self.spec.selection[0]
+        return self.spec.selection if target in config.attribute_targets else ("all", "macro_f1")
 
     def build_data(self, data: TaskData, frames: dict[str, pl.DataFrame]) -> AttributeData:
         return build_attribute_data(frames["items"], data.vocabs, data.config)

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import polars as pl
 from torch import Tensor, nn
 
+from toyguide.data.store import Store
 from toyguide.errors import ConfigError, TaskDefinitionError
 from toyguide.features.data import FeatureConfig, TaskData
 from toyguide.features.streams import TaskStream
@@ -27,7 +28,11 @@ from toyguide.models.losses import LossOutput
 from toyguide.registry import Registry
 from toyguide.tasks.spec import TaskSpec
 
-__all__ = ["TASKS", "Task", "get_task", "register_task", "tasks_of"]
+__all__ = ["MIN_LABELS", "TASKS", "Task", "get_task", "register_task", "tasks_of"]
+
+# Fewer labelled examples than this leave validation and test hold-outs of 10 % each too small
+# to select an epoch on or to report; a run fitted to a store (``Task.lacks``) skips them.
+MIN_LABELS = 100
 
 
 class Task(ABC):
@@ -51,6 +56,27 @@ class Task(ABC):
         """The task's labels and split, from the store's ``frames`` and the shared ``data``
         built so far (vocabularies, item tables, sequences); a ConfigError when the store lacks
         what the task needs."""
+
+    def lacks(self, store: Store, config: FeatureConfig) -> str | None:
+        """What ``store`` lacks for this task to train ("no sales rows"), or None when it has
+        what the task needs; a run fitted to a store (``runs.config_for_store``) leaves the task
+        out with this reason. By default: a table the task reads that is empty. A cheap check
+        of counts, not the full label build, so that choosing tasks costs no build per task."""
+        counts = store.counts()
+        empty = sorted(table for table in self.reads if counts.get(table, 0) == 0)
+        return f"no {' and no '.join(empty)} rows" if empty else None
+
+    def fit_to_store(
+        self, config: FeatureConfig, store: Store, tasks: tuple[str, ...]
+    ) -> FeatureConfig:
+        """``config`` with this task's own settings narrowed to what ``store`` holds (the
+        attributes task keeps the targets that have labels); ``tasks`` are the run's tasks."""
+        return config
+
+    def selection(self, config: FeatureConfig) -> tuple[str, str]:
+        """The (target, metric) early stopping selects on by default: the spec's, unless the
+        config switches that target off."""
+        return self.spec.selection
 
     def blanked_inputs(self, config: FeatureConfig) -> frozenset[str]:
         """Item inputs ("categories", "price") to leave out because the task predicts them."""

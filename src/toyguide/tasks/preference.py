@@ -17,8 +17,9 @@ import polars as pl
 import torch
 from torch import Tensor, nn
 
+from toyguide.data.store import Store
 from toyguide.evaluation.protocols import ranking_metrics, target_ranks
-from toyguide.features.data import TaskData
+from toyguide.features.data import FeatureConfig, TaskData
 from toyguide.features.sequences import PreferenceData, build_preference
 from toyguide.features.splits import TRAIN, VALIDATION, require_labels
 from toyguide.features.streams import (
@@ -33,7 +34,7 @@ from toyguide.models.config import ModelConfig
 from toyguide.models.encoders import last_state
 from toyguide.models.heads.preference import PreferenceHead, PreferenceHeadConfig
 from toyguide.models.losses import LossOutput, sampled_softmax_cross_entropy
-from toyguide.tasks.base import Task, register_task
+from toyguide.tasks.base import MIN_LABELS, Task, register_task
 from toyguide.tasks.spec import Target, TaskSpec
 
 __all__ = ["PreferenceStream", "PreferenceTask"]
@@ -103,6 +104,20 @@ class PreferenceTask(Task):
     head_class = PreferenceHead
     reads = frozenset({"events"})
     encoders = frozenset({"item", "shopper"})
+
+    def lacks(self, store: Store, config: FeatureConfig) -> str | None:
+        """Leave-one-out needs shoppers with three target events or more (test, validation
+        and at least one to train on)."""
+        kinds = list(config.target_kinds)
+        marks = ", ".join("?" for _ in kinds)
+        n = store.query(
+            "SELECT count(*) AS n FROM (SELECT shopper_id FROM events WHERE kind IN "
+            f"({marks}) GROUP BY shopper_id HAVING count(*) >= 3)",
+            kinds,
+        )["n"][0]
+        if n < MIN_LABELS:
+            return f"{n} shoppers with 3+ events of the target kinds ({', '.join(kinds)})"
+        return None
 
     def build_data(self, data: TaskData, frames: dict[str, pl.DataFrame]) -> PreferenceData:
         seqs, kinds = data.sequences, ", ".join(data.config.target_kinds)

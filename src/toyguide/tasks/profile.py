@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 from torch import Tensor
 
+from toyguide.data.store import Store
 from toyguide.evaluation.protocols import label_metrics
 from toyguide.features.data import FeatureConfig, TaskData
 from toyguide.features.labels import ProfileData, build_profile
@@ -24,7 +25,7 @@ from toyguide.features.streams import Batch, TaskStream, as_bool, as_float, as_l
 from toyguide.models.config import ModelConfig
 from toyguide.models.encoders import last_state
 from toyguide.models.heads.profile import ProfileHead, ProfileHeadConfig
-from toyguide.tasks.base import Task, register_task
+from toyguide.tasks.base import MIN_LABELS, Task, register_task
 from toyguide.tasks.spec import Target, TaskSpec
 
 __all__ = ["ProfileStream", "ProfileTask"]
@@ -73,6 +74,18 @@ class ProfileTask(Task):
     head_class = ProfileHead
     reads = frozenset({"events"})
     encoders = frozenset({"item", "shopper"})
+
+    def lacks(self, store: Store, config: FeatureConfig) -> str | None:
+        """Labels count only for shoppers with events: the encoder reads the events."""
+        n = store.query(
+            "SELECT count(*) AS n FROM shoppers s WHERE (child_birth_date IS NOT NULL"
+            " OR child_age_months IS NOT NULL OR child_gender IS NOT NULL"
+            " OR len(interests) > 0) AND EXISTS"
+            " (SELECT 1 FROM events e WHERE e.shopper_id = s.shopper_id)"
+        )["n"][0]
+        if n < MIN_LABELS:
+            return f"{n} shoppers with events and a known child age, gender or interests"
+        return None
 
     def build_data(self, data: TaskData, frames: dict[str, pl.DataFrame]) -> ProfileData:
         profile = build_profile(
