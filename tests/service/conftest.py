@@ -118,3 +118,13 @@ def running(app) -> Iterator[str]:
         server.should_exit = True
         thread.join(30)
         sock.close()
+
+
+def settled_ready(client: TestClient, headers: dict | None = None):
+    """``/ready`` once the model is no longer loading (a few seconds at most)."""
+    for _ in range(200):
+        ready = client.get("/ready", headers=headers or {})
+        if ready.json()["status"] != "loading":
+            return ready
+        threading.Event().wait(0.02)
+    return ready

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from toyguide.service import create_app
 
-from .conftest import ADMIN, ADMIN_AUTH, MERCHANT_AUTH, settings_for
+from .conftest import ADMIN, ADMIN_AUTH, MERCHANT_AUTH, settings_for, settled_ready
 from .test_routes import error_of
 
 
@@ -51,11 +50,7 @@ def test_ready_hides_paths_without_the_admin_token(client, served) -> None:
 def test_a_failed_load_names_no_path_on_open_routes(served, tmp_path) -> None:
     missing = tmp_path / "no-model"
     with TestClient(create_app(settings_for(served, model_dir=missing))) as client:
-        for _ in range(200):
-            ready = client.get("/ready")
-            if ready.json()["status"] != "loading":
-                break
-            threading.Event().wait(0.02)
+        ready = settled_ready(client)
         assert ready.status_code == 503 and ready.json()["status"] == "failed"
         assert ready.json()["message"].startswith("<model folder>: not a toyguide model folder")
         assert_no_paths(ready.json(), tmp_path)

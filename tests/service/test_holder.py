@@ -12,7 +12,7 @@ from toyguide.errors import CheckpointError
 from toyguide.service import create_app
 from toyguide.service.holder import GuideHolder, NotReadyError
 
-from .conftest import ADMIN_AUTH, settings_for
+from .conftest import ADMIN_AUTH, settings_for, settled_ready
 from .test_routes import error_of, wait_ready
 
 
@@ -92,11 +92,7 @@ def test_shutdown_waits_for_leases() -> None:
 def test_a_model_that_fails_to_load_is_reported(served, tmp_path) -> None:
     settings = settings_for(served, model_dir=tmp_path / "no-model")
     with TestClient(create_app(settings)) as client:
-        for _ in range(200):
-            ready = client.get("/ready")
-            if ready.json()["status"] != "loading":
-                break
-            threading.Event().wait(0.02)
+        ready = settled_ready(client)
         assert ready.status_code == 503 and ready.json()["status"] == "failed"
         assert "not a toyguide model folder" in ready.json()["message"]
         err = error_of(client.get(f"/v1/items/{served.item}"), 503)
