@@ -206,7 +206,7 @@ class Trainer:
                 last = latest_checkpoint(self.checkpoints)
                 kept = f"the last good checkpoint is {last}" if last else "no checkpoint yet"
                 raise NonFiniteLossError(
-                    f"task '{unit}' loss is {float(loss)} at epoch {epoch}, step {step}; "
+                    f"task '{unit}' loss is {float(loss.detach())} at epoch {epoch}, step {step}; "
                     f"training stopped; {kept}"
                 )
             losses[unit] = loss
