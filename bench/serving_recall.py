@@ -60,7 +60,7 @@ def measure(run: Path, store_path: Path, candidates: int) -> dict:
 
     from toyguide.data.store import Store
     from toyguide.evaluation.protocols import ranking_metrics, target_ranks
-    from toyguide.guide.loaded import load_model_folder
+    from toyguide.guide.loaded import load_model_folder, retrieval_queries
 
     with Store.open(store_path, read_only=True) as store:
         loaded = load_model_folder(run, store)
@@ -71,10 +71,8 @@ def measure(run: Path, store_path: Path, candidates: int) -> dict:
         for batch in loaded.streams["preference"].eval_batches("test"):
             h = model.shopper_vector(batch)  # [B, D]
             scores = model.next_item_scores(h, vectors)  # [B, N+1]
-            query = h if index.d == h.shape[1] else model.retrieval_query(h)
-            _, rows = index.search(
-                np.ascontiguousarray(query.numpy(), np.float32), candidates + 1
-            )  # one more: row 0, the padding item, may come back
+            # one more: row 0, the padding item, may come back
+            _, rows = index.search(retrieval_queries(loaded, h), candidates + 1)
             kept = torch.full_like(scores, float("-inf"))
             picked = torch.as_tensor(rows).clamp(min=0)
             kept.scatter_(1, picked, scores.gather(1, picked))

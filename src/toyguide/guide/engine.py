@@ -21,7 +21,13 @@ from toyguide.features.tables import hashed_tokens
 from toyguide.guide.catalogue import Catalogue
 from toyguide.guide.dialogue import Dialogue
 from toyguide.guide.inventory import plan_inventory
-from toyguide.guide.loaded import LoadedModel, load_model_folder, shopper_state, top_k
+from toyguide.guide.loaded import (
+    LoadedModel,
+    load_model_folder,
+    retrieval_queries,
+    shopper_state,
+    top_k,
+)
 from toyguide.guide.recommend import CANDIDATES, rank_items
 from toyguide.guide.request import GuideRequest
 from toyguide.guide.views import (
@@ -180,10 +186,8 @@ class Guide:
     @torch.no_grad()
     def _preference_scores(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         h = self.model.shopper_vector(shopper_state(self.loaded, row))  # [1, D]
-        index = self.loaded.items_index
-        # an index of D+1 columns holds retrieval vectors (exact logits); D: an older folder's
-        query = h if index.d == h.shape[1] else self.model.retrieval_query(h)
-        _, candidates = top_k(index, query[0].numpy(), CANDIDATES)
+        query = retrieval_queries(self.loaded, h)[0]
+        _, candidates = top_k(self.loaded.items_index, query, CANDIDATES)
         logits = self.model.next_item_scores(h, self.item_space)[0]  # [N+1]
         return torch.log_softmax(logits, -1).numpy().astype(np.float64), candidates
 

@@ -23,7 +23,7 @@ from toyguide.errors import CheckpointError
 from toyguide.evaluation.export import CHECKSUMS, MODEL_DIR
 from toyguide.runs import RunConfig, build
 
-__all__ = ["LoadedModel", "load_model_folder", "resolve_model_dir"]
+__all__ = ["LoadedModel", "load_model_folder", "resolve_model_dir", "retrieval_queries"]
 
 _REQUIRED = ("model.safetensors", "config.json", "features.json", "text.faiss", CHECKSUMS)
 
@@ -104,6 +104,15 @@ def _read_index(path: Path) -> Any:
     except RuntimeError as exc:  # FAISS reports a short or garbled file as RuntimeError
         reason = str(exc).strip().splitlines()[-1][-200:]
         raise CheckpointError(f"{path}: not a readable FAISS index ({reason})") from None
+
+
+def retrieval_queries(loaded: LoadedModel, states: Any) -> np.ndarray:
+    """Shopper states ``[B, D]`` as queries of the folder's ``items.faiss``: an index of D+1
+    columns holds the preference head's retrieval vectors (inner product = logit); one of D
+    columns, an older folder's item vectors, takes the states as they are."""
+    index, model = loaded.items_index, loaded.model
+    query = states if index.d == states.shape[1] else model.retrieval_query(states)
+    return np.ascontiguousarray(query.numpy(), dtype=np.float32)
 
 
 def top_k(index: Any, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

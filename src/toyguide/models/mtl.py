@@ -149,6 +149,12 @@ class MultiTaskModel(nn.Module):
             self._catalogue = (key, self.item_encoder.all_items())
         return self._catalogue[1]
 
+    def sequence_states(self, batch: dict[str, Tensor], catalogue: Tensor | None = None) -> Tensor:
+        """Shopper states ``[B, L, D]`` with each event's item read from the encoded catalogue
+        (``catalogue``, or the step's :meth:`encoded_catalogue`), not encoded again per position."""
+        items = self.encoded_catalogue() if catalogue is None else catalogue
+        return self.shopper_encoder(batch, lambda rows: items[rows])
+
     # -- inference: what the guide and the evaluators ask ------------------------------------
     def encode_items(self, items: Tensor) -> Tensor:
         """Catalogue rows ``[*]`` → shared item vectors ``[*, D]``."""

@@ -37,8 +37,7 @@ def mask_items(
 def encode(model: Any, batch: dict[str, Tensor]) -> Tensor:
     """The shared shopper state after each sequence's last event ``[B, D]`` (its items read
     from the step's encoded catalogue, shared with the other tasks)."""
-    catalogue = model.encoded_catalogue()  # [N+1, D]
-    states = model.shopper_encoder(batch, lambda items: catalogue[items])  # [B, L, D]
+    states = model.sequence_states(batch)  # [B, L, D]
     return last_state(states, batch["seq_mask"])
 
 

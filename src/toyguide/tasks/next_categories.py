@@ -22,7 +22,7 @@ import polars as pl
 from torch import Tensor
 
 from toyguide.features.data import TaskData
-from toyguide.features.sequences import PreferenceData, build_preference
+from toyguide.features.sequences import PreferenceData
 from toyguide.features.splits import require_labels
 from toyguide.features.streams import Batch, as_long
 from toyguide.features.tables import category_table
@@ -31,7 +31,7 @@ from toyguide.models.encoders import last_state
 from toyguide.models.heads.label_set import LabelSetHead, LabelSetHeadConfig, label_set_targets
 from toyguide.models.losses import LossOutput
 from toyguide.tasks.base import Task, register_task
-from toyguide.tasks.preference import PreferenceStream
+from toyguide.tasks.preference import PreferenceStream, next_item_data
 from toyguide.tasks.spec import Target, TaskSpec
 
 __all__ = ["NextCategoriesData", "NextCategoriesStream", "NextCategoriesTask"]
@@ -85,11 +85,7 @@ class NextCategoriesTask(Task):
     encoders = frozenset({"item", "shopper"})
 
     def build_data(self, data: TaskData, frames: dict[str, pl.DataFrame]) -> NextCategoriesData:
-        seqs = data.sequences
-        require_labels(self.name, bool(seqs.is_target.any()), "no events of the target kinds")
-        preference = build_preference(seqs, data.loo)
-        require_labels(self.name, len(preference.train_shoppers) > 0,
-                       "no shopper with an event followed by one of the target kinds")  # fmt: skip
+        preference = next_item_data(self.name, data)
         items, vocab = frames["items"], data.vocabs["categories"]
         rows = data.vocabs["items"].transform(items["item_id"])
         known = rows > 0
@@ -107,16 +103,14 @@ class NextCategoriesTask(Task):
 
     def task_loss(self, model: Any, batch: dict[str, Tensor]) -> LossOutput:
         scored = batch["next_items"] > 0  # [B, L]
-        catalogue = model.encoded_catalogue()  # [N+1, D], shared with the step's other tasks
-        states = model.shopper_encoder(batch, lambda items: catalogue[items])  # [B, L, D]
+        states = model.sequence_states(batch)  # [B, L, D], the step's shared catalogue
         head = model.heads[self.name]
         logits = head(model.mixer(states[scored], self.name))  # [P, L]
         return head.loss(logits, {"label_ids": batch["label_ids"][scored]})
 
     def predict(self, model: Any, batch: dict[str, Tensor]) -> Tensor:
         """Logits ``[B, L]`` of the categories of the item after each shopper's last event."""
-        catalogue = model.encoded_catalogue()
-        states = model.shopper_encoder(batch, lambda items: catalogue[items])
+        states = model.sequence_states(batch)  # [B, L, D]
         h = model.mixer(last_state(states, batch["seq_mask"]), self.name)  # [B, D]
         return model.heads[self.name](h)
 

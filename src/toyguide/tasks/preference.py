@@ -37,7 +37,7 @@ from toyguide.models.losses import LossOutput, sampled_softmax_cross_entropy
 from toyguide.tasks.base import MIN_LABELS, Task, register_task
 from toyguide.tasks.spec import Target, TaskSpec
 
-__all__ = ["PreferenceStream", "PreferenceTask"]
+__all__ = ["PreferenceStream", "PreferenceTask", "next_item_data"]
 
 
 class PreferenceStream(TaskStream):
@@ -91,6 +91,17 @@ class PreferenceStream(TaskStream):
         return padded(key // width, key % width, len(starts))
 
 
+def next_item_data(task: str, data: TaskData) -> PreferenceData:
+    """The leave-one-out next-item examples, for preference and the tasks that share them; a
+    ConfigError naming ``task`` when the store has none."""
+    seqs, kinds = data.sequences, ", ".join(data.config.target_kinds)
+    require_labels(task, bool(seqs.is_target.any()), f"no events of the target kinds ({kinds})")
+    preference = build_preference(seqs, data.loo)
+    require_labels(task, len(preference.train_shoppers) > 0,
+                   "no shopper with an event followed by one of the target kinds")  # fmt: skip
+    return preference
+
+
 @register_task
 class PreferenceTask(Task):
     spec = TaskSpec(
@@ -120,16 +131,7 @@ class PreferenceTask(Task):
         return None
 
     def build_data(self, data: TaskData, frames: dict[str, pl.DataFrame]) -> PreferenceData:
-        seqs, kinds = data.sequences, ", ".join(data.config.target_kinds)
-        require_labels(self.name, bool(seqs.is_target.any()), f"no events of the target kinds "
-                                                              f"({kinds})")  # fmt: skip
-        preference = build_preference(seqs, data.loo)
-        require_labels(
-            self.name,
-            len(preference.train_shoppers) > 0,
-            "no shopper with an event followed by one of the target kinds",
-        )
-        return preference
+        return next_item_data(self.name, data)
 
     def head_config(self, dims: Mapping[str, int], config: ModelConfig) -> PreferenceHeadConfig:
         return PreferenceHeadConfig(d_model=config.d_model)
@@ -156,7 +158,7 @@ class PreferenceTask(Task):
         softmax's outputs (as SASRec shares one embedding table) and by the other tasks of the
         step: encoding each position's item again would cost B × L more encoder passes."""
         catalogue = model.encoded_catalogue()  # [N+1, D]
-        states = model.shopper_encoder(batch, lambda items: catalogue[items])  # [B, L, D]
+        states = model.sequence_states(batch, catalogue)  # [B, L, D]
         h = model.mixer(states[batch["next_items"] > 0], self.name)  # [P, D]
         return self._loss(model, h, batch, model.item_tower(catalogue))
 
@@ -178,7 +180,7 @@ class PreferenceTask(Task):
     def predict(self, model: Any, batch: dict[str, Tensor]) -> Tensor:
         """Scores ``[B, N+1]`` of every item as the next after each shopper's last event."""
         catalogue = model.encoded_catalogue()  # [N+1, D], once for the batch
-        states = model.shopper_encoder(batch, lambda items: catalogue[items])  # [B, L, D]
+        states = model.sequence_states(batch, catalogue)  # [B, L, D]
         h = model.mixer(last_state(states, batch["seq_mask"]), self.name)  # [B, D]
         return model.heads[self.name](h, model.item_tower(catalogue))
 
