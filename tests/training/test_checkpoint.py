@@ -14,6 +14,8 @@ from toyguide.training.checkpoint import (
     write_checkpoint,
 )
 
+from ..faults import run_limited
+
 
 def optimiser_state() -> dict:
     model = torch.nn.Linear(3, 2)
@@ -74,3 +76,33 @@ def test_tampered_and_truncated_checkpoints_are_refused(tmp_path: Path) -> None:
 def test_unstorable_values_are_errors() -> None:
     with pytest.raises(CheckpointError, match="cannot store a object"):
         flatten_state({"x": object()})
+
+
+BIG_WRITE = """
+import torch
+from pathlib import Path
+from toyguide.training.checkpoint import write_checkpoint
+big = {{"w": torch.ones(1_000_000)}}  # 4 MB, past the limit
+write_checkpoint(Path({root!r}), {name!r}, {{"model": big}}, {{"epoch": 2}})
+print("written")
+"""
+
+
+@pytest.mark.parametrize("name", ["epoch-0002", "best"])
+def test_a_full_disk_mid_checkpoint_keeps_the_previous_one(tmp_path: Path, name: str) -> None:
+    small = {"w": torch.arange(10.0)}
+    write_checkpoint(tmp_path, "epoch-0001", {"model": small}, {"epoch": 1})
+    write_checkpoint(tmp_path, "best", {"model": small}, {"epoch": 1}, latest=False)
+    result = run_limited(BIG_WRITE.format(root=str(tmp_path), name=name), 1 << 20)
+    assert "written" not in result.stdout
+    message = result.stderr.strip().splitlines()[-1]
+    assert message.startswith("toyguide.errors.CheckpointError: could not write checkpoint")
+    assert "File too large" in message
+    assert ("is unchanged" in message) == (name == "best")  # only an existing folder is kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["LATEST", "best", "epoch-0001"]
+    latest = latest_checkpoint(tmp_path)
+    assert latest is not None and latest.name == "epoch-0001"
+    for folder in (latest, tmp_path / "best"):
+        parts, meta = read_checkpoint(folder)
+        assert meta == {"epoch": 1}
+        assert_same(parts["model"], small)

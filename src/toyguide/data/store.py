@@ -7,6 +7,7 @@ ingesting the same file twice changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -126,10 +127,23 @@ class Store:
         try:
             reports = [self._ingest_one(t, frame, source) for t, frame in tables]
             self._con.commit()
+        except duckdb.IOException as exc:  # disk full, file-size limit, I/O error
+            self._rollback_quietly()
+            raise StoreError(
+                f"{self.path}: could not write the store while ingesting {source}: {exc}. "
+                "Nothing of it was stored and what was stored before is unchanged; free space "
+                "(or lift the limit) and run the same ingest again."
+            ) from None
         except BaseException:
-            self._con.rollback()
+            self._rollback_quietly()
             raise
         return reports
+
+    def _rollback_quietly(self) -> None:
+        # A failed write may leave DuckDB with no transaction to roll back; the commit never
+        # happened either way, and the caller's own error is the one worth reporting.
+        with contextlib.suppress(duckdb.Error):
+            self._con.rollback()
 
     def _ingest_one(self, t: Table, frame: pl.DataFrame, source: str) -> IngestReport:
         if LINE not in frame.columns:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from safetensors.torch import load_file, save_file
 
 from toyguide.checksums import file_sha256
 from toyguide.errors import CheckpointError
+from toyguide.folders import CHECKSUMS, write_folder
 
 __all__ = [
     "flatten_state",
@@ -31,7 +31,6 @@ __all__ = [
 
 _TENSOR = "__tensor__"
 LATEST = "LATEST"
-CHECKSUMS = "checksums.json"
 
 
 def flatten_state(obj: Any, prefix: str = "") -> tuple[Any, dict[str, torch.Tensor]]:
@@ -72,21 +71,19 @@ def unflatten_state(skeleton: Any, tensors: dict[str, torch.Tensor]) -> Any:
 def write_checkpoint(
     root: Path, name: str, parts: dict[str, Any], meta: dict[str, Any], *, latest: bool = True
 ) -> Path:
-    """Write ``parts`` (name → nested state) and ``meta`` to ``root/name``; mark it latest."""
-    root.mkdir(parents=True, exist_ok=True)
-    final, tmp = root / name, root / f".{name}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    skeletons = {}
-    for part, state in parts.items():
-        skeleton, tensors = flatten_state(state, part)
-        save_file(tensors, str(tmp / f"{part}.safetensors"))
-        skeletons[part] = skeleton
-    (tmp / "state.json").write_text(json.dumps({"parts": skeletons, "meta": meta}))
-    sums = {p.name: file_sha256(p) for p in sorted(tmp.iterdir())}
-    (tmp / CHECKSUMS).write_text(json.dumps(sums, indent=1))
-    shutil.rmtree(final, ignore_errors=True)
-    os.replace(tmp, final)
+    """Write ``parts`` (name → nested state) and ``meta`` to ``root/name``; mark it latest.
+    A failed write (disk full) raises :class:`CheckpointError` and leaves the previous
+    checkpoint, and ``LATEST``, as they were."""
+
+    def fill(folder: Path) -> None:
+        skeletons = {}
+        for part, state in parts.items():
+            skeleton, tensors = flatten_state(state, part)
+            save_file(tensors, str(folder / f"{part}.safetensors"))
+            skeletons[part] = skeleton
+        (folder / "state.json").write_text(json.dumps({"parts": skeletons, "meta": meta}))
+
+    final = write_folder(root / name, fill, "checkpoint")
     if latest:
         _write_atomic(root / LATEST, name)
     return final
@@ -94,7 +91,12 @@ def write_checkpoint(
 
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
+    try:
+        tmp.write_text(text)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CheckpointError(f"could not write {path}: {exc}; it still names the previous "
+                              "checkpoint") from None  # fmt: skip
     os.replace(tmp, path)
 
 
