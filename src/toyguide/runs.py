@@ -14,6 +14,7 @@ import functools
 import hashlib
 import json
 import math
+import os
 import resource
 import time
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from toyguide.models.mixers import MIXERS
 from toyguide.models.mtl import MultiTaskModel
 from toyguide.tasks import build_task_data, get_task, make_streams, tasks_of
 from toyguide.training.checkpoint import latest_checkpoint, read_checkpoint
+from toyguide.training.distributed import init_world
 from toyguide.training.trainer import MeanSelection, Selection, TrainConfig, Trainer
 from toyguide.weighting import build_weighting
 
@@ -196,9 +198,13 @@ def evaluators_of(model: MultiTaskModel) -> dict[str, Evaluator]:
 
 
 def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = False) -> dict:
-    """Train ``config`` on the store and write the run folder; returns its metrics.json."""
+    """Train ``config`` on the store and write the run folder; returns its metrics.json.
+
+    Under torchrun (``toyguide train --nproc N``) every rank trains its shard and rank 0
+    alone writes the folder; the other ranks return ``{}``."""
+    here = init_world()
     if config.threads:
-        torch.set_num_threads(config.threads)
+        torch.set_num_threads(max(1, config.threads // _local_world_size()))
     out.mkdir(parents=True, exist_ok=True)
     _check_names(config)
     if resume:
@@ -209,7 +215,7 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
         if resume:
             _check_same_store(out, store_path, fingerprint)
         data, streams, model = build(config, store)
-    if not resume:  # a resumed run keeps the record of what it was started with
+    if not resume and here.is_main:  # a resumed run keeps the record it was started with
         save_toml(config, out / "config.toml")
         (out / "features.json").write_text(json.dumps(data.state()))
         (out / "data.json").write_text(json.dumps(fingerprint, indent=1, default=str))
@@ -222,6 +228,8 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
         selection_of(config), config.train, out, callbacks=[probe], per_target=per_target,
     )  # fmt: skip
     result = trainer.fit(resume=resume)
+    if not here.is_main:
+        return {}
     report = RelatednessReport(
         {**label_matrices(data), **probe.matrices()},
         meta={"probes": probe.probes, "resumed": resume},  # a resumed run probes its rest only
@@ -247,6 +255,11 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
     (out / "metrics.json").write_text(json.dumps(json_safe(metrics), indent=1))
     export_model_folder(model, data, config, out, json_safe(metrics), fingerprint)
     return metrics
+
+
+def _local_world_size() -> int:
+    """Processes on this machine (torchrun's LOCAL_WORLD_SIZE), which share its threads."""
+    return int(os.environ.get("LOCAL_WORLD_SIZE", 1))
 
 
 def _check_names(config: RunConfig) -> None:

@@ -208,3 +208,27 @@ def test_profile_inputs_exclude_held_out_preference_events(streams, task_data: T
 def test_eval_batches_reject_training_split(streams) -> None:
     with pytest.raises(ConfigError, match="validation"):
         next(streams["sales"].eval_batches("train"))
+
+
+@pytest.mark.parametrize("task", ["preference", "attributes", "sales", "profile"])
+def test_two_ranks_share_out_the_epoch_batches(streams, task: str) -> None:
+    stream = streams[task]
+    whole = [_batch_key(b) for b in stream.batches(3)]
+    ranks = [[_batch_key(b) for b in stream.batches(3, shard=(r, 2))] for r in range(2)]
+    if len(whole) >= 2:  # each batch on exactly one rank, in the epoch's order
+        assert ranks[0] == whole[0::2] and ranks[1] == whole[1::2]
+    else:  # fewer batches than ranks: each rank still gets one, or it would wait forever
+        assert ranks == [whole, whole]
+
+
+def test_a_stream_shorter_than_the_world_gives_every_rank_a_batch(streams) -> None:
+    stream = streams["profile"]
+    n = len(list(stream.batches(0)))
+    for rank in range(n + 2):
+        assert len(list(stream.batches(0, shard=(rank, n + 2)))) == 1
+
+
+def _batch_key(batch: dict[str, torch.Tensor]) -> tuple:
+    """A batch's identity: its first tensor's values (rows are examples in order)."""
+    first = next(iter(batch.values()))
+    return tuple(first.reshape(-1).tolist())

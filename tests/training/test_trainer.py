@@ -45,9 +45,9 @@ class Stream:
     def __len__(self) -> int:
         return len(self.y) // self.batch
 
-    def batches(self, epoch: int):
+    def batches(self, epoch: int, shard: tuple[int, int] = (0, 1)):
         order = torch.randperm(len(self.y), generator=torch.Generator().manual_seed(epoch))
-        for i in range(len(self)):
+        for i in range(len(self))[shard[0] :: shard[1]]:
             idx = order[i * self.batch : (i + 1) * self.batch]
             yield {"x": self.x[idx], "y": self.y[idx]}
 

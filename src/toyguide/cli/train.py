@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -22,11 +23,35 @@ def train(
     store: StoreOpt,
     out: Annotated[Path, typer.Option("--out", help="The run folder to write.")],
     resume: Annotated[bool, typer.Option(help="Continue from the run's last checkpoint.")] = False,
+    nproc: Annotated[
+        int, typer.Option(min=1, help="Processes (ranks) on this machine, under torchrun.")
+    ] = 1,
+    torchrun: Annotated[
+        str,
+        typer.Option(
+            help="torchrun's rendezvous flags for several machines, passed through, e.g. "
+            "'--nnodes 2 --node-rank 0 --rdzv-endpoint host:29400 --rdzv-backend c10d'."
+        ),
+    ] = "",
 ) -> None:
     """Train the multi-task model; writes checkpoints, logs and metrics into OUT."""
+    from toyguide.cli.launch import launch_ranks, under_torchrun
     from toyguide.runs import load_run_config, train_run
 
-    metrics = train_run(load_run_config(config), store, out, resume=resume)
+    run_config = load_run_config(config)  # a bad config fails here, before any rank starts
+    if (nproc > 1 or torchrun) and not under_torchrun():
+        command = ["train", "--config", str(config), "--store", str(store), "--out", str(out)]
+        launch_ranks([*command, *(["--resume"] if resume else [])], nproc, shlex.split(torchrun))
+        _print_summary(out)
+        return
+    metrics = train_run(run_config, store, out, resume=resume)
+    if under_torchrun():  # the launching command reports, once
+        return
+    _print_summary(out, metrics)
+
+
+def _print_summary(out: Path, metrics: dict | None = None) -> None:
+    metrics = metrics or json.loads((out / "metrics.json").read_text())
     print_metrics("test", metrics["test"])
     console.print(
         f"best epoch {metrics['best_epoch']} of {metrics['epochs_run']}, "

@@ -62,12 +62,20 @@ class TaskStream(ABC):
     def __len__(self) -> int:
         return math.ceil(len(self._train) / self.batch_size)
 
-    def batches(self, epoch: int) -> Iterator[Batch]:
-        """One epoch of training batches; the order depends on (seed, task, epoch) only."""
+    def batches(self, epoch: int, shard: tuple[int, int] = (0, 1)) -> Iterator[Batch]:
+        """One epoch of training batches; the order depends on (seed, task, epoch) only.
+
+        ``shard`` = (rank, world size): this rank's batches of that order, every size-th from
+        the rank-th, so the ranks of a distributed run share out the same epoch. A stream with
+        fewer batches than ranks gives each rank one of them (the trainer cycles streams, and
+        a rank with none would wait for a batch forever)."""
+        rank, size = shard
         salt = self.salt if self.salt is not None else zlib.crc32(self.task.encode())
         rng = np.random.default_rng([self.config.seed, salt, epoch])
         order = self._train[rng.permutation(len(self._train))]
-        for start in range(0, len(order), self.batch_size):
+        starts = range(0, len(order), self.batch_size)
+        mine = starts[rank::size] or starts[rank % max(len(starts), 1) :][:1]
+        for start in mine:
             yield self.make_batch(order[start : start + self.batch_size], TRAIN)
 
     def eval_batches(self, split: str) -> Iterator[Batch]:

@@ -4,6 +4,10 @@ Each step draws one batch per active task from that task's own stream, computes 
 loss over the labels the batch has, lets the strategy do the backward pass, and steps the
 optimiser. Each epoch ends with validation, early stopping on a metric whose direction the
 caller gives, and a checkpoint from which ``fit(resume=True)`` continues to the same result.
+
+Under torchrun every rank runs this loop on its own shard of each stream, the gradients
+averaged over the ranks (``training.distributed``); rank 0 validates, logs, checkpoints and
+decides when to stop, and the others follow its decision.
 """
 
 from __future__ import annotations
@@ -22,6 +26,15 @@ from torch import nn
 from toyguide.errors import CheckpointError, NonFiniteLossError
 from toyguide.training.callbacks import Callback, ProgressCallback
 from toyguide.training.checkpoint import latest_checkpoint, read_checkpoint, write_checkpoint
+from toyguide.training.distributed import (
+    all_reduce_mean,
+    average_gradients,
+    broadcast_flags,
+    broadcast_tensors,
+    gather_rng_states,
+    present_anywhere,
+    world,
+)
 
 __all__ = ["Selection", "TrainConfig", "TrainResult", "Trainer"]
 
@@ -96,7 +109,9 @@ class MultiTaskModel(Protocol):
 
 class Stream(Protocol):
     def __len__(self) -> int: ...
-    def batches(self, epoch: int) -> Iterator[dict[str, torch.Tensor]]: ...
+    def batches(
+        self, epoch: int, shard: tuple[int, int] = (0, 1)
+    ) -> Iterator[dict[str, torch.Tensor]]: ...
 
 
 @dataclass
@@ -137,10 +152,15 @@ class Trainer:
         self.per_target = frozenset(per_target)
         self.evaluate, self.selection, self.config = evaluate, selection, config
         self.run_dir = Path(run_dir)
-        self.callbacks = [ProgressCallback(), *callbacks]
-        params = [*model.parameters(), *strategy.parameters()]
-        self.optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+        self.world = world()
+        # rank 0 alone shows progress and runs the callbacks (they write the run's records)
+        self.callbacks = [ProgressCallback(), *callbacks] if self.world.is_main else []
+        self.params = [*model.parameters(), *strategy.parameters()]
+        self.optimizer = torch.optim.Adam(
+            self.params, lr=config.lr, weight_decay=config.weight_decay
+        )
         self.state = _State()
+        broadcast_tensors([*model.parameters(), *model.buffers(), *strategy.parameters()])
 
     @property
     def checkpoints(self) -> Path:
@@ -151,22 +171,29 @@ class Trainer:
         return self.run_dir / "log.jsonl"
 
     def steps_per_epoch(self) -> int:
-        return self.config.steps_per_epoch or max(len(s) for s in self.streams.values())
+        """Steps of one rank: an epoch is the same number of batches, shared by the ranks."""
+        steps = self.config.steps_per_epoch or max(len(s) for s in self.streams.values())
+        return math.ceil(steps / self.world.size)
 
     def fit(self, resume: bool = False) -> TrainResult:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if resume:
             self._restore()
-        elif self.log_path.exists():
+        elif self.log_path.exists() and self.world.is_main:
             self.log_path.unlink()
         stopped = False
-        while self.state.epoch < self.config.epochs and not stopped and not self._out_of_time():
+        while not self._done(stopped):
             epoch = self.state.epoch + 1
             start = time.perf_counter()
             train_losses = self._train_epoch(epoch)
             stopped = self._end_epoch(epoch, train_losses, time.perf_counter() - start)
         s = self.state
         return TrainResult(s.best_epoch, s.best_value, s.epoch, s.history, stopped)
+
+    def _done(self, stopped: bool) -> bool:
+        """Rank 0's decision, the same on every rank (only rank 0 keeps the history)."""
+        done = self.state.epoch >= self.config.epochs or stopped or self._out_of_time()
+        return broadcast_flags(done)[0]
 
     def _out_of_time(self) -> bool:
         """The budget counts the epochs' recorded seconds, so a resumed run keeps its own."""
@@ -177,7 +204,8 @@ class Trainer:
 
     def _train_epoch(self, epoch: int) -> dict[str, float]:
         self.model.train()
-        draws = {task: _cycle(stream, epoch) for task, stream in self.streams.items()}
+        shard = (self.world.rank, self.world.size)
+        draws = {task: _cycle(stream, epoch, shard) for task, stream in self.streams.items()}
         totals: dict[str, float] = {}
         steps = self.steps_per_epoch()
         for cb in self.callbacks:
@@ -186,6 +214,7 @@ class Trainer:
             losses = self._losses({task: next(it) for task, it in draws.items()}, epoch, step)
             self.optimizer.zero_grad(set_to_none=True)
             weights = self.strategy.backward(losses, self.model.shared_parameters())
+            average_gradients(self.params)
             if self.config.grad_clip:
                 nn.utils.clip_grad_norm_(list(self.model.parameters()), self.config.grad_clip)
             self.optimizer.step()
@@ -195,7 +224,15 @@ class Trainer:
             self._log_step(epoch, step, values, weights)
             for cb in self.callbacks:
                 cb.on_step(self, epoch, step, values, weights)
-        return totals
+        return self._world_means(totals)
+
+    def _world_means(self, totals: dict[str, float]) -> dict[str, float]:
+        """The epoch's mean losses over the ranks, so epoch-based strategies (DWA) agree."""
+        if not self.world.distributed:
+            return totals
+        names = present_anywhere(self.strategy.tasks, totals)
+        local = torch.tensor([totals.get(t, 0.0) for t in names], dtype=torch.float64)
+        return dict(zip(names, all_reduce_mean(local).tolist(), strict=True))
 
     def _losses(self, batches: dict[str, dict], epoch: int, step: int) -> dict[str, torch.Tensor]:
         losses = {}
@@ -210,6 +247,11 @@ class Trainer:
                     f"training stopped; {kept}"
                 )
             losses[unit] = loss
+        if self.world.distributed:
+            # a unit another rank has this step gets a zero here: the strategies' collective
+            # calls (per-task gradients) must see the same units on every rank
+            for unit in present_anywhere(self.strategy.tasks, losses):
+                losses.setdefault(unit, torch.zeros((), requires_grad=True))
         return losses
 
     def _loss_units(self, batches: dict[str, dict]) -> Iterator[tuple[str, torch.Tensor, int]]:
@@ -227,12 +269,18 @@ class Trainer:
             self._log({"epoch": epoch, "step": step, "loss": losses, "weight": weights})
 
     def _log(self, record: dict[str, Any]) -> None:
+        if not self.world.is_main:
+            return
         with self.log_path.open("a") as f:
             f.write(json.dumps(record, default=float) + "\n")
         self.state.log_lines += 1
 
     def _end_epoch(self, epoch: int, train_losses: dict[str, float], seconds: float) -> bool:
         self.strategy.on_epoch_end(train_losses)
+        rng = gather_rng_states()  # every rank's, collected before rank 0 goes on alone
+        if not self.world.is_main:
+            self.state.epoch = epoch
+            return False  # rank 0 decides; _done shares its decision
         started = time.perf_counter()
         metrics = self.evaluate(self.model, "validation")
         validation_seconds = time.perf_counter() - started
@@ -258,7 +306,7 @@ class Trainer:
         s.epoch = epoch
         for cb in self.callbacks:
             cb.on_epoch_end(self, epoch, metrics)
-        self._save_last(epoch)
+        self._save_last(epoch, rng)
         return s.bad_epochs >= self.config.patience
 
     def _save_best(self, epoch: int) -> None:
@@ -270,14 +318,19 @@ class Trainer:
             latest=False,
         )
 
-    def _save_last(self, epoch: int) -> None:
+    def _save_last(self, epoch: int, rng: list[torch.Tensor]) -> None:
         parts = {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "strategy": self.strategy.state_dict(),
-            "rng": {"torch": torch.get_rng_state()},
+            # rank 0's as before (a one-process checkpoint reads the same), then the others'
+            "rng": {"torch": rng[0], **{f"rank-{r}": rng[r] for r in range(1, len(rng))}},
         }
-        meta = {"trainer": asdict(self.state), "config": asdict(self.config)}
+        meta = {
+            "trainer": asdict(self.state),
+            "config": asdict(self.config),
+            "world_size": self.world.size,
+        }
         write_checkpoint(self.checkpoints, f"epoch-{epoch:04d}", parts, meta)
         _prune(self.checkpoints, keep=f"epoch-{epoch:04d}")
 
@@ -286,19 +339,30 @@ class Trainer:
         if folder is None:
             raise CheckpointError(f"{self.checkpoints}: nothing to resume from")
         parts, meta = read_checkpoint(folder)
+        saved_world = meta.get("world_size", 1)
+        if saved_world != self.world.size:
+            raise CheckpointError(
+                f"{folder} was written by {saved_world} process(es); resume it with "
+                f"--nproc {saved_world} (this run has {self.world.size}) to continue exactly"
+            )
         self.model.load_state_dict(parts["model"])
         self.optimizer.load_state_dict(parts["optimizer"])
         self.strategy.load_state_dict(parts["strategy"])
-        torch.set_rng_state(parts["rng"]["torch"])
+        rank = self.world.rank
+        torch.set_rng_state(parts["rng"]["torch" if rank == 0 else f"rank-{rank}"])
         self.state = _State(**meta["trainer"])
-        _truncate_lines(self.log_path, self.state.log_lines)
+        if self.world.is_main:
+            _truncate_lines(self.log_path, self.state.log_lines)
 
 
-def _cycle(stream: Stream, epoch: int) -> Iterator[dict[str, torch.Tensor]]:
-    """Batches of ``epoch``; a stream shorter than the epoch restarts with a derived order."""
+def _cycle(
+    stream: Stream, epoch: int, shard: tuple[int, int] = (0, 1)
+) -> Iterator[dict[str, torch.Tensor]]:
+    """This rank's batches of ``epoch``; a stream shorter than the epoch restarts with a
+    derived order."""
     lap = 0
     while True:
-        yield from stream.batches(epoch * 1_000 + lap if lap else epoch)
+        yield from stream.batches(epoch * 1_000 + lap if lap else epoch, shard)
         lap += 1
 
 

@@ -27,6 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from toyguide.errors import ConfigError
+from toyguide.training.distributed import all_reduce_mean
 
 __all__ = [
     "WeightingStrategy",
@@ -131,6 +132,8 @@ def task_gradients(losses: Sequence[Tensor], shared: Sequence[nn.Parameter]) -> 
     """Each loss's gradient on the shared parameters, flattened: [T, P].
 
     The graph is retained for the final backward; a parameter a loss does not reach gets zeros.
+    In a distributed run the rows are the mean over the ranks, so that the strategy combining
+    them decides the same on every rank.
     """
     if not shared:
         return losses[0].new_zeros(len(losses), 0)
@@ -142,7 +145,7 @@ def task_gradients(losses: Sequence[Tensor], shared: Sequence[nn.Parameter]) -> 
             for p, g in zip(shared, grads, strict=True)
         ]
         rows.append(torch.cat(parts))  # [P]
-    return torch.stack(rows)  # [T, P]
+    return all_reduce_mean(torch.stack(rows))  # [T, P]
 
 
 def backward_with_shared_grad(
