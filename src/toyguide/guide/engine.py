@@ -38,6 +38,7 @@ from toyguide.guide.overview import (
     build_overview,
     find_by_title,
     forecast_catalogue,
+    region_segments,
     reorder_rows,
 )
 from toyguide.guide.recommend import CANDIDATES, rank_items
@@ -419,21 +420,8 @@ class Guide:
         """The profile head's segments; without that task, shoppers by their stored region."""
         if "profile" in self.model.tasks:
             return self.segments(top), "profile"
-        rows = self.store.query(
-            "SELECT s.region AS segment, count(*) AS shoppers, "
-            "avg(coalesce(e.n, 0)) AS mean_events, sum(count(*)) OVER () AS total "
-            "FROM shoppers s LEFT JOIN (SELECT shopper_id, count(*) AS n FROM events GROUP BY 1)"
-            " e USING (shopper_id) WHERE s.region IS NOT NULL "
-            "GROUP BY 1 ORDER BY shoppers DESC, segment LIMIT ?",
-            [top],
-        )
-        if not rows.height:
-            return [], None
-        return [
-            Segment(r["segment"], r["shoppers"], round(float(r["shoppers"] / r["total"]), 4),
-                    round(float(r["mean_events"]), 2))
-            for r in rows.iter_rows(named=True)
-        ], "region"  # fmt: skip
+        regions = region_segments(self.store, top)
+        return regions, "region" if regions else None
 
     def _known(self, shopper_id: str) -> dict[str, Any]:
         rows = self.store.query("SELECT * FROM shoppers WHERE shopper_id = ?", [shopper_id])

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from toyguide.data.store import Store
 from toyguide.guide.catalogue import Catalogue
 from toyguide.guide.inventory import Z_P90, PlanArrays, plan_many, week_sigma
 from toyguide.guide.loaded import LoadedModel, sales_forecasts
@@ -46,6 +47,7 @@ __all__ = [
     "build_overview",
     "find_by_title",
     "forecast_catalogue",
+    "region_segments",
     "reorder_rows",
 ]
 
@@ -283,4 +285,22 @@ def find_by_title(book: CatalogueForecast, query: str, k: int) -> list[ToyMatch]
         ToyMatch(ids[i], book.titles[i], _maybe(book.stock[i]),
                  round(float(book.sold_recently[i]), 3), _round(expected[i]))
         for i in rows[order[:k]].tolist()
+    ]  # fmt: skip
+
+
+def region_segments(store: Store, top: int) -> list[Segment]:
+    """Shoppers grouped by their stored region, largest first (share of shoppers with a
+    region; events per shopper over all of them): the segments of a shop without a profile
+    task. Reads the store: hold the store lock."""
+    rows = store.query(
+        "SELECT s.region AS segment, count(*) AS shoppers, avg(coalesce(e.n, 0)) AS mean_events, "
+        "sum(count(*)) OVER () AS total FROM shoppers s "
+        "LEFT JOIN (SELECT shopper_id, count(*) AS n FROM events GROUP BY 1) e USING (shopper_id) "
+        "WHERE s.region IS NOT NULL GROUP BY 1 ORDER BY shoppers DESC, segment LIMIT ?",
+        [top],
+    )
+    return [
+        Segment(r["segment"], r["shoppers"], round(float(r["shoppers"] / r["total"]), 4),
+                round(float(r["mean_events"]), 2))
+        for r in rows.iter_rows(named=True)
     ]  # fmt: skip
