@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toyguide.errors import ConfigError
-from toyguide.guide.inventory import Z_P90, plan_inventory, week_sigma
+from toyguide.guide.inventory import Z_P90, plan_inventory, plan_many, week_sigma
 from toyguide.guide.views import InventoryPlan
 
 Z_975 = 1.959963984540054  # Φ⁻¹(0.975), from tables
@@ -192,3 +192,55 @@ def test_bad_quantiles_name_the_field(quantiles, field) -> None:
 def test_item_id_must_be_given() -> None:
     with pytest.raises(ConfigError, match="item_id"):
         plan_inventory("", *_flat(1, 2, 3, 4), **GOOD)
+
+
+# --- many toys at once ------------------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(forecasts(min_weeks=6), min_size=1, max_size=6).filter(
+        lambda qs: len({len(q[0]) for q in qs}) == 1
+    ),
+    levels,
+    st.integers(0, 4),
+    st.integers(1, 2),
+    st.data(),
+)
+def test_plan_many_matches_plan_inventory_toy_by_toy(qs, level, lead, review, data) -> None:
+    stock = [data.draw(st.floats(0, 5000)) for _ in qs]
+    ordered = [data.draw(st.floats(0, 500)) for _ in qs]
+    kw = dict(lead_time_weeks=lead, review_weeks=review, service_level=level)
+    many = plan_many(*(np.stack([q[i] for q in qs]) for i in range(3)),
+                     stock_on_hand=np.array(stock), on_order=np.array(ordered), **kw)  # fmt: skip
+    for i, q in enumerate(qs):
+        one = plan_inventory("t", *q, stock_on_hand=stock[i], on_order=ordered[i], **kw)
+        assert many.reorder_point[i] == pytest.approx(one.reorder_point)
+        assert many.order_quantity[i] == pytest.approx(one.order_quantity)
+        assert many.safety_stock[i] == pytest.approx(one.safety_stock)
+        assert many.demand_over_protection[i] == pytest.approx(one.demand_over_protection)
+        assert many.lead_time_demand[i] == pytest.approx(float(q[1][:lead].sum()))
+        cover = many.weeks_of_cover[i]
+        assert (one.weeks_of_cover is None) == bool(np.isnan(cover))
+        if one.weeks_of_cover is not None:
+            assert cover == pytest.approx(one.weeks_of_cover)
+
+
+def test_plan_many_keeps_unknown_stock_unknown() -> None:
+    p10, p50, p90 = (np.stack([np.array(v)] * 2) for v in _flat(1, 2, 3, 4))
+    many = plan_many(p10, p50, p90, lead_time_weeks=2, service_level=0.9,
+                     stock_on_hand=np.array([np.nan, 1.0]), on_order=np.zeros(2))  # fmt: skip
+    assert np.isnan(many.order_quantity[0]) and np.isnan(many.weeks_of_cover[0])
+    assert many.order_quantity[1] > 0 and many.weeks_of_cover[1] == pytest.approx(0.5)
+    assert many.reorder_point[0] == many.reorder_point[1]  # demand alone, stock or not
+
+
+def test_plan_many_names_the_toy_row_of_a_bad_quantile() -> None:
+    p10, p50, p90 = (np.stack([np.array(v)] * 3) for v in _flat(1, 2, 3, 4))
+    p50[2, 1] = 5.0  # above P90
+    with pytest.raises(ConfigError, match="toy row 2, week 1"):
+        plan_many(p10, p50, p90, lead_time_weeks=1, service_level=0.9,
+                  stock_on_hand=np.ones(3), on_order=np.zeros(3))  # fmt: skip
+    with pytest.raises(ConfigError, match="stock_on_hand must hold one value per toy"):
+        plan_many(p10, np.minimum(p50, 2.0), p90, lead_time_weeks=1, service_level=0.9,
+                  stock_on_hand=np.ones(2), on_order=np.zeros(3))  # fmt: skip

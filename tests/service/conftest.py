@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 
@@ -128,3 +129,100 @@ def settled_ready(client: TestClient, headers: dict | None = None):
             return ready
         threading.Event().wait(0.02)
     return ready
+
+
+# -- a small real shop: UCI Online Retail's best-selling toys ------------------------------------
+UCI_TOYS = 100  # toys kept: the best sellers among those the taxonomy rules call toys
+# UCI Online Retail has no stock levels. The tests make up a stock-take for the last week (a
+# shop would load its own counts the same way: sales rows with stock_on_hand), so that some
+# toys run short and some sit on the shelf; each toy's stock is its last 4 weeks' units times
+# one of these factors (0 = sold out).
+STOCK_FACTORS = (0.0, 0.3, 1.0, 3.0, 20.0)
+
+
+@dataclass(frozen=True)
+class UciServed:
+    store: Path
+    run: Path
+    stock: dict[str, float]  # the made-up stock-take, item id → units
+
+
+def _uci_slice(source: Path) -> dict[str, pl.DataFrame]:
+    """The adapter's tables cut to UCI_TOYS best-selling toys (sold in 20+ weeks), the
+    shoppers who bought them, and the made-up stock-take in the last week's sales rows."""
+    from toyguide.data.adapters import ADAPTERS
+
+    frames = ADAPTERS.get("uci-online-retail")(source).frames
+    items, sales = frames["items"], frames["sales"]
+    sold = sales.group_by("item_id").agg(pl.len().alias("weeks"), pl.col("units").sum())
+    toys = (
+        items.filter(pl.col("functions").list.len() > 0)
+        .join(sold.filter(pl.col("weeks") >= 20), on="item_id")
+        .sort(["units", "item_id"], descending=[True, False])
+        .head(UCI_TOYS)["item_id"]
+        .implode()
+    )
+    events = frames["events"].filter(pl.col("item_id").is_in(toys))
+    shoppers = frames["shoppers"].filter(pl.col("shopper_id").is_in(events["shopper_id"].implode()))
+    sales = sales.filter(pl.col("item_id").is_in(toys))
+    return {"items": items.filter(pl.col("item_id").is_in(toys)), "shoppers": shoppers,
+            "events": events, "sales": _with_stock_take(sales)}  # fmt: skip
+
+
+def _with_stock_take(sales: pl.DataFrame) -> pl.DataFrame:
+    """``sales`` with a stock on hand for every toy in the last week (a zero-unit row where
+    the toy did not sell that week: a missing week is a week without sales anyway)."""
+    last = sales["week"].max()
+    recent = (
+        sales.filter(pl.col("week") > pl.lit(last) - pl.duration(weeks=4))
+        .group_by("item_id")
+        .agg(pl.col("units").sum().alias("recent"))
+    )
+    toys = sales.select("item_id").unique().sort("item_id").join(recent, on="item_id", how="left")
+    factor = [STOCK_FACTORS[i % len(STOCK_FACTORS)] for i in range(toys.height)]
+    stock = toys.with_columns(
+        stock=(pl.col("recent").fill_null(0.0) * pl.Series(factor)).round(0), week=pl.lit(last)
+    )
+    rows = sales.join(stock.select("item_id", "week", "stock"), on=["item_id", "week"], how="full",
+                      coalesce=True)  # fmt: skip
+    return rows.with_columns(
+        units=pl.col("units").fill_null(0.0),
+        revenue=pl.col("revenue").fill_null(0.0),
+        stock_on_hand=pl.coalesce("stock", "stock_on_hand"),
+    ).select(sales.columns)
+
+
+@pytest.fixture(scope="session")
+def uci_served(tmp_path_factory: pytest.TempPathFactory, shared_dataset) -> UciServed:
+    """A run trained briefly on the UCI slice, as the dataset demo trains (its config fitted to
+    the store), smaller: the tests check the merchant's pages on real history, not accuracy."""
+    import dataclasses
+
+    from toyguide.cli.demo import dataset_config
+    from toyguide.runs import config_for_store
+
+    source = shared_dataset("uci-online-retail")
+    root = tmp_path_factory.mktemp("uci")
+    store = root / "shop.duckdb"
+    parts = _uci_slice(source)
+    with Store.open(store) as s:
+        s.ingest_many([(t, parts[t]) for t in ("items", "shoppers", "events", "sales")], "test")
+        config, _ = config_for_store(dataset_config(0), s)
+    config = dataclasses.replace(
+        config, threads=1, text_cache=str(root / "text-cache"),
+        features=dataclasses.replace(config.features, text_buckets=0),
+        model=dataclasses.replace(config.model, d_model=32),
+        train=dataclasses.replace(config.train, epochs=2, steps_per_epoch=5, patience=1),
+    )  # fmt: skip
+    train_run(config, store, root / "run")
+    last = parts["sales"].filter(pl.col("stock_on_hand").is_not_null())
+    return UciServed(
+        store, root / "run", dict(zip(last["item_id"], last["stock_on_hand"], strict=True))
+    )
+
+
+@pytest.fixture(scope="session")
+def uci_guide(uci_served: UciServed):
+    g = load_guide(uci_served.run, uci_served.store)
+    yield g
+    g.close()

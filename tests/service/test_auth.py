@@ -19,6 +19,9 @@ PROTECTED = [
         {"item_id": "{item}", "lead_time_weeks": 1, "service_level": 0.9},
     ),
     ("GET", "/v1/shoppers/{shopper}/profile", None),
+    ("GET", "/v1/merchant/overview", None),
+    ("GET", "/v1/merchant/reorder.csv", None),
+    ("GET", "/v1/merchant/toys?q=a", None),
 ]
 
 

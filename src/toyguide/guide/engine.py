@@ -7,6 +7,7 @@ view dataclass (guide/views.py) that the CLI prints and the HTTP API returns.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,20 @@ from toyguide.guide.loaded import (
     LoadedModel,
     load_model_folder,
     retrieval_queries,
+    sales_forecasts,
     shopper_state,
     top_k,
+)
+from toyguide.guide.overview import (
+    CatalogueForecast,
+    MerchantOverview,
+    OverviewRow,
+    ToyMatch,
+    build_overview,
+    find_by_title,
+    forecast_catalogue,
+    region_segments,
+    reorder_rows,
 )
 from toyguide.guide.recommend import CANDIDATES, rank_items
 from toyguide.guide.request import GuideRequest
@@ -62,6 +75,8 @@ class Guide:
         self.embedder = TextEmbedder(show_progress=False)
         self.popularity, self.popularity_source = self._popularity()
         self._segments: list[Segment] | None = None
+        self._book: CatalogueForecast | None = None  # every toy's forecast, on first use
+        self._book_lock = threading.Lock()
         with torch.no_grad():
             self.item_space = (
                 self.model.item_vectors() if "preference" in self.model.tasks else None
@@ -233,10 +248,8 @@ class Guide:
         row = self._item_row(item_id)
         sales = self.data.of("sales")
         n_weeks = sales.weeks.n_weeks
-        batch = self.loaded.streams["sales"].batch_at(np.array([row]), np.array([n_weeks]), n_weeks)
-        out = self.model.sales_outputs(batch)
-        q = out["quantiles"][0].numpy().astype(np.float64)  # [H, 3] units
-        mean = out["mean"][0].numpy().astype(np.float64)  # [H] expected units
+        quantiles, means = sales_forecasts(self.loaded, np.array([row]))
+        q, mean = quantiles[0], means[0]  # [H, 3] units, [H] expected units
         last = dt.date(1970, 1, 1) + dt.timedelta(days=int(sales.mondays[-1]))
         weeks = [(last + dt.timedelta(weeks=h + 1)).isoformat() for h in range(q.shape[0])]
         lo = max(0, n_weeks - history_weeks)
@@ -368,6 +381,47 @@ class Guide:
                     round(r["mean_events"], 2))
             for r in grouped.iter_rows(named=True)
         ]  # fmt: skip
+
+    # -- the merchant's overview ---------------------------------------------------------------
+    def catalogue_forecast(self) -> CatalogueForecast:
+        """Every toy's forecast, computed on first use and kept (one model pass per toy)."""
+        self._require("sales")
+        with self._book_lock:  # two first requests at once compute it once
+            if self._book is None:
+                with torch.no_grad():
+                    self._book = forecast_catalogue(self.loaded, self.catalogue)
+            return self._book
+
+    def overview(
+        self, lead_time_weeks: int = 2, service_level: float = 0.95, limit: int = 20,
+        review_weeks: int = 1,
+    ) -> MerchantOverview:  # fmt: skip
+        """At-risk toys, top sellers of the coming weeks, slow movers and shopper segments
+        (reads the store: hold the store lock)."""
+        segments, source = self._overview_segments(limit)
+        return build_overview(
+            self.catalogue_forecast(), lead_time_weeks=lead_time_weeks,
+            service_level=service_level, review_weeks=review_weeks, limit=limit,
+            segments=segments, segments_source=source,
+        )  # fmt: skip
+
+    def reorder_list(
+        self, lead_time_weeks: int = 2, service_level: float = 0.95, review_weeks: int = 1
+    ) -> list[OverviewRow]:
+        """Every toy whose stock is below its reorder point, most urgent first."""
+        return reorder_rows(self.catalogue_forecast(), lead_time_weeks=lead_time_weeks,
+                            service_level=service_level, review_weeks=review_weeks)  # fmt: skip
+
+    def find_toys(self, query: str, k: int = 10) -> list[ToyMatch]:
+        """Toys by title or id words, out of stock too (the merchant's search)."""
+        return find_by_title(self.catalogue_forecast(), query, k)
+
+    def _overview_segments(self, top: int) -> tuple[list[Segment], str | None]:
+        """The profile head's segments; without that task, shoppers by their stored region."""
+        if "profile" in self.model.tasks:
+            return self.segments(top), "profile"
+        regions = region_segments(self.store, top)
+        return regions, "region" if regions else None
 
     def _known(self, shopper_id: str) -> dict[str, Any]:
         rows = self.store.query("SELECT * FROM shoppers WHERE shopper_id = ?", [shopper_id])

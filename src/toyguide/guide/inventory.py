@@ -37,6 +37,7 @@ Limitations, stated so nobody reads more into the numbers than is there:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from numbers import Integral, Real
 from statistics import NormalDist
 
@@ -45,7 +46,15 @@ import numpy as np
 from toyguide.errors import ConfigError
 from toyguide.guide.views import InventoryPlan
 
-__all__ = ["MAX_SERVICE_LEVEL", "MIN_SERVICE_LEVEL", "Z_P90", "plan_inventory", "week_sigma"]
+__all__ = [
+    "MAX_SERVICE_LEVEL",
+    "MIN_SERVICE_LEVEL",
+    "Z_P90",
+    "PlanArrays",
+    "plan_inventory",
+    "plan_many",
+    "week_sigma",
+]
 
 MIN_SERVICE_LEVEL = 0.5  # exclusive: at 0.5 there is no safety stock to plan
 MAX_SERVICE_LEVEL = 0.9999  # inclusive: beyond it z grows without bound on forecast tails
@@ -79,6 +88,98 @@ def plan_inventory(
     """
     if not isinstance(item_id, str) or not item_id:
         raise ConfigError(f"item_id must be a non-empty string; got {item_id!r}")
+    lead, review, level = _settings(lead_time_weeks, review_weeks, service_level)
+    stock = _non_negative("stock_on_hand", stock_on_hand)
+    ordered = _non_negative("on_order", on_order)
+    p10, p50, p90 = _quantiles(weekly_p10, weekly_p50, weekly_p90, needed=lead + review, ndim=1)
+    plan = _plan(p10[None], p50[None], p90[None], lead, review, level,
+                 np.array([stock]), np.array([ordered]))  # fmt: skip
+    cover = float(plan.weeks_of_cover[0])
+    return InventoryPlan(
+        item_id=item_id,
+        lead_time_weeks=lead,
+        review_weeks=review,
+        service_level=level,
+        stock_on_hand=stock,
+        demand_over_protection=float(plan.demand_over_protection[0]),
+        safety_stock=float(plan.safety_stock[0]),
+        reorder_point=float(plan.reorder_point[0]),
+        order_quantity=float(plan.order_quantity[0]),
+        weeks_of_cover=None if math.isnan(cover) else cover,
+    )
+
+
+@dataclass(frozen=True)
+class PlanArrays:
+    """``plan_inventory``'s numbers for many toys at once, each an ``[N]`` array."""
+
+    lead_time_demand: np.ndarray  # expected units over the lead time alone (Σ P50)
+    demand_over_protection: np.ndarray  # expected units over lead time + review
+    safety_stock: np.ndarray
+    reorder_point: np.ndarray
+    order_up_to: np.ndarray
+    order_quantity: np.ndarray  # max(0, S − stock − on order); NaN where stock is unknown
+    weeks_of_cover: np.ndarray  # stock / mean weekly P50; NaN when no demand or stock unknown
+
+
+def plan_many(
+    weekly_p10: np.ndarray,
+    weekly_p50: np.ndarray,
+    weekly_p90: np.ndarray,
+    *,
+    lead_time_weeks: int,
+    service_level: float,
+    stock_on_hand: np.ndarray,
+    on_order: np.ndarray,
+    review_weeks: int = 1,
+) -> PlanArrays:
+    """``plan_inventory`` for N toys in one go: quantiles ``[N, weeks]``, stock and on order
+    ``[N]``. Unknown stock is NaN and stays NaN in what depends on it (order quantity, weeks
+    of cover); the settings and quantiles are checked as ``plan_inventory`` checks them."""
+    lead, review, level = _settings(lead_time_weeks, review_weeks, service_level)
+    p10, p50, p90 = _quantiles(weekly_p10, weekly_p50, weekly_p90, needed=lead + review, ndim=2)
+    stock = np.asarray(stock_on_hand, dtype=float)
+    ordered = np.asarray(on_order, dtype=float)
+    for name, values in (("stock_on_hand", stock), ("on_order", ordered)):
+        if values.shape != (len(p50),):
+            raise ConfigError(
+                f"{name} must hold one value per toy ({len(p50)}); got {values.shape}"
+            )
+        if (values < 0).any() or np.isinf(values).any() or (name == "on_order" and
+                                                             np.isnan(values).any()):  # fmt: skip
+            raise ConfigError(f"{name} must be finite and ≥ 0 units (stock may be NaN: unknown)")
+    return _plan(p10, p50, p90, lead, review, level, stock, ordered)
+
+
+def _plan(
+    p10: np.ndarray, p50: np.ndarray, p90: np.ndarray, lead: int, review: int, level: float,
+    stock: np.ndarray, ordered: np.ndarray,
+) -> PlanArrays:  # fmt: skip
+    """The method of the module docstring on checked ``[N, weeks]`` quantiles."""
+    sigma = week_sigma(p10, p90)
+    z = NormalDist().inv_cdf(level)
+    protection = lead + review
+    mean_p = p50[:, :protection].sum(1)
+    up_to = mean_p + z * np.sqrt(np.square(sigma[:, :protection]).sum(1))
+    lead_mean = p50[:, :lead].sum(1)
+    reorder = lead_mean + z * np.sqrt(np.square(sigma[:, :lead]).sum(1))
+    weekly_mean = mean_p / protection
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cover = np.where(weekly_mean > 0, stock / weekly_mean, np.nan)
+    return PlanArrays(
+        lead_time_demand=lead_mean,
+        demand_over_protection=mean_p,
+        safety_stock=up_to - mean_p,
+        reorder_point=reorder,
+        order_up_to=up_to,
+        order_quantity=np.maximum(0.0, up_to - stock - ordered),  # NaN stock stays NaN
+        weeks_of_cover=cover,
+    )
+
+
+def _settings(
+    lead_time_weeks: object, review_weeks: object, service_level: object
+) -> tuple[int, int, float]:
     lead = _whole_weeks("lead_time_weeks", lead_time_weeks, minimum=0)
     review = _whole_weeks("review_weeks", review_weeks, minimum=1)
     level = _number("service_level", service_level)
@@ -86,29 +187,7 @@ def plan_inventory(
         raise ConfigError(
             f"service_level must be in ({MIN_SERVICE_LEVEL}, {MAX_SERVICE_LEVEL}]; got {level}"
         )
-    stock = _non_negative("stock_on_hand", stock_on_hand)
-    ordered = _non_negative("on_order", on_order)
-    p10, p50, p90 = _quantiles(weekly_p10, weekly_p50, weekly_p90, needed=lead + review)
-
-    sigma = week_sigma(p10, p90)
-    z = NormalDist().inv_cdf(level)
-    protection = lead + review
-    mean_p = float(p50[:protection].sum())
-    up_to = mean_p + z * math.sqrt(float(np.square(sigma[:protection]).sum()))
-    reorder = float(p50[:lead].sum()) + z * math.sqrt(float(np.square(sigma[:lead]).sum()))
-    weekly_mean = mean_p / protection
-    return InventoryPlan(
-        item_id=item_id,
-        lead_time_weeks=lead,
-        review_weeks=review,
-        service_level=level,
-        stock_on_hand=stock,
-        demand_over_protection=mean_p,
-        safety_stock=up_to - mean_p,
-        reorder_point=reorder,
-        order_quantity=max(0.0, up_to - stock - ordered),
-        weeks_of_cover=stock / weekly_mean if weekly_mean > 0 else None,
-    )
+    return lead, review, level
 
 
 def _whole_weeks(name: str, value: object, *, minimum: int) -> int:
@@ -131,39 +210,47 @@ def _non_negative(name: str, value: object) -> float:
 
 
 def _quantiles(
-    p10: object, p50: object, p90: object, *, needed: int
+    p10: object, p50: object, p90: object, *, needed: int, ndim: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The three quantile arrays, checked: ``ndim`` 1 (weeks) or 2 (toys × weeks)."""
+    shape = "a 1-D array, one entry per week" if ndim == 1 else "a 2-D array, toys × weeks"
     arrays = {}
     for name, values in (("weekly_p10", p10), ("weekly_p50", p50), ("weekly_p90", p90)):
         try:
             array = np.asarray(values, dtype=float)
         except (TypeError, ValueError) as err:
-            raise ConfigError(f"{name} must be a 1-D array of numbers; {err}") from None
-        if array.ndim != 1:
-            raise ConfigError(f"{name} must be a 1-D array, one entry per week; got {array.shape}")
-        if len(array) < needed:
+            raise ConfigError(f"{name} must be {shape} of numbers; {err}") from None
+        if array.ndim != ndim:
+            raise ConfigError(f"{name} must be {shape}; got {array.shape}")
+        if array.shape[-1] < needed:
             raise ConfigError(
-                f"{name} has {len(array)} weeks; lead_time_weeks + review_weeks = {needed} "
+                f"{name} has {array.shape[-1]} weeks; lead_time_weeks + review_weeks = {needed} "
                 "weeks of forecast are needed"
             )
-        bad = np.flatnonzero(~np.isfinite(array) | (array < 0))
+        bad = np.argwhere(~np.isfinite(array) | (array < 0))
         if bad.size:
             raise ConfigError(
-                f"{name} must be finite and ≥ 0 (no NaN); week {bad[0]} is {array[bad[0]]}"
+                f"{name} must be finite and ≥ 0 (no NaN); {_where(bad[0])} is "
+                f"{array[tuple(bad[0])]}"
             )
         arrays[name] = array
     low, mid, high = arrays.values()
-    if not len(low) == len(mid) == len(high):
+    if not low.shape == mid.shape == high.shape:
         raise ConfigError(
             "weekly_p10, weekly_p50 and weekly_p90 must have the same number of weeks; got "
-            f"{len(low)}, {len(mid)}, {len(high)}"
+            f"{low.shape}, {mid.shape}, {high.shape}"
         )
     for name, lower, upper in (("weekly_p50", low, mid), ("weekly_p90", mid, high)):
-        crossed = np.flatnonzero(lower > upper)
+        crossed = np.argwhere(lower > upper)
         if crossed.size:
-            week = crossed[0]
+            at = tuple(crossed[0])
             raise ConfigError(
-                f"quantiles cross in week {week}: need P10 ≤ P50 ≤ P90, but {name} is "
-                f"{upper[week]} < {lower[week]}; sort each week's quantiles first"
+                f"quantiles cross in {_where(crossed[0])}: need P10 ≤ P50 ≤ P90, but {name} is "
+                f"{upper[at]} < {lower[at]}; sort each week's quantiles first"
             )
     return low, mid, high
+
+
+def _where(index: np.ndarray) -> str:
+    """``week 3`` for a 1-D position, ``toy row 12, week 3`` for a 2-D one."""
+    return f"week {index[-1]}" if len(index) == 1 else f"toy row {index[0]}, week {index[-1]}"

@@ -23,7 +23,13 @@ from toyguide.errors import CheckpointError
 from toyguide.evaluation.export import CHECKSUMS, MODEL_DIR
 from toyguide.runs import RunConfig, build
 
-__all__ = ["LoadedModel", "load_model_folder", "resolve_model_dir", "retrieval_queries"]
+__all__ = [
+    "LoadedModel",
+    "load_model_folder",
+    "resolve_model_dir",
+    "retrieval_queries",
+    "sales_forecasts",
+]
 
 _REQUIRED = ("model.safetensors", "config.json", "features.json", "text.faiss", CHECKSUMS)
 
@@ -132,3 +138,15 @@ def shopper_state(loaded: LoadedModel, row: int) -> dict[str, torch.Tensor]:
     rows = np.array([row])
     batch, _, _ = sequence_batch(seqs, rows, seqs.offsets[rows + 1], loaded.config.features.max_len)
     return batch
+
+
+@torch.no_grad()
+def sales_forecasts(loaded: LoadedModel, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Quantiles ``[B, H, 3]`` (P10, P50, P90) and means ``[B, H]``, in units, of item ``rows``
+    for the H weeks after the store's last sales week."""
+    n_weeks = loaded.data.of("sales").weeks.n_weeks
+    origins = np.full(len(rows), n_weeks)
+    batch = loaded.streams["sales"].batch_at(np.asarray(rows), origins, n_weeks)
+    out = loaded.model.sales_outputs(batch)
+    return (out["quantiles"].numpy().astype(np.float64),
+            out["mean"].numpy().astype(np.float64))  # fmt: skip

@@ -19,7 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from pydantic.json_schema import WithJsonSchema
 
 from toyguide.data.taxonomy import CHILD_GENDERS, CURRENCIES, EVENT_KINDS, FUNCTIONS
-from toyguide.guide import views
+from toyguide.guide import overview, views
 from toyguide.guide.lexicon import OCCASIONS
 from toyguide.guide.request import FIELDS, MAX_KEYWORD_CHARS, MAX_KEYWORDS
 
@@ -38,6 +38,7 @@ __all__ = [
     "InventoryRequest",
     "ItemViewModel",
     "LabelProbabilityModel",
+    "MerchantOverviewModel",
     "PickModel",
     "RecommendationsModel",
     "RecommendationsRequest",
@@ -49,6 +50,7 @@ __all__ = [
     "Stored",
     "ToyDescription",
     "ToyEvaluationModel",
+    "ToyMatchesModel",
     "errors",
     "view_model",
 ]
@@ -232,6 +234,14 @@ InventoryPlanModel = view_model(views.InventoryPlan)
 ToyEvaluationModel = view_model(views.ToyEvaluation)
 SegmentModel = view_model(views.Segment)
 ShopperProfileModel = view_model(views.ShopperProfile)
+
+
+# The merchant's overview (guide/overview.py keeps its own dataclasses, generated alike).
+MerchantOverviewModel = view_model(overview.MerchantOverview)
+
+
+class ToyMatchesModel(BaseModel):
+    toys: list[view_model(overview.ToyMatch)]  # type: ignore[valid-type]
 
 
 class SegmentsModel(BaseModel):

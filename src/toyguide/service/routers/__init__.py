@@ -8,6 +8,7 @@ from toyguide.service.routers import (
     health,
     inventory,
     items,
+    merchant,
     recommendations,
     shoppers,
 )
@@ -20,6 +21,7 @@ ROUTERS = [
     events.router,
     forecast.router,
     inventory.router,
+    merchant.router,
     shoppers.router,
     admin.router,
 ]
