@@ -24,7 +24,9 @@ toyguide rows read the frozen MiniLM sentence vector and the brand; ``toyguide-m
 MTL run with the item encoder's hashed word / word-pair input added (``features.text_buckets``,
 a fastText-like bag: the exact words TF-IDF sees); ``toyguide-mtl-bow-per-target`` trains it
 with each target as its own loss unit under uncertainty weighting (``weighting.per_target``), so
-the 15-label functions loss is not drowned beside the 43-class top category.
+the 15-label functions loss is not drowned beside the 43-class top category;
+``toyguide-mtl-bow-learned`` pools the hashed words with a learned weight per word
+(``model.token_pooling = "learned"``) instead of their plain mean, as TF-IDF weighs them.
 
     python bench/attributes.py --out bench/results/attributes.json
     python bench/attributes.py --quick            # 400 products, one seed: a smoke test
@@ -284,9 +286,10 @@ def tfidf_row(bench: dict, grid: list[float]) -> dict:
 
 # -- toyguide ---------------------------------------------------------------------------------
 def run_config(args: argparse.Namespace, targets: tuple[str, ...], seed: int, buckets: int,
-               per_target: bool = False) -> str:  # fmt: skip
+               per_target: bool = False, pooling: str = "mean") -> str:  # fmt: skip
     """``per_target``: each target its own loss unit, weighted by uncertainty (Kendall et al.),
-    which scales every unit by its learned 1/σ²: the normalisation across targets."""
+    which scales every unit by its learned 1/σ²: the normalisation across targets.
+    ``pooling``: model.token_pooling of the hashed words (mean, or learned word weights)."""
     features = feature_config(targets, args.batch_size)
     weighting = 'name = "uncertainty"\nper_target = true' if per_target else 'name = "equal"'
     features |= {"text_buckets": buckets, "max_tokens": args.max_tokens}
@@ -302,6 +305,7 @@ dropout = {args.dropout}
 use_id = false
 use_categories = false
 use_price = false
+token_pooling = "{pooling}"
 [weighting]
 {weighting}
 [train]
@@ -361,12 +365,13 @@ def train_once(work: Path, store: Path, name: str, seed: int, config: str) -> di
 
 
 def toyguide_run(args, work: Path, store: Path, bench: dict, name: str, targets, seed,
-                 buckets: int | None = None, per_target: bool = False) -> dict:  # fmt: skip
+                 buckets: int | None = None, per_target: bool = False,
+                 pooling: str = "mean") -> dict:  # fmt: skip
     """Train one run and score its targets on the test products."""
     from toyguide.features.splits import TEST
 
     buckets = args.text_buckets if buckets is None else buckets
-    config = run_config(args, targets, seed, buckets, per_target)
+    config = run_config(args, targets, seed, buckets, per_target, pooling)
     metrics = train_once(work, store, name, seed, config)
     test_rows = {t: rows_of(bench, t, TEST) for t in targets}
     scores = toyguide_scores(Path(metrics["run"]), store)
@@ -393,6 +398,10 @@ def toyguide_rows(args, work: Path, store: Path, bench: dict) -> dict:
                                    seed, args.bow_buckets, per_target=True)
                       for seed in range(args.seeds)]  # fmt: skip
         rows["toyguide-mtl-bow-per-target"] = summarise_runs(per_target, TARGETS)
+        learned = [toyguide_run(args, work, store, bench, "mtl-bow-learned", TARGETS, seed,
+                                args.bow_buckets, pooling="learned")
+                   for seed in range(args.seeds)]  # fmt: skip
+        rows["toyguide-mtl-bow-learned"] = summarise_runs(learned, TARGETS)
     return rows
 
 

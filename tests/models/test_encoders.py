@@ -260,3 +260,26 @@ def test_length_buckets_give_the_states_of_one_padded_pass() -> None:
         states[buckets] = encoder(batch, items)
     assert torch.allclose(states[True], states[False], atol=1e-5)
     assert torch.all(states[True][~mask] == 0)
+
+
+def test_learned_token_pooling_starts_as_the_mean_and_learns_word_weights() -> None:
+    dims = ItemDims(n_items=5, n_brands=2, n_categories=2, text_dim=4, n_token_buckets=10)
+    mean = ItemEncoder(ModelConfig(d_model=8), dims)
+    learned = ItemEncoder(ModelConfig(d_model=8, token_pooling="learned"), dims)
+    learned.token_emb.load_state_dict(mean.token_emb.state_dict())
+    tokens = torch.tensor([[1, 2, 3, 0], [0, 0, 0, 0], [4, 4, 0, 0]])
+    text = torch.zeros(3, 4)
+    assert torch.allclose(learned._token_bag(tokens, text), mean._token_bag(tokens, text))
+    with torch.no_grad():
+        learned.token_score.weight[2] = 50.0  # word 2 decides: the toy becomes that word
+    pooled = learned._token_bag(tokens, text)
+    assert torch.allclose(pooled[0], learned.token_emb.weight[2], atol=1e-5)
+    assert torch.equal(pooled[1], torch.zeros(8))  # no words, no vector (and no NaN)
+    scores = learned._token_bag(tokens, text).sum()
+    scores.backward()
+    assert learned.token_score.weight.grad is not None  # the weights are trained
+
+
+def test_an_unknown_token_pooling_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="token_pooling"):
+        ModelConfig(token_pooling="max")

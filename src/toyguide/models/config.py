@@ -6,10 +6,12 @@ from dataclasses import dataclass
 
 from toyguide.errors import ConfigError
 
-__all__ = ["ITEM_PARTS", "ModelConfig"]
+__all__ = ["ITEM_PARTS", "TOKEN_POOLINGS", "ModelConfig"]
 
 ITEM_PARTS = ("id", "brand", "categories", "price", "text")
 """The item encoder's switchable inputs, each ``use_<part>`` in :class:`ModelConfig`."""
+
+TOKEN_POOLINGS = ("mean", "learned")
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,11 @@ class ModelConfig:
 
     ``id_dropout``: the chance, per item occurrence in training, that the id embedding is
     zeroed, so the model learns to describe a toy from its features, all a new toy has.
+
+    ``token_pooling``: how the hashed words of a toy's text (``features.text_buckets``) are
+    pooled: ``"mean"`` (every word alike) or ``"learned"`` (a learned weight per word, softmax
+    over the toy's words: the words that decide a label, "jigsaw" or a brand, can outweigh the
+    filler, as TF-IDF weights them; starts as the mean).
 
     ``length_buckets``: the shopper encoder runs a batch's sequences in groups of similar
     length, each padded only to its own longest (the same states, less padding: most shoppers
@@ -43,6 +50,7 @@ class ModelConfig:
     shopper_heads: int = 2
     shopper_dropout: float = 0.2
     length_buckets: bool = True
+    token_pooling: str = "mean"
     full_softmax_max_items: int = 200_000  # larger catalogues train with sampled softmax
     n_negatives: int = 2048
 
@@ -52,6 +60,11 @@ class ModelConfig:
             raise ConfigError(f"model.d_model must be >= 1, got {self.d_model}")
         if not any(getattr(self, f"use_{part}") for part in ITEM_PARTS):
             raise ConfigError("item encoder: enable at least one of id, brand, categories, ...")
+        if self.token_pooling not in TOKEN_POOLINGS:
+            raise ConfigError(
+                f"model.token_pooling must be one of {', '.join(TOKEN_POOLINGS)}, "
+                f"got {self.token_pooling!r}"
+            )
         for name in ("dropout", "id_dropout", "shopper_dropout"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"model.{name} must be in [0, 1], got {getattr(self, name)}")

@@ -18,6 +18,7 @@ from toyguide.models.config import ITEM_PARTS, ModelConfig
 __all__ = ["ItemDims", "ItemEncoder", "ItemTablesLike"]
 
 _TABLES = ("brand", "categories", "log_price", "price_missing", "text")
+_BAG_MODE = {"mean": "mean", "learned": "sum"}  # learned: weights sum to 1 per toy
 
 
 class ItemTablesLike(Protocol):
@@ -72,10 +73,18 @@ class ItemEncoder(nn.Module):
         )
         self.text_proj = nn.Linear(n.text_dim, d) if c.use_text else None
         self.token_emb = (
-            nn.EmbeddingBag(n.n_token_buckets + 1, d, mode="mean", padding_idx=0)
+            nn.EmbeddingBag(n.n_token_buckets + 1, d, mode=_BAG_MODE[c.token_pooling],
+                            padding_idx=0)
             if n.n_token_buckets > 0
             else None
-        )
+        )  # fmt: skip
+        # one learned score per word bucket; zeros: the pooling starts as the plain mean
+        self.token_score = (
+            nn.Embedding(n.n_token_buckets + 1, 1, padding_idx=0, _weight=torch.zeros(
+                n.n_token_buckets + 1, 1))
+            if self.token_emb is not None and c.token_pooling == "learned"
+            else None
+        )  # fmt: skip
         n_parts = sum(getattr(c, f"use_{part}") for part in ITEM_PARTS)
         n_parts += self.token_emb is not None
         self.mlp = nn.Sequential(
@@ -187,7 +196,12 @@ class ItemEncoder(nn.Module):
         assert self.token_emb is not None
         if tokens is None:
             return text.new_zeros(text.shape[0], self.config.d_model)
-        return self.token_emb(tokens)  # [M, D]
+        if self.token_score is None:
+            return self.token_emb(tokens)  # [M, D]
+        # [M, L] weights, a softmax over each toy's words; a toy without words gets none
+        scores = self.token_score(tokens).squeeze(-1).masked_fill(tokens == 0, float("-inf"))
+        weights = torch.softmax(scores, dim=-1).nan_to_num(0.0)
+        return self.token_emb(tokens, per_sample_weights=weights)  # [M, D]
 
     def _id_part(self, ids: Tensor | None, m: int, dtype: torch.dtype) -> Tensor:
         assert self.id_emb is not None
