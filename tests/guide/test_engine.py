@@ -119,6 +119,34 @@ def test_new_toy_evaluation(guide: Guide) -> None:
     assert abs(sum(p.probability for p in e.age_band) - 1) < 1e-3
     assert len(e.similar) == 10 and len(e.first_weeks_demand["p50"]) == 8
     assert e.price_percentile is not None and 0 <= e.price_percentile <= 100
+    pricing = e.pricing
+    assert pricing is not None and pricing.similar and pricing.horizon_weeks == 8
+    assert pricing.suggested_low <= pricing.suggested_median <= pricing.suggested_high
+    assert all(0 <= p.p10 <= p.p50 <= p.p90 for p in pricing.curve)
+    assert pricing.price_response in ("falls", "rises", "flat", "non_monotone")
+
+
+def test_the_pricing_curve_is_the_demand_forecast_at_each_price(guide: Guide) -> None:
+    """The curve runs the same model path as the first weeks' demand, batched over prices:
+    at the given price it matches the single-price forecast summed over the weeks."""
+    e = guide.evaluate_toy("Wooden train set", "A train with tracks", price=20.0)
+    assert e.pricing is not None and len(e.pricing.curve) >= 2
+    calls = []
+    forecast = guide.model.sales_forecast
+
+    def counting(items, *args):
+        calls.append(items.shape[0])
+        return forecast(items, *args)
+
+    guide.model.sales_forecast = counting
+    try:
+        again = guide.evaluate_toy("Wooden train set", "A train with tracks", price=20.0)
+    finally:
+        del guide.model.sales_forecast
+    assert calls == [1, len(again.pricing.curve)]  # the demand, then every price at once
+    grid = [p.price for p in again.pricing.curve]
+    at = guide.evaluate_toy("Wooden train set", "A train with tracks", price=grid[3])
+    assert sum(at.first_weeks_demand["mean"]) == pytest.approx(again.pricing.curve[3].mean, 1e-3)
 
 
 def test_profile_and_events(guide: Guide) -> None:

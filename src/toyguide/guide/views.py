@@ -15,9 +15,12 @@ __all__ = [
     "ItemView",
     "LabelProbability",
     "Pick",
+    "PricePoint",
+    "Pricing",
     "Recommendations",
     "Segment",
     "ShopperProfile",
+    "SimilarPrice",
     "ToyEvaluation",
 ]
 
@@ -91,6 +94,49 @@ class InventoryPlan(_Dict):
 
 
 @dataclass(frozen=True)
+class SimilarPrice(_Dict):
+    """A similar catalogue toy's price and what it sold (None where the data cannot say)."""
+
+    item_id: str
+    title: str | None
+    price: float
+    currency: str | None
+    similarity: float  # cosine similarity of the texts
+    mean_weekly_units: float | None  # from its first sales week to the data's end
+    first_weeks_units: float | None  # over its first H weeks, if it launched inside the data
+
+
+@dataclass(frozen=True)
+class PricePoint(_Dict):
+    """Expected units over the new toy's first H weeks at one candidate price."""
+
+    price: float
+    p10: float  # the weekly quantiles summed over the H weeks
+    p50: float
+    p90: float
+    mean: float  # expected units: the weekly means summed
+
+
+@dataclass(frozen=True)
+class Pricing(_Dict):
+    """A suggested price range from similar toys and the sales model's units at several prices;
+    ``method`` and ``uncertainty`` say how both were made and how far to trust them."""
+
+    currency: str | None  # of every price here; toys in other currencies are left out
+    similar: list[SimilarPrice]
+    suggested_low: float | None  # similarity-weighted P25 of the similar toys' prices
+    suggested_median: float | None
+    suggested_high: float | None  # weighted P75
+    horizon_weeks: int  # H of the curve's units; 0 without a curve
+    curve: list[PricePoint]  # ascending price; empty without a sales task or price input
+    # units as price rises: falls | rises | flat | non_monotone (curve drawn for the first two);
+    # or why there is no curve: no_price_input | no_sales_task | no_prices
+    price_response: str
+    method: str
+    uncertainty: str
+
+
+@dataclass(frozen=True)
 class ToyEvaluation(_Dict):
     age_band: list[LabelProbability]
     gender_target: list[LabelProbability]
@@ -98,6 +144,7 @@ class ToyEvaluation(_Dict):
     first_weeks_demand: dict[str, list[float]]  # {"p10": [...], "p50": [...], "p90": [...]}
     similar: list[Pick]  # most similar existing toys (score = cosine similarity)
     price_percentile: float | None  # the toy's price among the similar toys, 0..100
+    pricing: Pricing | None = None  # None when the evaluation was made without pricing
 
 
 @dataclass(frozen=True)
