@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from toyguide.guide.views import ItemView, PricePoint, Pricing, SimilarPrice
+from toyguide.guide.views import ItemView, PricePoint, PriceResponse, Pricing, SimilarPrice
 
 __all__ = [
     "FLAT",
@@ -83,7 +83,7 @@ def candidate_prices(prices: np.ndarray, given: float | None, n: int = N_CANDIDA
     return np.unique(np.round(np.geomspace(low, high, n), 2))  # cheap toys: no equal prices
 
 
-def price_response(prices: np.ndarray, units: np.ndarray) -> str:
+def price_response(prices: np.ndarray, units: np.ndarray) -> PriceResponse:
     """ "falls" or "rises" (units as price rises), "flat" (moves < :data:`FLAT` of its level)
     or "non_monotone" (under :data:`MONOTONE` of the movement goes one way)."""
     u = np.asarray(units, float)[np.argsort(prices)]
@@ -128,7 +128,7 @@ def new_toy_pricing(
     low, mid, high = suggested_range(prices, np.array([n.similarity for n in priced]))
     similar = [_similar_price(n) for n in priced]
     if forecast is None or not price_is_input:
-        verdict = "no_sales_task" if forecast is None else "no_price_input"
+        verdict: PriceResponse = "no_sales_task" if forecast is None else "no_price_input"
         method = _method(len(priced), currency, verdict, 0)
         return Pricing(
             currency, similar, low, mid, high, 0, [], verdict, method, _uncertainty(verdict, 0)
@@ -136,7 +136,7 @@ def new_toy_pricing(
     grid = candidate_prices(prices, price)
     quantiles, mean = forecast(grid)  # [P, H, 3], [P, H]
     curve = curve_points(grid, quantiles, mean)
-    verdict = price_response(grid, np.array([p.mean for p in curve]))
+    verdict: PriceResponse = price_response(grid, np.array([p.mean for p in curve]))
     horizon = quantiles.shape[1]
     return Pricing(
         currency, similar, low, mid, high, horizon, curve, verdict,

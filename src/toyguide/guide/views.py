@@ -7,7 +7,7 @@ these dataclasses (``service/schemas.py``), so a field is added or changed here 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 __all__ = [
     "Forecast",
@@ -93,6 +93,13 @@ class InventoryPlan(_Dict):
     weeks_of_cover: float | None  # stock on hand / mean weekly demand
 
 
+PriceResponse = Literal[
+    "falls", "rises", "flat", "non_monotone", "no_price_input", "no_sales_task", "no_prices"
+]
+"""How the sales model's units move as price rises (a curve is drawn for falls and rises only),
+or why there is no curve."""
+
+
 @dataclass(frozen=True)
 class SimilarPrice(_Dict):
     """A similar catalogue toy's price and what it sold (None where the data cannot say)."""
@@ -129,9 +136,7 @@ class Pricing(_Dict):
     suggested_high: float | None  # weighted P75
     horizon_weeks: int  # H of the curve's units; 0 without a curve
     curve: list[PricePoint]  # ascending price; empty without a sales task or price input
-    # units as price rises: falls | rises | flat | non_monotone (curve drawn for the first two);
-    # or why there is no curve: no_price_input | no_sales_task | no_prices
-    price_response: str
+    price_response: PriceResponse
     method: str
     uncertainty: str
 
