@@ -96,6 +96,15 @@ def test_the_curve_has_one_point_per_candidate_price_from_one_batched_call() -> 
     assert "25th to 75th percentile" in pricing.method and "not an elasticity" in pricing.method
 
 
+def test_the_level_is_checked_against_the_similar_toys_launch_weeks() -> None:
+    launched = [Neighbour(toy(f"t{i}", p), 0.9, 10.0, 400.0) for i, p in enumerate([9.0, 11.0])]
+    pricing = new_toy_pricing(launched, None, Recorder(), True)
+    assert "sold a median of 400.0 units in their first 4 weeks" in pricing.uncertainty
+    assert "off by more than 3x" in pricing.uncertainty  # the stand-in expects about 8
+    unlaunched = new_toy_pricing(neighbours([9.0, 11.0]), None, Recorder(), True)
+    assert "level goes unchecked" in unlaunched.uncertainty
+
+
 def test_a_model_without_price_input_gets_no_curve_and_says_why() -> None:
     model = Recorder()
     pricing = new_toy_pricing(neighbours([8.0, 10.0]), None, model, price_is_input=False)

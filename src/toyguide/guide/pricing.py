@@ -138,9 +138,10 @@ def new_toy_pricing(
     curve = curve_points(grid, quantiles, mean)
     verdict: PriceResponse = price_response(grid, np.array([p.mean for p in curve]))
     horizon = quantiles.shape[1]
+    uncertainty = f"{_uncertainty(verdict, horizon)} {_launch_check(priced, curve, mid, horizon)}"
     return Pricing(
         currency, similar, low, mid, high, horizon, curve, verdict,
-        _method(len(priced), currency, verdict, horizon), _uncertainty(verdict, horizon),
+        _method(len(priced), currency, verdict, horizon), uncertainty.strip(),
     )  # fmt: skip
 
 
@@ -153,6 +154,26 @@ def curve_points(prices: np.ndarray, quantiles: np.ndarray, mean: np.ndarray) ->
         PricePoint(float(p), *(round(float(v), 3) for v in (*q, m)))
         for p, q, m in zip(prices, total_q, total_mean, strict=True)
     ]
+
+
+def _launch_check(priced: list[Neighbour], curve: list[PricePoint], mid: float, h: int) -> str:
+    """The model's level beside what the similar toys sold in their own first weeks: the one
+    check of the curve the data allows for each request."""
+    sold = [n.first_weeks_units for n in priced if n.first_weeks_units is not None]
+    sold = [u for u in sold if not np.isnan(u)]
+    if not sold:
+        return "None of the similar toys launched inside the data, so the level goes unchecked."
+    nearest = min(curve, key=lambda p: abs(np.log(p.price / mid)))
+    observed = float(np.median(sold))
+    text = (
+        f"Check: the {len(sold)} similar toys that launched inside the data sold a median of "
+        f"{observed:.1f} units in their first {h} weeks; the model expects {nearest.mean:.1f} at "
+        f"{nearest.price:g}."
+    )
+    ratio = (nearest.mean + 1.0) / (observed + 1.0)
+    if not 1 / 3 <= ratio <= 3:
+        text += " The model's level is off by more than 3x from theirs: trust neither blindly."
+    return text
 
 
 def _one_currency(neighbours: list[Neighbour]) -> tuple[str | None, list[Neighbour]]:
