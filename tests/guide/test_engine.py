@@ -167,3 +167,28 @@ def test_unlabelled_items_get_predicted_ages(guide: Guide) -> None:
     assert c.predicted_age is not None and c.predicted_age.any()
     rows = np.flatnonzero(c.predicted_age)
     assert not np.isnan(c.age_min[rows]).any()
+
+
+def test_a_model_trained_without_prices_encodes_a_new_toy_without_one(
+    guide: Guide, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """price_band as a target (or a store without prices) leaves every catalogue price
+    missing in training; a new toy's price must then be missing too, and no curve drawn."""
+    import dataclasses
+
+    import torch
+
+    from toyguide.guide.new_toy import NewToy, encode_new_toy, price_is_input
+
+    toy = NewToy(guide.embedder.embed(["wooden train"]), None, "wooden train")
+    with torch.no_grad():
+        cheap, dear = encode_new_toy(guide.loaded, toy, [5.0, 50.0])
+    assert price_is_input(guide.loaded) and not torch.allclose(cheap, dear)
+    no_price = dataclasses.replace(guide.model.config, use_price=False)
+    monkeypatch.setattr(guide.model, "config", no_price)
+    with torch.no_grad():
+        cheap, dear, none = encode_new_toy(guide.loaded, toy, [5.0, 50.0, None])
+    assert not price_is_input(guide.loaded)
+    assert torch.equal(cheap, dear) and torch.equal(cheap, none)
+    pricing = guide.evaluate_toy("Wooden train", price=5.0).pricing
+    assert pricing.price_response == "no_price_input" and pricing.curve == []

@@ -169,7 +169,9 @@ def uci_served(tmp_path_factory: pytest.TempPathFactory, shared_dataset) -> Serv
     f, m, t = config.features, config.model, config.train
     config = dataclasses.replace(
         config, threads=1, text_cache=str(root / "text-cache"),
-        features=dataclasses.replace(f, tasks=("attributes", "sales"), text_buckets=0),
+        # functions, not price_band: a price band target would blank the price input
+        features=dataclasses.replace(f, tasks=("attributes", "sales"), text_buckets=0,
+                                     attribute_targets=("functions",)),
         model=dataclasses.replace(m, d_model=16),
         train=dataclasses.replace(t, epochs=2, steps_per_epoch=10, patience=1),
         analysis=dataclasses.replace(config.analysis, every_steps=0),
