@@ -84,7 +84,7 @@ class Recorder:
 
 def test_the_curve_has_one_point_per_candidate_price_from_one_batched_call() -> None:
     model = Recorder()
-    pricing = new_toy_pricing(neighbours([8.0, 9.0, 10.0, 12.0, 15.0]), 11.0, model, True)
+    pricing = new_toy_pricing(neighbours([8.0, 9.0, 10.0, 12.0, 15.0]), 11.0, model, True, 4)
     assert len(model.calls) == 1  # one forward pass for every price, not one per price
     assert [p.price for p in pricing.curve] == model.calls[0].tolist()
     assert len(pricing.curve) == N_CANDIDATES and pricing.horizon_weeks == 4
@@ -98,17 +98,18 @@ def test_the_curve_has_one_point_per_candidate_price_from_one_batched_call() -> 
 
 def test_the_level_is_checked_against_the_similar_toys_launch_weeks() -> None:
     launched = [Neighbour(toy(f"t{i}", p), 0.9, 10.0, 400.0) for i, p in enumerate([9.0, 11.0])]
-    pricing = new_toy_pricing(launched, None, Recorder(), True)
+    pricing = new_toy_pricing(launched, None, Recorder(), True, 4)
     assert "sold a median of 400.0 units in their first 4 weeks" in pricing.uncertainty
     assert "off by more than 3x" in pricing.uncertainty  # the stand-in expects about 8
-    unlaunched = new_toy_pricing(neighbours([9.0, 11.0]), None, Recorder(), True)
+    unlaunched = new_toy_pricing(neighbours([9.0, 11.0]), None, Recorder(), True, 4)
     assert "level goes unchecked" in unlaunched.uncertainty
 
 
 def test_a_model_without_price_input_gets_no_curve_and_says_why() -> None:
     model = Recorder()
-    pricing = new_toy_pricing(neighbours([8.0, 10.0]), None, model, price_is_input=False)
+    pricing = new_toy_pricing(neighbours([8.0, 10.0]), None, model, price_is_input=False, horizon=4)
     assert model.calls == [] and pricing.curve == [] and pricing.price_response == "no_price_input"
+    assert pricing.horizon_weeks == 4  # the similar toys' first-weeks units still need it
     assert "without prices as an input" in pricing.method
     assert pricing.suggested_low is not None  # the similar toys' range still holds
 
@@ -117,17 +118,17 @@ def test_a_flat_model_is_reported_flat() -> None:
     def flat(prices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.ones((len(prices), 2, 3)), np.ones((len(prices), 2))
 
-    pricing = new_toy_pricing(neighbours([8.0, 10.0]), None, flat, True)
+    pricing = new_toy_pricing(neighbours([8.0, 10.0]), None, flat, True, 2)
     assert pricing.price_response == "flat" and "no curve is drawn" in pricing.method
 
 
 def test_currencies_are_never_mixed() -> None:
     mixed = neighbours([10.0, 11.0, 12.0]) + neighbours([900.0], "CNY")
-    pricing = new_toy_pricing(mixed, None, None, True)
+    pricing = new_toy_pricing(mixed, None, None, True, 0)
     assert pricing.currency == "GBP" and {s.price for s in pricing.similar} == {10.0, 11.0, 12.0}
     assert pricing.price_response == "no_sales_task" and pricing.curve == []
 
 
 def test_no_priced_neighbours_gives_no_range() -> None:
-    pricing = new_toy_pricing(neighbours([None, None]), 10.0, Recorder(), True)
+    pricing = new_toy_pricing(neighbours([None, None]), 10.0, Recorder(), True, 4)
     assert pricing.suggested_low is None and pricing.price_response == "no_prices"

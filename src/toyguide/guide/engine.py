@@ -300,8 +300,9 @@ class Guide:
         """The suggested range from the similar toys and the sales model's curve over prices."""
         has_sales = "sales" in self.model.tasks
         mean_units = first_units = np.full(len(rows), np.nan)
+        horizon = self.loaded.config.features.horizon if has_sales else 0
         if has_sales:
-            sales, horizon = self.data.of("sales"), self.loaded.config.features.horizon
+            sales = self.data.of("sales")
             mean_units, first_units = observed_demand(
                 sales.units[rows], sales.first_week[rows], horizon
             )
@@ -315,7 +316,7 @@ class Guide:
             for s, r, m, f in zip(scores, rows, mean_units, first_units, strict=True)
         ]
         return new_toy_pricing(neighbours, price, forecast if has_sales else None,
-                               price_is_input(self.loaded))  # fmt: skip
+                               price_is_input(self.loaded), horizon)  # fmt: skip
 
     def _new_item_demand(self, item: torch.Tensor) -> dict[str, list[float]]:
         out = forecast_new_toy(self.loaded, item)

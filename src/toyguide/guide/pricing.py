@@ -117,27 +117,26 @@ def new_toy_pricing(
     price: float | None,
     forecast: NewToyForecast | None,
     price_is_input: bool,
+    horizon: int,
 ) -> Pricing:
     """The pricing block of a new toy's evaluation. ``forecast`` is None without a sales task;
-    ``price_is_input`` says whether the model was trained with prices as an item input."""
+    ``price_is_input`` says whether the model was trained with prices as an item input;
+    ``horizon`` is the weeks of the neighbours' first-weeks units and of the curve."""
     currency, priced = _one_currency(neighbours)
     if not priced:
         text = "None of the most similar toys has a price: no range and no curve."
-        return Pricing(currency, [], None, None, None, 0, [], "no_prices", text, "")
+        return Pricing(currency, [], None, None, None, horizon, [], "no_prices", text, "")
     prices = np.array([n.item.price for n in priced], float)
     low, mid, high = suggested_range(prices, np.array([n.similarity for n in priced]))
     similar = [_similar_price(n) for n in priced]
     if forecast is None or not price_is_input:
         verdict: PriceResponse = "no_sales_task" if forecast is None else "no_price_input"
-        method = _method(len(priced), currency, verdict, 0)
-        return Pricing(
-            currency, similar, low, mid, high, 0, [], verdict, method, _uncertainty(verdict, 0)
-        )
+        method, uncertainty = _method(len(priced), currency, verdict, 0), _uncertainty(verdict, 0)
+        return Pricing(currency, similar, low, mid, high, horizon, [], verdict, method, uncertainty)
     grid = candidate_prices(prices, price)
     quantiles, mean = forecast(grid)  # [P, H, 3], [P, H]
     curve = curve_points(grid, quantiles, mean)
     verdict: PriceResponse = price_response(grid, np.array([p.mean for p in curve]))
-    horizon = quantiles.shape[1]
     uncertainty = f"{_uncertainty(verdict, horizon)} {_launch_check(priced, curve, mid, horizon)}"
     return Pricing(
         currency, similar, low, mid, high, horizon, curve, verdict,

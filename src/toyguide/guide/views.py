@@ -134,7 +134,7 @@ class Pricing(_Dict):
     suggested_low: float | None  # similarity-weighted P25 of the similar toys' prices
     suggested_median: float | None
     suggested_high: float | None  # weighted P75
-    horizon_weeks: int  # H of the curve's units; 0 without a curve
+    horizon_weeks: int  # H of the curve's and the similar toys' first-weeks units; 0: no sales
     curve: list[PricePoint]  # ascending price; empty without a sales task or price input
     price_response: PriceResponse
     method: str
