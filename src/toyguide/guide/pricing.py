@@ -50,7 +50,8 @@ computed in one batched forward pass of the sales model."""
 
 @dataclass(frozen=True)
 class Neighbour:
-    """A catalogue toy near the new one, with what it sold (None where the data cannot say)."""
+    """A catalogue toy near the new one, with what it sold (None or NaN where the data cannot
+    say: no sales task, or no launch inside the data)."""
 
     item: ItemView
     similarity: float
@@ -210,11 +211,11 @@ _VERDICTS = {
 
 
 def _method(n: int, currency: str | None, verdict: str, horizon: int) -> str:
-    unit = f" {currency}" if currency else ""
+    unit = f" in {currency}" if currency else ""
+    prices = f"prices{unit}" if currency else "prices (no currency stated)"
     text = (
-        f"Suggested range: the 25th to 75th percentile of the prices of the {n} most similar "
-        f"toys by text ({unit.strip() or 'no currency stated'}), each weighted by its "
-        "similarity."
+        f"Suggested range: the 25th to 75th percentile of the {prices} of the {n} most similar "
+        "toys by text, each weighted by its similarity."
     )
     if horizon:
         text += (
