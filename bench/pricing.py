@@ -8,7 +8,8 @@ Reads a demo folder (``toyguide demo ... --out DIR --no-serve``), prints one JSO
   no-history forecast (id dropped, as for a new toy) against the units it sold, and the slope of
   log units on log price in the data and in the model;
 - the latency of ``POST /v1/items/evaluate`` through the app (median of --repeats).
-With --screenshot, also serves the app and saves the merchant page's evaluate section.
+With --screenshot, also serves the app and saves the pricing block of the merchant page's
+evaluate section, after evaluating the first probe.
 
     python bench/pricing.py --demo demo-uci --out bench/results/pricing_uci.json \\
         --screenshot docs/figures/merchant_pricing_uci.png
@@ -152,7 +153,7 @@ def screenshot(guide, demo: Path, path: Path) -> None:
         page.locator(".pricing").wait_for()
         page.wait_for_timeout(1500)  # plotly's first draw
         path.parent.mkdir(parents=True, exist_ok=True)
-        page.locator("section[aria-labelledby='evaluate-heading']").screenshot(path=str(path))
+        page.locator(".pricing").screenshot(path=str(path))  # the section's pricing block
         browser.close()
     server.should_exit = True
     thread.join(10)

@@ -138,7 +138,8 @@ def new_toy_pricing(
     quantiles, mean = forecast(grid)  # [P, H, 3], [P, H]
     curve = curve_points(grid, quantiles, mean)
     verdict: PriceResponse = price_response(grid, np.array([p.mean for p in curve]))
-    uncertainty = f"{_uncertainty(verdict, horizon)} {_launch_check(priced, curve, mid, horizon)}"
+    check = _launch_check(priced, curve, mid, horizon, currency)
+    uncertainty = f"{_uncertainty(verdict, horizon)} {check}"
     return Pricing(
         currency, similar, low, mid, high, horizon, curve, verdict,
         _method(len(priced), currency, verdict, horizon), uncertainty.strip(),
@@ -156,7 +157,9 @@ def curve_points(prices: np.ndarray, quantiles: np.ndarray, mean: np.ndarray) ->
     ]
 
 
-def _launch_check(priced: list[Neighbour], curve: list[PricePoint], mid: float, h: int) -> str:
+def _launch_check(
+    priced: list[Neighbour], curve: list[PricePoint], mid: float, h: int, currency: str | None
+) -> str:
     """The model's level beside what the similar toys sold in their own first weeks: the one
     check of the curve the data allows for each request."""
     sold = [n.first_weeks_units for n in priced if n.first_weeks_units is not None]
@@ -168,7 +171,7 @@ def _launch_check(priced: list[Neighbour], curve: list[PricePoint], mid: float, 
     text = (
         f"Check: the {len(sold)} similar toys that launched inside the data sold a median of "
         f"{observed:.1f} units in their first {h} weeks; the model expects {nearest.mean:.1f} at "
-        f"{nearest.price:g}."
+        f"{nearest.price:g}{f' {currency}' if currency else ''}."
     )
     ratio = (nearest.mean + 1.0) / (observed + 1.0)
     if not 1 / 3 <= ratio <= 3:

@@ -74,7 +74,7 @@ function layout(pricing) {
     yaxis: { title: { text: "Units" }, rangemode: "tozero" },
     legend: { orientation: "h", y: 1.18 },
     shapes: range,
-    annotations: range.length ? [{ x: Math.log10(Math.sqrt(pricing.suggested_low * pricing.suggested_high)), y: 1, xref: "x", yref: "paper", text: "suggested range", showarrow: false, yanchor: "bottom", font: { size: 11, color: "#2d7a38" } }] : [],
+    annotations: range.length ? [{ x: Math.log10(Math.sqrt(pricing.suggested_low * pricing.suggested_high)), y: 1, xref: "x", yref: "paper", text: "suggested range", showarrow: false, yanchor: "top", font: { size: 11, color: "#2d7a38" } }] : [],
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "rgba(0,0,0,0)",
   };
