@@ -119,6 +119,34 @@ def test_new_toy_evaluation(guide: Guide) -> None:
     assert abs(sum(p.probability for p in e.age_band) - 1) < 1e-3
     assert len(e.similar) == 10 and len(e.first_weeks_demand["p50"]) == 8
     assert e.price_percentile is not None and 0 <= e.price_percentile <= 100
+    pricing = e.pricing
+    assert pricing is not None and pricing.similar and pricing.horizon_weeks == 8
+    assert pricing.suggested_low <= pricing.suggested_median <= pricing.suggested_high
+    assert all(0 <= p.p10 <= p.p50 <= p.p90 for p in pricing.curve)
+    assert pricing.price_response in ("falls", "rises", "flat", "non_monotone")
+
+
+def test_the_pricing_curve_is_the_demand_forecast_at_each_price(guide: Guide) -> None:
+    """The curve runs the same model path as the first weeks' demand, batched over prices:
+    at the given price it matches the single-price forecast summed over the weeks."""
+    e = guide.evaluate_toy("Wooden train set", "A train with tracks", price=20.0)
+    assert e.pricing is not None and len(e.pricing.curve) >= 2
+    calls = []
+    forecast = guide.model.sales_forecast
+
+    def counting(items, *args):
+        calls.append(items.shape[0])
+        return forecast(items, *args)
+
+    guide.model.sales_forecast = counting
+    try:
+        again = guide.evaluate_toy("Wooden train set", "A train with tracks", price=20.0)
+    finally:
+        del guide.model.sales_forecast
+    assert calls == [1, len(again.pricing.curve)]  # the demand, then every price at once
+    grid = [p.price for p in again.pricing.curve]
+    at = guide.evaluate_toy("Wooden train set", "A train with tracks", price=grid[3])
+    assert sum(at.first_weeks_demand["mean"]) == pytest.approx(again.pricing.curve[3].mean, 1e-3)
 
 
 def test_profile_and_events(guide: Guide) -> None:
@@ -139,3 +167,28 @@ def test_unlabelled_items_get_predicted_ages(guide: Guide) -> None:
     assert c.predicted_age is not None and c.predicted_age.any()
     rows = np.flatnonzero(c.predicted_age)
     assert not np.isnan(c.age_min[rows]).any()
+
+
+def test_a_model_trained_without_prices_encodes_a_new_toy_without_one(
+    guide: Guide, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """price_band as a target (or a store without prices) leaves every catalogue price
+    missing in training; a new toy's price must then be missing too, and no curve drawn."""
+    import dataclasses
+
+    import torch
+
+    from toyguide.guide.new_toy import NewToy, encode_new_toy, price_is_input
+
+    toy = NewToy(guide.embedder.embed(["wooden train"]), None, "wooden train")
+    with torch.no_grad():
+        cheap, dear = encode_new_toy(guide.loaded, toy, [5.0, 50.0])
+    assert price_is_input(guide.loaded) and not torch.allclose(cheap, dear)
+    no_price = dataclasses.replace(guide.model.config, use_price=False)
+    monkeypatch.setattr(guide.model, "config", no_price)
+    with torch.no_grad():
+        cheap, dear, none = encode_new_toy(guide.loaded, toy, [5.0, 50.0, None])
+    assert not price_is_input(guide.loaded)
+    assert torch.equal(cheap, dear) and torch.equal(cheap, none)
+    pricing = guide.evaluate_toy("Wooden train", price=5.0).pricing
+    assert pricing.price_response == "no_price_input" and pricing.curve == []

@@ -299,6 +299,16 @@ def test_scale_weighted_sales_losses_are_the_losses_in_units() -> None:
     torch.testing.assert_close(weighted, in_units / norm)
 
 
+def test_the_run_config_switches_the_sales_loss_weighting() -> None:
+    from toyguide.models.config import ModelConfig
+    from toyguide.tasks import get_task
+
+    sales = get_task("sales")
+    assert sales.head_config({"horizon": H}, ModelConfig()).weight_by_scale
+    off = sales.head_config({"horizon": H}, ModelConfig(sales_weight_by_scale=False))
+    assert not off.weight_by_scale and off.horizon == H
+
+
 def test_poisson_deviance_by_hand() -> None:
     mean, target = torch.tensor([2.0, 1.0, 5.0]), torch.tensor([4.0, 0.0, float("nan")])
     mask = torch.tensor([True, True, False])

@@ -6,6 +6,9 @@ test gets a fresh app around it (a new dialogue store, the same guide).
 
 from __future__ import annotations
 
+import dataclasses
+import gzip
+import io
 import shutil
 import socket
 import threading
@@ -226,3 +229,52 @@ def uci_guide(uci_served: UciServed):
     g = load_guide(uci_served.run, uci_served.store)
     yield g
     g.close()
+
+
+# -- a small real-data shop: UCI Online Retail's toy-like products ------------------------------
+UCI_FILE = "online_retail.csv.gz"
+UCI_PRODUCTS = 200
+
+
+@pytest.fixture(scope="session")
+def uci_pricing_served(tmp_path_factory: pytest.TempPathFactory, shared_dataset) -> Served:
+    """A run trained briefly on 200 toys of UCI Online Retail (products whose title the
+    adapter's taxonomy rules label; every invoice line of theirs, in the adapter's own source
+    format): real prices in GBP and real weekly sales, for the pricing pages. Attributes and
+    sales only: the merchant's evaluator needs no more."""
+    import polars as pl
+
+    from toyguide.cli.demo import dataset_config
+    from toyguide.data.adapters.uci_retail_taxonomy import functions_for
+    from toyguide.data.ingest import import_dataset
+    from toyguide.runs import config_for_store
+
+    root = tmp_path_factory.mktemp("uci")
+    lines = pl.read_csv(shared_dataset("uci-online-retail") / UCI_FILE, infer_schema_length=0)
+    titles = lines.select("StockCode", "Description").unique().drop_nulls()
+    toys = titles.filter(pl.col("Description").map_elements(functions_for, pl.List(pl.String))
+                         .list.len() > 0)["StockCode"]  # fmt: skip
+    codes = toys.str.to_uppercase().unique().sort().head(UCI_PRODUCTS)
+    kept = io.BytesIO()
+    lines.filter(pl.col("StockCode").str.to_uppercase().is_in(codes.implode())).write_csv(kept)
+    source = root / "source"
+    source.mkdir()
+    (source / UCI_FILE).write_bytes(gzip.compress(kept.getvalue(), mtime=0))
+    store = root / "shop.duckdb"
+    with Store.open(store) as s:
+        import_dataset(s, "uci-online-retail", source)
+        config, _ = config_for_store(dataset_config(0), s)
+    f, m, t = config.features, config.model, config.train
+    config = dataclasses.replace(
+        config, threads=1, text_cache=str(root / "text-cache"),
+        # functions, not price_band: a price band target would blank the price input
+        features=dataclasses.replace(f, tasks=("attributes", "sales"), text_buckets=0,
+                                     attribute_targets=("functions",)),
+        model=dataclasses.replace(m, d_model=16),
+        train=dataclasses.replace(t, epochs=2, steps_per_epoch=10, patience=1),
+        analysis=dataclasses.replace(config.analysis, every_steps=0),
+    )  # fmt: skip
+    train_run(config, store, root / "run")
+    with Store.open(store, read_only=True) as s:
+        item = s.query("SELECT item_id FROM sales GROUP BY 1 ORDER BY sum(units) DESC LIMIT 1")
+    return Served(root, store, root / "run", root / "run" / "model", "", item.item())

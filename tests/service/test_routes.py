@@ -123,6 +123,13 @@ def test_evaluate_a_new_toy(client) -> None:
     assert abs(sum(p["probability"] for p in body["age_band"]) - 1) < 1e-3
     assert set(body["first_weeks_demand"]) == {"p10", "p50", "p90", "mean"}
     assert 0 <= body["price_percentile"] <= 100 and body["similar"]
+    pricing = body["pricing"]
+    assert pricing["currency"] and pricing["similar"] and pricing["method"]
+    assert {s["currency"] for s in pricing["similar"]} == {pricing["currency"]}
+    assert pricing["suggested_low"] <= pricing["suggested_median"] <= pricing["suggested_high"]
+    prices = [p["price"] for p in pricing["curve"]]
+    assert len(prices) >= 2 and prices == sorted(prices) and pricing["horizon_weeks"] == 8
+    assert all(0 <= p["p10"] <= p["p50"] <= p["p90"] for p in pricing["curve"])
     for bad in ({"title": ""}, {"title": "t", "price": -1}, {"title": "t", "colour": "red"}):
         error_of(client.post("/v1/items/evaluate", json=bad, headers=MERCHANT_AUTH), 422)
 

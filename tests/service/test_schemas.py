@@ -45,6 +45,8 @@ def test_the_openapi_schema_names_each_views_model() -> None:
 
 def test_views_from_the_guide_validate_against_their_models(guide, served) -> None:
     profile = guide.profile(served.shopper)
+    evaluation = guide.evaluate_toy("wooden train set", "a track and three wagons", None, 25.0)
+    pricing = evaluation.pricing
     made = [
         guide.item(served.item),
         *guide.search("train", 2),
@@ -52,7 +54,10 @@ def test_views_from_the_guide_validate_against_their_models(guide, served) -> No
         guide.ask("a puzzle for a five year old under 30 dollars", k=3)[0],
         guide.forecast(served.item),
         guide.plan_inventory(served.item, 2, 0.95),
-        guide.evaluate_toy("wooden train set", "a track and three wagons", None, 25.0),
+        evaluation,
+        pricing,  # the pricing block and its parts only come inside an evaluation
+        pricing.similar[0],
+        pricing.curve[0],
         profile,
         profile.age_band[0],  # label probabilities only come inside other views
         *guide.segments(3),

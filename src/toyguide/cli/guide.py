@@ -115,6 +115,13 @@ def evaluate_toy(
     for name, values in result.first_weeks_demand.items():
         table.add_row(f"demand {name}", " ".join(f"{v:.1f}" for v in values))
     table.add_row("price percentile", str(result.price_percentile))
+    pricing = result.pricing
+    if pricing is not None and pricing.suggested_low is not None:
+        table.add_row("suggested price", f"{pricing.suggested_low:.2f}–{pricing.suggested_high:.2f}"
+                      f" {pricing.currency or ''} (similar toys' weighted P25–P75)")  # fmt: skip
+        curve = " ".join(f"{p.price:g}:{p.mean:.1f}" for p in pricing.curve)
+        table.add_row(f"units in {pricing.horizon_weeks} weeks by price", curve or "-")
+        table.add_row("price response", pricing.price_response)
     console.print(table)
     _print_picks("most similar toys", result.similar)
 

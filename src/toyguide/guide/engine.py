@@ -18,7 +18,6 @@ import torch
 from toyguide.data.store import IngestReport, Store
 from toyguide.data.taxonomy import AGE_BANDS, CHILD_GENDERS, FUNCTIONS, GENDER_TARGETS
 from toyguide.errors import ConfigError, NotFoundError
-from toyguide.features.tables import hashed_tokens
 from toyguide.guide.catalogue import Catalogue
 from toyguide.guide.dialogue import Dialogue
 from toyguide.guide.inventory import plan_inventory
@@ -30,6 +29,7 @@ from toyguide.guide.loaded import (
     shopper_state,
     top_k,
 )
+from toyguide.guide.new_toy import NewToy, encode_new_toy, forecast_new_toy, price_is_input
 from toyguide.guide.overview import (
     CatalogueForecast,
     MerchantOverview,
@@ -41,6 +41,7 @@ from toyguide.guide.overview import (
     region_segments,
     reorder_rows,
 )
+from toyguide.guide.pricing import Neighbour, new_toy_pricing, observed_demand
 from toyguide.guide.recommend import CANDIDATES, rank_items
 from toyguide.guide.request import GuideRequest
 from toyguide.guide.views import (
@@ -49,6 +50,7 @@ from toyguide.guide.views import (
     ItemView,
     LabelProbability,
     Pick,
+    Pricing,
     Recommendations,
     Segment,
     ShopperProfile,
@@ -58,6 +60,7 @@ from toyguide.guide.views import (
 __all__ = ["Guide"]
 
 POPULARITY_WEIGHT = 0.3  # log-popularity prior for shoppers the model has not seen
+PRICING_SIMILAR = 20  # similar toys whose prices make the suggested range
 NO_HISTORY_NOTE = (
     "this shop has no purchase or sales history: picks are ranked by how closely each toy's "
     "text matches the request and by its stated or predicted age and functions, not by what "
@@ -289,43 +292,47 @@ class Guide:
         text = f"{title}. {description}".strip(". ") if description else title
         vector = self.embedder.embed([text])  # [1, 384]
         words = " ".join(part for part in (title, brand, description) if part)
-        item = self._encode_new_item(vector, brand, price, words)  # [1, D]
+        new_toy = NewToy(vector, brand, words)
+        item = encode_new_toy(self.loaded, new_toy, [price])  # [1, D]
         out = self.model.attribute_outputs(item)
         demand = self._new_item_demand(item) if "sales" in self.model.tasks else {}
-        scores, rows = top_k(self.loaded.text_index, vector[0], k_similar)
+        scores, rows = top_k(self.loaded.text_index, vector[0], max(k_similar, PRICING_SIMILAR))
         similar = [Pick(self.catalogue.views[r], round(float(s), 4), ["similar text"])
-                   for s, r in zip(scores, rows, strict=True)]  # fmt: skip
+                   for s, r in zip(scores[:k_similar], rows[:k_similar], strict=True)]  # fmt: skip
         return ToyEvaluation(
             _probabilities(out["age_band"], [b.name for b in AGE_BANDS]),
             _probabilities(out["gender_target"], list(GENDER_TARGETS)),
             _probabilities(out["functions"], list(FUNCTIONS), multilabel=True),
             demand, similar, _percentile(price, [p.item.price for p in similar]),
+            self._pricing(new_toy, price, scores, rows),
         )  # fmt: skip
 
-    def _encode_new_item(
-        self, vector: np.ndarray, brand: str | None, price: float | None, words: str
-    ) -> torch.Tensor:
-        log_price, missing = self.data.price.transform(pl.Series([price], dtype=pl.Float64))
-        width = self.data.items.categories.shape[1]
-        cfg = self.loaded.config.features
-        # the same hashed words the catalogue's toys were encoded with (none when switched off)
-        tokens = hashed_tokens(words, cfg.text_buckets, cfg.max_tokens) if cfg.text_buckets else []
-        return self.model.encode_new_items(
-            brand=torch.tensor([self.data.vocabs["brands"].index(brand)]),
-            categories=torch.zeros((1, width), dtype=torch.long),
-            log_price=torch.tensor(log_price, dtype=torch.float32),
-            price_missing=torch.tensor(missing, dtype=torch.float32),
-            text=torch.tensor(vector, dtype=torch.float32),
-            tokens=torch.tensor([tokens or [0]], dtype=torch.long),
-        )  # [1, D]
+    def _pricing(
+        self, toy: NewToy, price: float | None, scores: np.ndarray, rows: np.ndarray
+    ) -> Pricing:
+        """The suggested range from the similar toys and the sales model's curve over prices."""
+        has_sales = "sales" in self.model.tasks
+        mean_units = first_units = np.full(len(rows), np.nan)
+        horizon = self.loaded.config.features.horizon if has_sales else 0
+        if has_sales:
+            sales = self.data.of("sales")
+            mean_units, first_units = observed_demand(
+                sales.units[rows], sales.first_week[rows], horizon
+            )
+
+        def forecast(prices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            out = forecast_new_toy(self.loaded, encode_new_toy(self.loaded, toy, list(prices)))
+            return out["quantiles"].double().numpy(), out["mean"].double().numpy()
+
+        neighbours = [
+            Neighbour(self.catalogue.views[r], float(s), m, f)
+            for s, r, m, f in zip(scores, rows, mean_units, first_units, strict=True)
+        ]
+        return new_toy_pricing(neighbours, price, forecast if has_sales else None,
+                               price_is_input(self.loaded), horizon)  # fmt: skip
 
     def _new_item_demand(self, item: torch.Tensor) -> dict[str, list[float]]:
-        cfg, sales = self.loaded.config.features, self.data.of("sales")
-        n = sales.weeks.n_weeks
-        history = torch.zeros((1, cfg.history_weeks, self.data.dims()["history_features"]))
-        calendar = torch.tensor(sales.calendar[n : n + cfg.horizon][None], dtype=torch.float32)
-        # no history: a scale of 1 (the level a toy without sales is forecast at)
-        out = self.model.sales_forecast(item, history, calendar, torch.ones(1))
+        out = forecast_new_toy(self.loaded, item)
         q = out["quantiles"][0].numpy().astype(np.float64)  # [H, 3]
         columns = {"p10": q[:, 0], "p50": q[:, 1], "p90": q[:, 2], "mean": out["mean"][0].numpy()}
         return {name: v.astype(np.float64).round(3).tolist() for name, v in columns.items()}

@@ -7,7 +7,7 @@ these dataclasses (``service/schemas.py``), so a field is added or changed here 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 __all__ = [
     "Forecast",
@@ -15,9 +15,12 @@ __all__ = [
     "ItemView",
     "LabelProbability",
     "Pick",
+    "PricePoint",
+    "Pricing",
     "Recommendations",
     "Segment",
     "ShopperProfile",
+    "SimilarPrice",
     "ToyEvaluation",
 ]
 
@@ -90,6 +93,54 @@ class InventoryPlan(_Dict):
     weeks_of_cover: float | None  # stock on hand / mean weekly demand
 
 
+PriceResponse = Literal[
+    "falls", "rises", "flat", "non_monotone", "no_price_input", "no_sales_task", "no_prices"
+]
+"""How the sales model's units move as price rises (a curve is drawn for falls and rises only),
+or why there is no curve."""
+
+
+@dataclass(frozen=True)
+class SimilarPrice(_Dict):
+    """A similar catalogue toy's price and what it sold (None where the data cannot say)."""
+
+    item_id: str
+    title: str | None
+    price: float
+    currency: str | None
+    similarity: float  # cosine similarity of the texts
+    mean_weekly_units: float | None  # from its first sales week to the data's end
+    first_weeks_units: float | None  # over its first H weeks, if it launched inside the data
+
+
+@dataclass(frozen=True)
+class PricePoint(_Dict):
+    """Expected units over the new toy's first H weeks at one candidate price."""
+
+    price: float
+    p10: float  # the weekly quantiles summed over the H weeks
+    p50: float
+    p90: float
+    mean: float  # expected units: the weekly means summed
+
+
+@dataclass(frozen=True)
+class Pricing(_Dict):
+    """A suggested price range from similar toys and the sales model's units at several prices;
+    ``method`` and ``uncertainty`` say how both were made and how far to trust them."""
+
+    currency: str | None  # of every price here; toys in other currencies are left out
+    similar: list[SimilarPrice]
+    suggested_low: float | None  # similarity-weighted P25 of the similar toys' prices
+    suggested_median: float | None
+    suggested_high: float | None  # weighted P75
+    horizon_weeks: int  # H of the curve's and the similar toys' first-weeks units; 0: no sales
+    curve: list[PricePoint]  # ascending price; empty without a sales task or price input
+    price_response: PriceResponse
+    method: str
+    uncertainty: str
+
+
 @dataclass(frozen=True)
 class ToyEvaluation(_Dict):
     age_band: list[LabelProbability]
@@ -98,6 +149,7 @@ class ToyEvaluation(_Dict):
     first_weeks_demand: dict[str, list[float]]  # {"p10": [...], "p50": [...], "p90": [...]}
     similar: list[Pick]  # most similar existing toys (score = cosine similarity)
     price_percentile: float | None  # the toy's price among the similar toys, 0..100
+    pricing: Pricing | None = None  # None when the evaluation was made without pricing
 
 
 @dataclass(frozen=True)

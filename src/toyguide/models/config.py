@@ -53,6 +53,10 @@ class ModelConfig:
     token_pooling: str = "mean"
     full_softmax_max_items: int = 200_000  # larger catalogues train with sampled softmax
     n_negatives: int = 2048
+    # Sales loss weighted by each example's recent level (SalesHeadConfig.weight_by_scale).
+    # Off, a toy's launch weeks (no history: level 1) weigh as much as a best-seller's weeks,
+    # which is what teaches the new-toy forecast its level and its price response.
+    sales_weight_by_scale: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "expert_hidden", tuple(self.expert_hidden))

@@ -40,6 +40,8 @@ __all__ = [
     "LabelProbabilityModel",
     "MerchantOverviewModel",
     "PickModel",
+    "PricePointModel",
+    "PricingModel",
     "RecommendationsModel",
     "RecommendationsRequest",
     "ReloadRequest",
@@ -47,6 +49,7 @@ __all__ = [
     "SegmentModel",
     "SegmentsModel",
     "ShopperProfileModel",
+    "SimilarPriceModel",
     "Stored",
     "ToyDescription",
     "ToyEvaluationModel",
@@ -231,6 +234,9 @@ RecommendationsModel = view_model(views.Recommendations)
 LabelProbabilityModel = view_model(views.LabelProbability)
 ForecastModel = view_model(views.Forecast)
 InventoryPlanModel = view_model(views.InventoryPlan)
+SimilarPriceModel = view_model(views.SimilarPrice)
+PricePointModel = view_model(views.PricePoint)
+PricingModel = view_model(views.Pricing)
 ToyEvaluationModel = view_model(views.ToyEvaluation)
 SegmentModel = view_model(views.Segment)
 ShopperProfileModel = view_model(views.ShopperProfile)

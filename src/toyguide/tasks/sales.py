@@ -132,7 +132,10 @@ class SalesTask(Task):
         }
 
     def head_config(self, dims: Mapping[str, int], config: ModelConfig) -> SalesHeadConfig:
-        return SalesHeadConfig(d_model=config.d_model, horizon=dims["horizon"])
+        return SalesHeadConfig(
+            d_model=config.d_model, horizon=dims["horizon"],
+            weight_by_scale=config.sales_weight_by_scale,
+        )  # fmt: skip
 
     def own_modules(self, dims: Mapping[str, int], config: ModelConfig) -> dict[str, nn.Module]:
         sizes = SalesDims(

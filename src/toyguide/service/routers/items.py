@@ -49,5 +49,7 @@ def item(
 )
 def evaluate(body: ToyDescription, guide: GuideDep) -> dict[str, Any]:
     """A toy not yet in the catalogue: likely ages, gender target, functions, first weeks'
-    demand and the most similar toys, from its text, brand and price alone."""
+    demand and the most similar toys, from its text, brand and price alone; ``pricing`` adds
+    a suggested price range (the similar toys' similarity-weighted P25-P75) and the sales
+    model's first-weeks units at candidate prices, with its method and uncertainty."""
     return guide.evaluate_toy(body.title, body.description, body.brand, body.price).to_dict()

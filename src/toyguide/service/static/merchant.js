@@ -1,6 +1,7 @@
 // The merchant dashboard: forecast chart (plotly), inventory plan, new-toy evaluator and shopper
 // segments. Every call carries the merchant token from sessionStorage as a Bearer header.
 import { ApiError, api, el, labelName, num, percent, price, probabilityTable, setAlert, submitting } from "./ui.js";
+import { pricingSection } from "./pricing.js";
 
 const TOKEN_KEY = "toyguide.merchantToken";
 const $ = (id) => document.getElementById(id);
@@ -150,6 +151,7 @@ async function showEvaluation() {
   const position = result.price_percentile === null
     ? "Give a price to see where it sits among similar toys."
     : `Priced above ${num(result.price_percentile, 1)}% of the ${result.similar.length} most similar toys.`;
+  const pricing = pricingSection(result.pricing);
   $("evaluate-result").replaceChildren(
     el("div", { class: "result-grid" },
       probabilityTable("Predicted age band", result.age_band),
@@ -158,10 +160,12 @@ async function showEvaluation() {
       demandTable(result.first_weeks_demand)),
     el("h3", {}, "Price position"),
     el("p", { class: "price-position" }, position),
+    pricing.node,
     el("h3", {}, "Similar toys in the catalogue"),
     similarList(result.similar),
   );
   $("evaluate-result").hidden = false;
+  await pricing.draw(loadPlotly);
 }
 
 // ---- shopper segment ------------------------------------------------------------------------

@@ -1,0 +1,60 @@
+"""A toy not in the catalogue, through the trained model: its item vector from text, brand and
+price, and the sales head's forecast for it without history — for many prices in one batch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+import torch
+
+from toyguide.features.tables import hashed_tokens
+from toyguide.guide.loaded import LoadedModel
+
+__all__ = ["NewToy", "encode_new_toy", "forecast_new_toy", "price_is_input"]
+
+
+@dataclass(frozen=True)
+class NewToy:
+    """A toy being evaluated: its text vector [1, text_dim], brand and the words hashed for it."""
+
+    vector: np.ndarray
+    brand: str | None
+    words: str
+
+
+def price_is_input(loaded: LoadedModel) -> bool:
+    """Whether the model learned from prices: price switched on and some catalogue toy encoded
+    with one (a store without prices, or price_band as a target, leaves every price missing)."""
+    missing = loaded.data.items.price_missing[1:]
+    return bool(loaded.model.config.use_price and (missing == 0).any())
+
+
+def encode_new_toy(loaded: LoadedModel, toy: NewToy, prices: list[float | None]) -> torch.Tensor:
+    """The toy once per price (None = no price given), as a toy whose id was dropped: [P, D]."""
+    data, cfg, p = loaded.data, loaded.config.features, len(prices)
+    log_price, missing = data.price.transform(pl.Series(prices, dtype=pl.Float64))
+    if not price_is_input(loaded):  # as the model was trained: every price missing
+        log_price, missing = np.zeros(p), np.ones(p)
+    # the same hashed words the catalogue's toys were encoded with (none when switched off)
+    tokens = hashed_tokens(toy.words, cfg.text_buckets, cfg.max_tokens) if cfg.text_buckets else []
+    return loaded.model.encode_new_items(
+        brand=torch.full((p,), data.vocabs["brands"].index(toy.brand)),
+        categories=torch.zeros((p, data.items.categories.shape[1]), dtype=torch.long),
+        log_price=torch.tensor(log_price, dtype=torch.float32),
+        price_missing=torch.tensor(missing, dtype=torch.float32),
+        text=torch.tensor(toy.vector, dtype=torch.float32).expand(p, -1),
+        tokens=torch.tensor([tokens or [0]], dtype=torch.long).expand(p, -1),
+    )  # [P, D]
+
+
+def forecast_new_toy(loaded: LoadedModel, items: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The sales head on new toys ``[P, D]`` in the weeks after the data, without history:
+    ``quantiles`` [P, H, 3] and ``mean`` [P, H] in units, in one forward pass."""
+    cfg, sales, p = loaded.config.features, loaded.data.of("sales"), items.shape[0]
+    n = sales.weeks.n_weeks
+    history = torch.zeros((p, cfg.history_weeks, loaded.data.dims()["history_features"]))
+    calendar = torch.tensor(sales.calendar[n : n + cfg.horizon][None], dtype=torch.float32)
+    # no history: a scale of 1 (the level a toy without sales is forecast at)
+    return loaded.model.sales_forecast(items, history, calendar.expand(p, -1, -1), torch.ones(p))
