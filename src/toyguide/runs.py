@@ -35,6 +35,7 @@ from toyguide.evaluation.protocols import Evaluator, evaluate_model
 from toyguide.evaluation.relatedness import RelatednessReport
 from toyguide.evaluation.truth import recover_truth
 from toyguide.features.data import FeatureConfig
+from toyguide.grouping import GroupingConfig, group_config, group_folder, groups_of
 from toyguide.models.config import ModelConfig
 from toyguide.models.mixers import MIXERS
 from toyguide.models.mtl import MultiTaskModel
@@ -92,6 +93,7 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     selection: SelectionConfig = field(default_factory=SelectionConfig)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    grouping: GroupingConfig = field(default_factory=GroupingConfig)
 
     def __post_init__(self) -> None:
         if self.features.seed not in (0, self.seed):
@@ -101,6 +103,8 @@ class RunConfig:
             )
         object.__setattr__(self, "features", dataclasses.replace(self.features, seed=self.seed))
         tasks_of(self.features.tasks)  # an unknown task name fails here, naming the known ones
+        if self.grouping.groups:
+            groups_of(self.grouping, self.features.tasks)
 
 
 def text_vectors_for(config: RunConfig, store_path: Path) -> Any:
@@ -201,7 +205,10 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
     """Train ``config`` on the store and write the run folder; returns its metrics.json.
 
     Under torchrun (``toyguide train --nproc N``) every rank trains its shard and rank 0
-    alone writes the folder; the other ranks return ``{}``."""
+    alone writes the folder; the other ranks return ``{}``. With ``[grouping]`` each group of
+    tasks is a run of its own in ``out/groups/`` (:func:`train_groups`)."""
+    if config.grouping.active:
+        return train_groups(config, store_path, out, resume)
     here = init_world()
     if config.threads:
         torch.set_num_threads(max(1, config.threads // _local_world_size()))
@@ -255,6 +262,37 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
     (out / "metrics.json").write_text(json.dumps(json_safe(metrics), indent=1))
     export_model_folder(model, data, config, out, json_safe(metrics), fingerprint)
     return metrics
+
+
+def train_groups(config: RunConfig, store_path: Path, out: Path, resume: bool = False) -> dict:
+    """One run per group of tasks; ``out/metrics.json`` holds each task's test metrics from
+    its group's run and what each group took. A resumed grouped run skips finished groups."""
+    groups = groups_of(config.grouping, config.features.tasks)
+    out.mkdir(parents=True, exist_ok=True)
+    if not resume:
+        save_toml(config, out / "config.toml")
+    runs = []
+    for group in groups:
+        folder = group_folder(out, group)
+        done = folder / "metrics.json"
+        if resume and done.exists():
+            metrics = json.loads(done.read_text())
+        else:
+            started = resume and latest_checkpoint(folder / "checkpoints") is not None
+            metrics = train_run(group_config(config, group), store_path, folder, started)
+        if not metrics:  # a rank other than 0
+            continue
+        runs.append({"tasks": list(group), "run": str(folder.relative_to(out)), **metrics})
+    if not runs:
+        return {}
+    merged = {
+        "groups": [{k: r[k] for k in ("tasks", "run", "best_epoch", "epochs_run")} for r in runs],
+        "test": {task: r["test"][task] for r in runs for task in r["tasks"]},
+        "train_seconds": round(sum(r["train_seconds"] for r in runs), 2),
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+    }
+    (out / "metrics.json").write_text(json.dumps(json_safe(merged), indent=1))
+    return merged
 
 
 def _local_world_size() -> int:

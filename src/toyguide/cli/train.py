@@ -53,9 +53,15 @@ def train(
 def _print_summary(out: Path, metrics: dict | None = None) -> None:
     metrics = metrics or json.loads((out / "metrics.json").read_text())
     print_metrics("test", metrics["test"])
+    for group in metrics.get("groups", []):  # a grouped run: one model per group
+        console.print(
+            f"group {' + '.join(group['tasks'])}: best epoch {group['best_epoch']} of "
+            f"{group['epochs_run']}; serve it from {out / group['run']}"
+        )
+    best = f"best epoch {metrics['best_epoch']} of {metrics['epochs_run']}, " if (
+        "best_epoch" in metrics) else ""  # fmt: skip
     console.print(
-        f"best epoch {metrics['best_epoch']} of {metrics['epochs_run']}, "
-        f"{metrics['train_seconds']}s, peak {metrics['peak_rss_mb']:.0f} MB; run folder {out}"
+        f"{best}{metrics['train_seconds']}s, peak {metrics['peak_rss_mb']:.0f} MB; run folder {out}"
     )
 
 
@@ -85,3 +91,8 @@ def analyze_tasks(
     console.print(report.format(), markup=False, highlight=False)
     for image in images:
         console.print(f"heatmap: {image}")
+    if report.grouping:
+        console.print(
+            f'to train it, add to the run config:\n[grouping]\nsuggested_by = "{run}"',
+            markup=False, highlight=False,
+        )  # fmt: skip

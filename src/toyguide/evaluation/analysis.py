@@ -152,6 +152,19 @@ def _shopper_labels(data: Any, item_function: np.ndarray | None) -> dict[str, np
     return labels
 
 
+def with_suggested_grouping(report: RelatednessReport) -> RelatednessReport:
+    """``report`` with the grouping suggested by its measured affinity (lookahead, else
+    gradient cosine); none when the run measured neither."""
+    source = next(
+        (k for k in ("lookahead_affinity", "gradient_cosine") if k in report.matrices), ""
+    )
+    if source:
+        m = report.matrices[source]
+        grouping = suggest_grouping(np.nan_to_num(m.values), m.names)  # unmeasured pair: no effect
+        report.grouping, report.grouping_from = grouping, source
+    return report
+
+
 def analyze_run(run_dir: Path) -> tuple[RelatednessReport, list[Path]]:
     """The run's relatedness report with a suggested grouping, and heatmaps saved as PNG."""
     path = run_dir / "relatedness.json"
@@ -162,14 +175,7 @@ def analyze_run(run_dir: Path) -> tuple[RelatednessReport, list[Path]]:
             f"{path} is missing: the run measured no relatedness (it needs two or more tasks "
             "and analysis.every_steps > 0)"
         )
-    report = RelatednessReport.from_json(path.read_text())
-    source = next(
-        (k for k in ("lookahead_affinity", "gradient_cosine") if k in report.matrices), ""
-    )
-    if source:
-        m = report.matrices[source]
-        grouping = suggest_grouping(np.nan_to_num(m.values), m.names)  # unmeasured pair: no effect
-        report.grouping, report.grouping_from = grouping, source
+    report = with_suggested_grouping(RelatednessReport.from_json(path.read_text()))
     out_dir = run_dir / "analysis"
     out_dir.mkdir(exist_ok=True)
     images = [

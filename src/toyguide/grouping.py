@@ -1,0 +1,97 @@
+"""Which tasks learn together: a run's tasks split into groups, one model per group.
+
+``toyguide analyze tasks RUN`` suggests a grouping from the affinity it measured during RUN's
+training (``relatedness.json``); a run config's ``[grouping]`` section trains one: its groups
+spelled out, or ``suggested_by = "RUN"`` to take RUN's suggestion. Each group is trained as a
+run of its own in ``OUT/groups/<tasks>``, with the rest of the config unchanged; a task alone
+in its group is its single-task run, so the grouping that puts every task alone is the
+single-task baseline and the one-group grouping is the plain multi-task run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from toyguide.errors import ConfigError
+from toyguide.evaluation.analysis import with_suggested_grouping
+from toyguide.evaluation.relatedness import RelatednessReport
+
+__all__ = ["GroupingConfig", "group_config", "group_folder", "groups_of"]
+
+
+@dataclass(frozen=True)
+class GroupingConfig:
+    """``groups``: the tasks of each model (together, every task of ``features.tasks`` once);
+    ``suggested_by``: a finished run whose suggested grouping to train instead. Neither: one
+    model for all tasks."""
+
+    groups: tuple[tuple[str, ...], ...] = ()
+    suggested_by: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "groups", tuple(tuple(g) for g in self.groups))
+        if self.groups and self.suggested_by:
+            raise ConfigError("grouping: give groups or suggested_by, not both")
+
+    @property
+    def active(self) -> bool:
+        return bool(self.groups or self.suggested_by)
+
+
+def groups_of(grouping: GroupingConfig, tasks: Sequence[str]) -> list[tuple[str, ...]]:
+    """The groups to train, checked to cover ``tasks`` exactly once each, in task order."""
+    groups = list(grouping.groups) or _suggested(Path(grouping.suggested_by))
+    named = [task for group in groups for task in group]
+    if sorted(named) != sorted(tasks) or len(set(named)) != len(named):
+        raise ConfigError(
+            f"grouping {[list(g) for g in groups]} must hold every task of features.tasks "
+            f"{list(tasks)} exactly once"
+        )
+    order = {task: i for i, task in enumerate(tasks)}
+    ordered = [tuple(sorted(g, key=order.__getitem__)) for g in groups if g]
+    return sorted(ordered, key=lambda g: order[g[0]])
+
+
+def _suggested(run: Path) -> list[tuple[str, ...]]:
+    """The grouping ``toyguide analyze tasks RUN`` suggests, from the affinity RUN measured."""
+    path = run / "relatedness.json"
+    try:
+        report = RelatednessReport.from_json(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"grouping.suggested_by: cannot read {path}: {exc}") from None
+    groups = with_suggested_grouping(report).grouping
+    if not groups:
+        raise ConfigError(
+            f"{path} holds no task affinity to group by (train RUN with two or more tasks "
+            "and analysis.every_steps > 0)"
+        )
+    return [tuple(g) for g in groups]
+
+
+def group_folder(out: Path, group: Sequence[str]) -> Path:
+    return out / "groups" / "+".join(group)
+
+
+def group_config(config: Any, group: Sequence[str]) -> Any:
+    """``config`` (a RunConfig) for one group: its tasks only, no grouping, fixed weights and
+    the selection narrowed to them (a selected task outside the group: every task alike)."""
+    group = tuple(group)
+    weighting = config.weighting
+    weights = weighting.options.get("weights")
+    if isinstance(weights, dict):
+        kept = {k: v for k, v in weights.items() if k.split("/")[0] in group}
+        weighting = dataclasses.replace(weighting, options={**weighting.options, "weights": kept})
+    selection = config.selection
+    if selection.task and selection.task != "all" and selection.task not in group:
+        selection = dataclasses.replace(selection, task="all" if len(group) > 1 else "", metric="")
+    return dataclasses.replace(
+        config,
+        features=dataclasses.replace(config.features, tasks=group),
+        weighting=weighting,
+        selection=selection,
+        grouping=GroupingConfig(),
+    )
