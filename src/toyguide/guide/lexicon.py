@@ -28,6 +28,7 @@ __all__ = [
     "OCCASIONS",
     "OCCASION_WORDS",
     "OLDER_CUES",
+    "PENCE_WORDS",
     "POSITIVE_CUES",
     "POST_NEGATION_CUES",
     "PRONOUNS",
@@ -77,7 +78,8 @@ INTEREST_TERMS: dict[str, tuple[str, ...]] = {
         "手办", "变形金刚", "奥特曼", "超级英雄", "蜘蛛侠", "人偶",
     ),
     "plush": (
-        "plush", "plushie", "stuffed animal", "stuffed toy", "soft toy", "cuddly toy", "teddy",
+        "plush", "plushie", "stuffed animal", "stuffed toy", "stuffed", "soft toy", "cuddly toy",
+        "teddy",
         "teddy bear", "squishmallow",
         "毛绒", "毛绒玩具", "毛绒的", "公仔", "玩偶", "毛绒动物",
     ),
@@ -89,7 +91,8 @@ INTEREST_TERMS: dict[str, tuple[str, ...]] = {
         "涂鸦", "贴纸",
     ),
     "puzzles": (
-        "puzzle", "jigsaw", "rubik's cube", "rubiks cube", "rubik", "brain teaser",
+        "puzzle", "jigsaw", "rubik's cube", "rubiks cube", "rubik", "brain teaser", "magic cube",
+        "speed cube",
         "拼图", "魔方", "七巧板", "华容道", "迷宫",
     ),
     "games": (
@@ -224,6 +227,8 @@ CURRENCY_WORDS: dict[str, str] = {
     **dict.fromkeys(_words("€ eur euro euros 欧元"), "EUR"),
     **dict.fromkeys(_words("¥ cny rmb yuan 元 块 块钱 人民币"), "CNY"),
 }
+# Hundredths of a pound after a number: "under 50p" is £0.50.
+PENCE_WORDS: tuple[str, ...] = ("p", "pence")
 # British slang amounts, rewritten before parsing ("under a tenner" is "under £10").
 SLANG_AMOUNTS: dict[str, str] = {"a tenner": "£10", "tenner": "£10", "a fiver": "£5", "fiver": "£5"}
 # A unit-less number next to one of these is still a price ("budget 50", "预算五百").

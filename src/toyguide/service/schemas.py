@@ -39,6 +39,7 @@ __all__ = [
     "ItemViewModel",
     "LabelProbabilityModel",
     "PickModel",
+    "PredictedAgeModel",
     "RecommendationsModel",
     "RecommendationsRequest",
     "ReloadRequest",
@@ -223,6 +224,7 @@ def _default(field: dataclasses.Field[Any]) -> Any:
     return ... if field.default is dataclasses.MISSING else field.default
 
 
+PredictedAgeModel = view_model(views.PredictedAge)
 ItemViewModel = view_model(views.ItemView)
 PickModel = view_model(views.Pick)
 RecommendationsModel = view_model(views.Recommendations)
