@@ -43,3 +43,8 @@ def test_a_rate_table_is_read_from_toml_and_checked(tmp_path: Path) -> None:
     bad.write_text("[usd_per_unit]\nJPY = 0.0067\n")
     with pytest.raises(ConfigError, match="unknown currencies"):
         load_rates(bad)
+
+
+def test_the_shipped_table_is_the_default() -> None:
+    shipped = load_rates(Path(__file__).resolve().parents[2] / "configs" / "currency.toml")
+    assert shipped == DEFAULT_RATES
