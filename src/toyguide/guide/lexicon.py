@@ -58,7 +58,7 @@ OCCASIONS: tuple[str, ...] = (
 INTEREST_TERMS: dict[str, tuple[str, ...]] = {
     "building": (
         "lego", "duplo", "building blocks", "building set", "blocks", "bricks", "construction",
-        "magnetic tiles", "magna-tiles", "magnatiles", "k'nex", "knex", "building",
+        "magnetic tiles", "magna-tiles", "magnatiles", "k'nex", "knex", "building", "model kit",
         "积木", "乐高", "拼插", "搭建", "磁力片", "大颗粒",
     ),
     "vehicles": (
@@ -97,6 +97,7 @@ INTEREST_TERMS: dict[str, tuple[str, ...]] = {
     ),
     "games": (
         "board game", "card game", "game", "chess", "checkers", "uno", "monopoly", "cards",
+        "spinning top", "beyblade", "游戏",
         "桌游", "棋", "下棋", "象棋", "围棋", "飞行棋", "跳棋", "卡牌", "扑克", "大富翁",
     ),
     "science_stem": (
@@ -114,13 +115,15 @@ INTEREST_TERMS: dict[str, tuple[str, ...]] = {
     "pretend_play": (
         "pretend play", "pretend", "play kitchen", "kitchen", "dress up", "dress-up",
         "dressing up", "costume", "role play", "role-play", "doctor kit", "doctor set",
-        "tool bench", "cash register", "play food",
+        "tool bench", "cash register", "play food", "puppet", "puppet theatre", "marionette",
         "过家家", "厨房", "角色扮演", "扮演", "医生玩具", "化妆", "收银台", "工具箱",
+        "手偶", "木偶", "指偶",
     ),
     "outdoor_active": (
         "outdoor", "outdoors", "outside", "bike", "bicycle", "balance bike", "scooter",
         "trampoline", "football", "soccer", "basketball", "ball", "swing", "sandpit", "sandbox",
         "kite", "sports", "sport", "skateboard", "roller skates", "water gun", "active play",
+        "swimming", "swim", "paddling pool", "游泳", "戏水",
         "户外", "运动", "自行车", "滑板车", "平衡车", "足球", "篮球", "风筝", "沙滩", "玩沙",
         "水枪", "蹦床", "跳绳", "滑板", "球",
     ),
