@@ -10,8 +10,8 @@ A line: ``{"id", "lang", "text", "age_months": {"min", "max"} | null,
 labels are toyguide's taxonomy (``data/taxonomy.FUNCTIONS``). The judge's checks:
 
 * age — the toy's stated range (the store), else an age the title states ("Age 8+", "3-6
-  years"), overlaps the child's; a toy with neither keeps the rule only when the pick says its
-  age is predicted (``item.predicted_age``) and that range overlaps the child's.
+  years", "Adult Costume"), overlaps the child's; a toy with neither keeps the rule only when
+  the pick says its age is predicted (``item.predicted_age``) and that range overlaps.
 * budget — the price, converted through the rate table, within the bounds; no price fails.
 * exclude / interests — the toy's category-path functions (the store; null for mixed brand
   categories) or the judge's own title words for the label.
@@ -42,6 +42,7 @@ import common  # bench/common.py: python puts the script's folder first on sys.p
 
 RULES = ("age", "budget", "exclude")
 OPEN = 10_000  # months: "and up"
+MAIN_CURRENCY: list[str | None] = [None]  # the catalogue's most common, set on loading it
 
 # The judge's own words per taxonomy label (English: the catalogue's titles are English).
 # fmt: off
@@ -153,8 +154,15 @@ class Toy:
     functions: tuple[str, ...] | None  # from the category path; None = unknown
 
 
+_ADULT = re.compile(r"\b(?:adults?|ladies|women)\b(?!\s+supervision)")
+_CHILD = re.compile(r"\b(?:kids?|child|children|childrens|junior|boys?|girls?|family)\b")
+
+
 def title_age(title: str) -> tuple[int, int] | None:
+    """An age the title states: a number with its unit, or grown-ups and no children."""
     text = title.lower()
+    if _ADULT.search(text) and not _CHILD.search(text):
+        return 216, OPEN
     for pattern, unit, open_ended in _TITLE_AGES:
         m = pattern.search(text)
         if m:
@@ -172,6 +180,8 @@ def load_catalogue(store_path: Path) -> dict[str, Toy]:
     with Store.open(store_path, read_only=True) as store:
         items = store.frame("items")
     toys = {}
+    currencies = items["currency"].drop_nulls()
+    MAIN_CURRENCY[0] = currencies.mode().sort()[0] if len(currencies) else None
     for r in items.iter_rows(named=True):
         title = r["title"] or ""
         stated = None
@@ -205,9 +215,10 @@ def overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
 
 
 def in_budget(toy: Toy, budget: dict, rates: Any) -> bool:
+    """A budget without a currency is in the shop's (``MAIN_CURRENCY``), as the guide says."""
     if toy.price is None:
         return False
-    price = rates.convert(toy.price, toy.currency, budget["currency"])
+    price = rates.convert(toy.price, toy.currency, budget["currency"] or MAIN_CURRENCY[0])
     if price is None:
         return False
     tol = 1e-6
@@ -361,8 +372,12 @@ def measure(demo: Path, requests: list[dict], rates: Any, k: int) -> tuple[dict,
 
 
 def read_requests(path: Path) -> list[dict]:
+    """The request lines; a line of the parser's sets (``tests/guide/requests*.jsonl``: the
+    slots under "expected") is read as one of these, its id its line number."""
     with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+        lines = [json.loads(line) for line in handle if line.strip()]
+    return [{"id": f"{line['lang']}-{i}", **line.get("expected", {}), **line}
+            for i, line in enumerate(lines, start=1)]  # fmt: skip
 
 
 def main() -> None:

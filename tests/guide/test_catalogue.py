@@ -58,5 +58,9 @@ def test_title_ages_are_read_strictly() -> None:
     assert title_age("Dino Dice - Maths, Numbers & Dots (4-6 years)") == (48, 83)
     assert title_age("Swim Ring Neon Tubes Age 9+ (3-Pack)") == (108, 1200)
     assert title_age("Rattle for babies 3-12 months") == (3, 12)
+    assert title_age("TAVERN WENCH ADULT FANCY DRESS COSTUME LADIES") == (216, 1200)
+    assert title_age("Science kit (adult supervision required) 8-12 years") == (96, 155)
+    assert title_age("Giant Garden Draughts - Kids Childrens Adult Game") is None
+    assert title_age("Pirate Wench Plus Size Fancy Dress Women Costume") == (216, 1200)
     for other in ("Bburago 1:18 Scale 4.0 Model Car", "Battle Pack 3 (Pack of 36)", "300+ Beads"):
         assert title_age(other) is None

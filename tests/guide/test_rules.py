@@ -143,3 +143,12 @@ def test_when_one_rule_cannot_give_enough_both_are_named() -> None:
     relax = check_rules(cat, req, RATES).to_relax()
     assert relax and all(len(way) == 2 for way in relax)
     assert ("budget", "exclude") in relax and ("budget", "age") in relax
+
+
+def test_a_chinese_turn_is_matched_with_english_phrases_of_its_interests() -> None:
+    from toyguide.guide import parse
+    from toyguide.guide.engine import _match_text
+
+    # MiniLM reads Chinese as noise: the interests the parser found speak for the turn
+    assert "jigsaw puzzle" in _match_text("给6岁女儿买个拼图", parse("给6岁女儿买个拼图"))
+    assert _match_text("a jigsaw", parse("a jigsaw")) == "a jigsaw"  # English stays as said

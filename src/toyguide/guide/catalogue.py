@@ -179,6 +179,11 @@ _TITLE_AGES = [  # (pattern, months per unit, open-ended)
     (re.compile(r"\bage[sd]?\s*(\d{1,2})\s*(?:-|–|to)\s*(\d{1,2})\b"), 12, False),
     (re.compile(r"\bage[sd]?\s*(\d{1,2})\s*(?:\+|plus|and up|and over)"), 12, True),
 ]
+# A title naming grown-ups and no children as its wearers or players ("Adult Fancy Dress",
+# "Ladies Costume") states an age too: 18 and up ("adult supervision" names who watches, and
+# "for adults and children" is for everyone).
+_FOR_ADULTS = re.compile(r"\b(?:adults?|ladies|women|womens|women's)(?![\w'])(?!\s+supervision)")
+_FOR_CHILDREN = re.compile(r"\b(?:kids?|child|children|childrens|junior|boys?|girls?|family)\b")
 
 
 def title_age(title: str) -> tuple[int, int] | None:
@@ -190,6 +195,8 @@ def title_age(title: str) -> tuple[int, int] | None:
             low = int(m[1]) * unit
             high = 1200 if open_ended else int(m[2]) * unit + (11 if unit == 12 else 0)
             return (low, high) if high >= low else None
+    if _FOR_ADULTS.search(text) and not _FOR_CHILDREN.search(text):
+        return 216, 1200
     return None
 
 
