@@ -152,3 +152,12 @@ def test_a_chinese_turn_is_matched_with_english_phrases_of_its_interests() -> No
     # MiniLM reads Chinese as noise: the interests the parser found speak for the turn
     assert "jigsaw puzzle" in _match_text("给6岁女儿买个拼图", parse("给6岁女儿买个拼图"))
     assert _match_text("a jigsaw", parse("a jigsaw")) == "a jigsaw"  # English stays as said
+
+
+def test_a_budget_the_rate_table_cannot_reach_is_said_not_compared() -> None:
+    cat = catalogue()
+    req = request(budget=Budget(None, 100.0, "CNY"))  # RATES has no CNY
+    rules = check_rules(cat, req, RATES)
+    assert not rules.fits().any()
+    note = rule_notes(cat, [], rules.to_relax(), req, rules)[0]
+    assert note.startswith("the rate table has no rate from GBP to CNY")

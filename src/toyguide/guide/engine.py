@@ -182,7 +182,7 @@ class Guide:
         if allowed[candidates].sum() < k:  # the toys that keep the rules were not retrieved
             candidates = np.flatnonzero(allowed)  # base scores every row: rank them all
         picks = rank_items(self.catalogue, base, candidates, request, k, source, rules, relaxed)
-        notes = rule_notes(self.catalogue, picks, relax, request)
+        notes = rule_notes(self.catalogue, picks, relax, request, rules)
         if self.popularity_source is None:
             notes.append(NO_HISTORY_NOTE)
         return Recommendations(

@@ -149,10 +149,14 @@ _RULE_NAMES = {"age": "the age", "budget": "the budget", "exclude": "the exclusi
 
 def rule_notes(
     catalogue: Catalogue, picks: list[Pick], relax: list[tuple[str, ...]],
-    request: GuideRequest | None,
+    request: GuideRequest | None, rules: RuleCheck | None = None,
 ) -> list[str]:  # fmt: skip
     """What an answer says about the request's rules and interests: nothing when the picks
     keep every rule and serve what was asked for."""
+    unrated = _unrated(catalogue, rules)
+    if unrated:
+        return [f"the rate table has no rate from {unrated} to {rules.budget_currency}: prices "
+                "in it cannot be compared with this budget"]  # fmt: skip
     if relax:
         ways = " or ".join(" and ".join(_RULE_NAMES[r] for r in way) for way in relax)
         return [
@@ -170,3 +174,12 @@ def rule_notes(
             return [f"no toy of the kind asked for ({asked}) keeps the rules of the request; "
                     "these keep the rules"]  # fmt: skip
     return []
+
+
+def _unrated(catalogue: Catalogue, rules: RuleCheck | None) -> str | None:
+    """The shop's currency when the budget's cannot be reached from it through the table."""
+    if rules is None or rules.budget_currency is None:
+        return None
+    shop = catalogue.main_currency
+    missing = shop is not None and rules.rates.rate(shop, rules.budget_currency) is None
+    return shop if missing else None
