@@ -211,3 +211,16 @@ def test_pathological_text_parses_quickly(text: str) -> None:
 def test_very_long_text_is_read_in_bounded_time() -> None:
     request = parse("lego " * 5000 + " " * 10_000 + "5 year old")
     assert request.interests == ("building",)
+
+
+@pytest.mark.parametrize(
+    ("text", "avoid"),
+    [("a car for a 5 year old, no batteries", ["batteries"]),
+     ("我家孩子4岁，不要电动的，也不要毛绒", ["batteries"]),
+     ("nothing noisy please", ["noise"]),
+     ("a battery powered car for a 6 year old", None),  # said, not ruled out
+     ("a musical toy for a 1 year old, please not too loud", None),  # a degree
+     ("不要太吵的玩具", None)],
+)  # fmt: skip
+def test_features_are_avoided_only_under_a_negation(text: str, avoid) -> None:
+    assert parse(text).to_dict().get("avoid") == avoid

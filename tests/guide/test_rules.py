@@ -161,3 +161,14 @@ def test_a_budget_the_rate_table_cannot_reach_is_said_not_compared() -> None:
     assert not rules.fits().any()
     note = rule_notes(cat, [], rules.to_relax(), req, rules)[0]
     assert note.startswith("the rate table has no rate from GBP to CNY")
+
+
+def test_an_avoided_feature_rules_out_toys_whose_text_says_so() -> None:
+    cat = catalogue()
+    cat.texts = ["", "wooden train, no batteries needed", "doll house with lights and sounds",
+                 "cuddly bear", "mystery box", "kite", "robot kit, requires 2 x aa batteries"]  # fmt: skip
+    left = kept(cat, request(avoid=("batteries",)), "exclude")
+    assert "Robot Kit" not in left and "Cuddly Bear" in left
+    # broad on purpose: "no batteries needed" still names batteries, so the train goes too
+    assert "Wooden Train" not in left
+    assert "Big Doll House" not in kept(cat, request(avoid=("noise",)), "exclude")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -11,7 +12,7 @@ import polars as pl
 
 from toyguide.data.store import Store
 from toyguide.data.taxonomy import AGE_BANDS, FUNCTIONS
-from toyguide.guide.lexicon import INTEREST_TERMS
+from toyguide.guide.lexicon import FEATURE_TEXT, INTEREST_TERMS
 from toyguide.guide.views import ItemView, PredictedAge
 
 __all__ = [
@@ -46,7 +47,9 @@ class Catalogue:
     predicted_age: np.ndarray | None = None  # [N+1] bool: age range from the attributes head
     age_probability: np.ndarray | None = None  # [N+1] probability of the predicted range
     predicted_functions: np.ndarray | None = None  # [N+1] bool: functions from the head
+    texts: list[str] | None = None  # [N+1] title, description and category path, lower-case
     _titled: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _mentioned: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def main_currency(self) -> str | None:
@@ -67,6 +70,15 @@ class Catalogue:
         if self.predicted_functions is not None:
             stated = stated & ~self.predicted_functions
         return stated | self._in_title(label)
+
+    def has_feature(self, feature: str) -> np.ndarray:
+        """[N+1] bool: the toy's title, description or category says it has ``feature``
+        (``lexicon.FEATURE_TEXT``: "batteries", "noise")."""
+        if feature not in self._mentioned:
+            texts = self.texts or [(v.title or "").lower() if v else "" for v in self.views]
+            pattern = _words_re(FEATURE_TEXT[feature])
+            self._mentioned[feature] = np.array([bool(pattern.search(t)) for t in texts])
+        return self._mentioned[feature]
 
     def _in_title(self, label: str) -> np.ndarray:
         if label not in self._titled:
@@ -131,6 +143,7 @@ class Catalogue:
             functions=functions,
             in_stock=np.concatenate([[False], ~(frame["stock"].fill_null(1.0) <= 0).to_numpy()]),
             currency=[None, *frame["currency"].to_list()],
+            texts=["", *(_text(r) for r in frame.iter_rows(named=True))],
             # an empty list is the shop saying "none of these" (party supplies), null unknown
             not_toy=np.array([False] + [f is not None and not len(f)
                                         for f in frame["functions"].to_list()]),
@@ -221,12 +234,21 @@ def _with_prediction(view: ItemView | None, found: tuple[int, int, float]) -> It
 _NOT_IN_TITLES = frozenset({"steam"})
 
 
+def _words_re(terms: Iterable[str]) -> re.Pattern[str]:
+    """Any of ``terms``, longest first: English ones as whole words with an optional plural."""
+    return re.compile("|".join(
+        re.escape(t) if not t.isascii() else rf"(?<![a-z0-9]){re.escape(t)}(?:s|es)?(?![a-z0-9])"
+        for t in sorted(terms, key=len, reverse=True)
+    ))  # fmt: skip
+
+
+def _text(row: dict) -> str:
+    parts = [row["title"], row.get("description"), " > ".join(row["categories"] or [])]
+    return " \n ".join(p for p in parts if p).lower()
+
+
 def _titled(views: list[ItemView | None], label: str) -> np.ndarray:
     """[N+1] bool: the title holds a lexicon term of ``label`` (whole English words)."""
-    terms = sorted(set(INTEREST_TERMS[label]) - _NOT_IN_TITLES, key=len, reverse=True)
-    pattern = re.compile("|".join(
-        re.escape(t) if not t.isascii() else rf"(?<![a-z0-9]){re.escape(t)}(?:s|es)?(?![a-z0-9])"
-        for t in terms
-    ))  # fmt: skip
+    pattern = _words_re(set(INTEREST_TERMS[label]) - _NOT_IN_TITLES)
     return np.array([v is not None and bool(pattern.search((v.title or "").lower()))
                      for v in views])  # fmt: skip

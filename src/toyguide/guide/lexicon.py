@@ -11,6 +11,7 @@ from __future__ import annotations
 __all__ = [
     "ADDITIVE_CUES",
     "AGE_WORDS",
+    "AVOID_TERMS",
     "BUDGET_CUES",
     "CHEAPER_CUES",
     "CHILD_NOUNS",
@@ -18,6 +19,8 @@ __all__ = [
     "CONTENT_WORDS_ZH",
     "CURRENCY_WORDS",
     "DEARER_CUES",
+    "FEATURES",
+    "FEATURE_TEXT",
     "GENDER_WORDS",
     "GENERIC_WORDS_EN",
     "INTEREST_TERMS",
@@ -144,6 +147,31 @@ INTEREST_TERMS: dict[str, tuple[str, ...]] = {
         "恐龙", "动物", "小动物", "昆虫", "自然", "农场", "海洋", "马", "鲨鱼", "小鸟",
     ),
 }  # fmt: skip
+# Things a toy has rather than is, which shoppers rule out ("no batteries", "不要电池",
+# "nothing noisy"): request words per feature, read only under a negation (``avoid``).
+FEATURES: tuple[str, ...] = ("batteries", "noise")
+AVOID_TERMS: dict[str, tuple[str, ...]] = {
+    "batteries": (
+        "battery", "batteries", "battery operated", "battery powered", "electronic",
+        "electronics", "electric", "电池", "电动", "电子", "充电",
+    ),
+    "noise": ("noise", "noisy", "loud", "sound", "sounds", "噪音", "吵", "声音", "发声"),
+}  # fmt: skip
+# What a product's title, description or category says when it has the feature. Broad on
+# purpose: ruling a toy out wrongly costs one pick, letting it through breaks a promise.
+FEATURE_TEXT: dict[str, tuple[str, ...]] = {
+    "batteries": (
+        "battery", "batteries", "battery operated", "battery-operated", "battery powered",
+        "rechargeable", "electronic", "electronics", "electric", "remote control",
+        "remote controlled", "remote-controlled", "rc", "usb", "aa", "aaa", "light up",
+        "light-up", "lights and sounds", "motorised", "motorized", "robot", "app controlled",
+    ),
+    "noise": (
+        "sound", "sounds", "noise", "noisy", "musical", "music", "talking", "singing",
+        "electronic", "whistle", "drum", "horn", "siren", "squeaky", "karaoke",
+    ),
+}  # fmt: skip
+
 # Words that contain an interest term but are not one (马上 is "at once", 鼓励 "encourage");
 # the matcher sees them as longer terms that map to nothing.
 NOT_INTERESTS: tuple[str, ...] = ("马上", "马虎", "鼓励", "地球人")

@@ -140,8 +140,9 @@ def _reasons(
             reasons.append(
                 f"matches {shown}" + (" (predicted from its description)" if guessed else "")
             )
-    if request is not None and request.exclude and "exclude" in broken:
+    if request is not None and "exclude" in broken:
         hit = [e for e in request.exclude if catalogue.serves(e, with_title=True)[row]]
+        hit += [f"with {f}" for f in request.avoid if catalogue.has_feature(f)[row]]
         reasons.append("is " + ", ".join(h.replace("_", " ") for h in hit) + ", which you excluded")
     reasons.append(_price_reason(catalogue, row, request, rules))
     return [r for r in reasons if r]

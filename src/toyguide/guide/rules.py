@@ -10,7 +10,8 @@ others are from keeping it, and — when no toy keeps them all — which rules t
   convert, keeps no budget: it is never compared silently. A budget without a currency is read
   in the shop's main currency (the answer says so).
 * ``exclude``: the toy serves none of the excluded functions — stated, predicted, or named by a
-  lexicon term in its title (an exclusion is a promise; doubt excludes).
+  lexicon term in its title — and has none of the avoided features ("no batteries": its title,
+  description or category says so). An exclusion is a promise; doubt excludes.
 
 Stock is not a rule to relax (a toy out of stock is never offered); gender is no rule at all,
 only a soft preference in the ranking (recommend.py).
@@ -105,10 +106,12 @@ def check_rules(
     if request is not None and request.budget is not None:
         currency = request.budget.currency or catalogue.main_currency
         keeps["budget"], distance["budget"] = _budget(catalogue, request, currency, rates)
-    if request is not None and request.exclude:
+    if request is not None and (request.exclude or request.avoid):
         hit = np.zeros(len(available))
         for label in request.exclude:
             hit += catalogue.serves(label, with_title=True)
+        for feature in request.avoid:
+            hit += catalogue.has_feature(feature)
         keeps["exclude"], distance["exclude"] = hit == 0, hit
     return RuleCheck(keeps, distance, available, currency, rates)
 
@@ -164,7 +167,9 @@ def rule_notes(
             "picks below are the nearest, not fits"
         ]
     if not picks:
-        stated = request is not None and any((request.age_months, request.budget, request.exclude))
+        stated = request is not None and any(
+            (request.age_months, request.budget, request.exclude, request.avoid)
+        )
         return ["no toy in stock meets the request"
                 + ("; relaxing its rules leaves none either" if stated else "")]  # fmt: skip
     if request is not None and request.interests:
