@@ -7,14 +7,16 @@ each pick is checked against the catalogue's own data, so a parse error is a fai
 
 A line: ``{"id", "lang", "text", "age_months": {"min", "max"} | null,
 "budget": {"min", "max", "currency"} | null, "exclude": [label], "interests": [label]}``;
-labels are toyguide's taxonomy (``data/taxonomy.FUNCTIONS``). The judge's checks:
+labels are toyguide's taxonomy (``data/taxonomy.FUNCTIONS``); an exclusion may also be a
+feature, "batteries" or "noise". The judge's checks:
 
 * age — the toy's stated range (the store), else an age the title states ("Age 8+", "3-6
   years", "Adult Costume"), overlaps the child's; a toy with neither keeps the rule only when
   the pick says its age is predicted (``item.predicted_age``) and that range overlaps.
 * budget — the price, converted through the rate table, within the bounds; no price fails.
 * exclude / interests — the toy's category-path functions (the store; null for mixed brand
-  categories) or the judge's own title words for the label.
+  categories) or the judge's own title words for the label; a feature, by the judge's words
+  for it in the title, description or category path.
 * a request "has a fit" when some toy of the catalogue keeps budget and exclusions and its
   stated or title age fits; rule shares are taken over those requests. It has none when no
   toy keeps budget and exclusions (whatever the ages): the answer must then name rules to
@@ -119,6 +121,16 @@ def _words_re(words: tuple[str, ...]) -> re.Pattern[str]:
 
 
 _WORD_RES = {label: _words_re(words) for label, words in WORDS.items()}
+# Features an exclusion may name besides the labels ("no batteries"): the judge's own words
+# for what a product's title, description or category path says when it has one.
+FEATURE_WORDS: dict[str, tuple[str, ...]] = {
+    "batteries": ("battery", "batteries", "rechargeable", "remote control", "remote controlled",
+                  "rc", "electronic", "electric", "light up", "lights", "motorised", "motorized",
+                  "aa", "aaa", "usb", "robot"),
+    "noise": ("sound", "sounds", "noise", "noisy", "musical", "music", "talking", "singing",
+              "whistle", "drum", "siren", "squeak", "karaoke", "electronic"),
+}  # fmt: skip
+_FEATURE_RES = {key: _words_re(words) for key, words in FEATURE_WORDS.items()}
 _TITLE_AGES = [  # (pattern, unit of the numbers, open-ended)
     (re.compile(r"(\d{1,2})\s*(?:-|to)\s*(\d{1,2})\s*(?:years?|yrs?|y)\b"), 12, False),
     (re.compile(r"(\d{1,2})\s*(?:-|to)\s*(\d{1,2})\s*(?:months?|mths?)\b"), 1, False),
@@ -152,6 +164,7 @@ class Toy:
     age: tuple[int, int] | None  # stated, else from the title
     age_source: str | None  # "stated" | "title" | None
     functions: tuple[str, ...] | None  # from the category path; None = unknown
+    text: str = ""  # title, description and category path, lower-case
 
 
 _ADULT = re.compile(r"\b(?:adults?|ladies|women)\b(?!\s+supervision)")
@@ -191,9 +204,17 @@ def load_catalogue(store_path: Path) -> dict[str, Toy]:
         titled = None if stated else title_age(title)
         source = "stated" if stated else "title" if titled else None
         functions = None if r["functions"] is None else tuple(r["functions"])
+        text = " | ".join([title, r["description"] or "", " > ".join(r["categories"] or [])])
         toys[r["item_id"]] = Toy(title, r["price"], r["currency"], stated or titled, source,
-                                 functions)  # fmt: skip
+                                 functions, text.lower())  # fmt: skip
     return toys
+
+
+def excluded(toy: Toy, key: str) -> bool:
+    """An exclusion key: a taxonomy label the toy serves, or a feature its text names."""
+    if key in FEATURE_WORDS:
+        return bool(_FEATURE_RES[key].search(toy.text))
+    return serves(toy, key)
 
 
 def serves(toy: Toy, label: str) -> bool:
@@ -235,7 +256,7 @@ def interest_fits(toys: dict[str, Toy], request: dict, rates: Any, cap: int) -> 
             continue
         if request.get("budget") and not in_budget(toy, request["budget"], rates):
             continue
-        if any(serves(toy, label) for label in request.get("exclude", ())):
+        if any(excluded(toy, key) for key in request.get("exclude", ())):
             continue
         if child is None or (toy.age is not None and overlaps(toy.age, child)):
             found += 1
@@ -252,7 +273,7 @@ def fit_state(toys: dict[str, Toy], request: dict, rates: Any) -> str:
     for toy in toys.values():
         if request.get("budget") and not in_budget(toy, request["budget"], rates):
             continue
-        if any(serves(toy, label) for label in request.get("exclude", ())):
+        if any(excluded(toy, key) for key in request.get("exclude", ())):
             continue
         if child is None or (toy.age is not None and overlaps(toy.age, child)):
             return "yes"
@@ -289,7 +310,7 @@ def judge(request: dict, answer: Any, toys: dict[str, Toy], rates: Any, k: int, 
         if request.get("budget"):
             kept["budget"].append(in_budget(toy, request["budget"], rates))
         if request.get("exclude"):
-            kept["exclude"].append(not any(serves(toy, e) for e in request["exclude"]))
+            kept["exclude"].append(not any(excluded(toy, e) for e in request["exclude"]))
         if request.get("interests"):
             kept["interest"].append(any(serves(toy, i) for i in request["interests"]))
     row["kept"] = {rule: values for rule, values in kept.items()}
