@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from toyguide.data.taxonomy import FUNCTIONS
-from toyguide.guide.catalogue import Catalogue
+from toyguide.guide.catalogue import Catalogue, predicted_range, title_age
+from toyguide.guide.views import ItemView
 
 
 def catalogue() -> Catalogue:
@@ -28,6 +29,38 @@ def test_untrained_age_leaves_ages_unknown() -> None:
 
 def test_untrained_functions_leave_functions_unknown() -> None:
     cat = catalogue()
-    cat.fill_predictions(np.array([0, 3, 3]), None)
+    sure_5_to_7 = np.eye(6)[[0, 3, 3]]  # [3, bands]: all the probability on band 5-7y
+    cat.fill_predictions(sure_5_to_7, None)
     assert not cat.functions.any() and cat.predicted_functions is None
     assert cat.age_min[1] == 60 and cat.predicted_age is not None and cat.predicted_age[1]
+
+
+def test_a_predicted_age_range_widens_to_its_likelier_neighbour_until_confident() -> None:
+    # 3-4y alone holds 0.45 < AGE_CONFIDENCE: the range takes 5-7y (0.35), not 1-2y (0.15)
+    assert predicted_range(np.array([0.0, 0.15, 0.45, 0.35, 0.05, 0.0])) == (36, 95, 0.8)
+    # confident enough alone: one band, open-ended for the last one
+    assert predicted_range(np.array([0.0, 0.0, 0.0, 0.0, 0.1, 0.9])) == (144, 1199, 0.9)
+
+
+def test_predicted_ages_are_flagged_on_the_view_with_their_probability() -> None:
+    cat = catalogue()
+    cat.views = [None, *(ItemView(i, "toy", None, 5.0, "GBP", None, None, None, [], [], None)
+                         for i in "AB")]  # fmt: skip
+    cat.fill_predictions(np.array([[1, 0, 0, 0, 0, 0], [0, 0, 0.7, 0.3, 0, 0], [0, 0, 0, 0, 1, 0]]),
+                         None)  # fmt: skip
+    a, b = cat.views[1].predicted_age, cat.views[2].predicted_age
+    assert (a.min_months, a.max_months, a.probability) == (36, 59, 0.7)
+    assert (b.min_months, b.max_months, b.probability) == (96, 143, 1.0)
+    assert cat.views[1].age_min_months is None  # the shop's own field stays as it was
+
+
+def test_title_ages_are_read_strictly() -> None:
+    assert title_age("Dino Dice - Maths, Numbers & Dots (4-6 years)") == (48, 83)
+    assert title_age("Swim Ring Neon Tubes Age 9+ (3-Pack)") == (108, 1200)
+    assert title_age("Rattle for babies 3-12 months") == (3, 12)
+    assert title_age("TAVERN WENCH ADULT FANCY DRESS COSTUME LADIES") == (216, 1200)
+    assert title_age("Science kit (adult supervision required) 8-12 years") == (96, 155)
+    assert title_age("Giant Garden Draughts - Kids Childrens Adult Game") is None
+    assert title_age("Pirate Wench Plus Size Fancy Dress Women Costume") == (216, 1200)
+    for other in ("Bburago 1:18 Scale 4.0 Model Car", "Battle Pack 3 (Pack of 36)", "300+ Beads"):
+        assert title_age(other) is None

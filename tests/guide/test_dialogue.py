@@ -123,3 +123,18 @@ def test_the_dialogue_round_trips_through_json() -> None:
 def test_malformed_saved_dialogues_are_refused(data) -> None:
     with pytest.raises(GuideRequestError):
         Dialogue.from_dict(data)
+
+
+def test_an_avoided_feature_is_kept_across_turns() -> None:
+    kept = said("a car for a 5 year old, no batteries", "cheaper please")
+    assert kept.get("avoid") == ["batteries"]
+    assert Dialogue.from_dict(json.loads(json.dumps(_saved("no batteries")))).request.avoid == (
+        "batteries",
+    )
+
+
+def _saved(*turns: str) -> dict:
+    dialogue = Dialogue()
+    for turn in turns:
+        dialogue.say(turn)
+    return dialogue.to_dict()

@@ -68,13 +68,13 @@ def test_known_shopper_gets_distinct_in_stock_picks_with_reasons(guide: Guide) -
 def test_request_filters_hold(guide: Guide) -> None:
     request = parse("for a 6 year old, under $20, no plush")
     result = guide.recommend(None, request, k=10, text="for a 6 year old")
-    assert result.picks
+    assert result.picks and all(p.fits for p in result.picks)
     c = guide.catalogue
     for pick in result.picks:
         row = c.ids.index(pick.item.item_id)
-        assert pick.item.price is None or pick.item.price <= 20
+        assert pick.item.price is not None and pick.item.price <= 20  # an unknown price: no fit
         assert "plush" not in pick.item.functions and not c.functions[row, 4]
-        assert np.isnan(c.age_min[row]) or (c.age_min[row] <= 83 and c.age_max[row] >= 72)
+        assert c.age_min[row] <= 83 and c.age_max[row] >= 72  # stated or predicted, never unknown
 
 
 def test_interests_pull_matching_toys_up(guide: Guide) -> None:
@@ -91,7 +91,17 @@ def test_dialogue_cheaper_lowers_prices(guide: Guide) -> None:
     first, dialogue = guide.ask("a toy for a 4 year old boy under $60")
     second, _ = guide.ask("cheaper", dialogue)
     assert second.request["budget"]["max"] < min(p.item.price for p in first.picks)
-    assert all(p.item.price < min(q.item.price for q in first.picks) for p in second.picks)
+    cheapest = min(q.item.price for q in first.picks)
+    assert all(p.item.price < cheapest for p in second.picks if p.fits)
+    # no toy that cheap for the child: the nearest picks are marked, and the budget named
+    assert all(p.fits for p in second.picks) or ["budget"] in second.relax
+
+
+def test_no_fit_offers_nearest_picks_and_names_the_rule(guide: Guide) -> None:
+    answer, _ = guide.ask("a toy for a 4 year old, at least $100000")
+    assert answer.relax == [["budget"]] and answer.picks
+    assert all(not p.fits and p.breaks == ["budget"] for p in answer.picks)
+    assert any("relax the budget" in note for note in answer.notes)
 
 
 def test_unknown_ids_are_not_found(guide: Guide) -> None:

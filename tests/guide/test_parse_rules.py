@@ -51,7 +51,8 @@ def test_numbers_that_are_not_ages(text: str) -> None:
      ("up to 200 yuan", (None, 200, "CNY")), ("budget 40", (None, 40, None)),
      ("under a tenner", (None, 10, "GBP")), ("一百到两百之间", (100, 200, "CNY")),
      ("预算 $50", (None, 50, "USD")), ("one hundred and twenty five dollars", (None, 125, "USD")),
-     ("between 10 and 20 euros", (10, 20, "EUR")), ("from $10 to $20", (10, 20, "USD"))],
+     ("between 10 and 20 euros", (10, 20, "EUR")), ("from $10 to $20", (10, 20, "USD")),
+     ("under 50p", (None, 0.5, "GBP")), ("up to 99 pence", (None, 0.99, "GBP"))],
 )  # fmt: skip
 def test_budgets(text: str, budget: tuple) -> None:
     low, high, currency = budget
@@ -59,7 +60,9 @@ def test_budgets(text: str, budget: tuple) -> None:
     assert slot(text, "budget") == expected
 
 
-@pytest.mark.parametrize("text", ["3到6岁", "under 5", "500 pieces", "a 3 month old", "六一"])
+@pytest.mark.parametrize(
+    "text", ["3到6岁", "under 5", "500 pieces", "a 3 month old", "六一", "a 100pc puzzle"]
+)
 def test_numbers_that_are_not_money(text: str) -> None:
     assert slot(text, "budget") is None
 
@@ -208,3 +211,16 @@ def test_pathological_text_parses_quickly(text: str) -> None:
 def test_very_long_text_is_read_in_bounded_time() -> None:
     request = parse("lego " * 5000 + " " * 10_000 + "5 year old")
     assert request.interests == ("building",)
+
+
+@pytest.mark.parametrize(
+    ("text", "avoid"),
+    [("a car for a 5 year old, no batteries", ["batteries"]),
+     ("我家孩子4岁，不要电动的，也不要毛绒", ["batteries"]),
+     ("nothing noisy please", ["noise"]),
+     ("a battery powered car for a 6 year old", None),  # said, not ruled out
+     ("a musical toy for a 1 year old, please not too loud", None),  # a degree
+     ("不要太吵的玩具", None)],
+)  # fmt: skip
+def test_features_are_avoided_only_under_a_negation(text: str, avoid) -> None:
+    assert parse(text).to_dict().get("avoid") == avoid

@@ -100,3 +100,13 @@ def test_every_problem_is_reported_at_once() -> None:
 def test_text_that_is_not_json_is_refused() -> None:
     with pytest.raises(GuideRequestError, match="not JSON"):
         GuideRequest.from_json("{oops")
+
+
+def test_avoid_is_optional_on_input_and_shown_only_when_stated() -> None:
+    assert "avoid" not in GuideRequest.from_dict(VALID).to_dict()  # older clients' form
+    with_avoid = {**VALID, "avoid": ["noise", "batteries"]}
+    request = GuideRequest.from_dict(with_avoid)
+    assert request.avoid == ("batteries", "noise")  # in FEATURES order
+    assert GuideRequest.from_dict(request.to_dict()) == request
+    with pytest.raises(GuideRequestError, match="unknown features"):
+        GuideRequest.from_dict({**VALID, "avoid": ["glitter"]})

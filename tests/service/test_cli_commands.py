@@ -18,7 +18,7 @@ def test_guide_ask_json(private_copy) -> None:
                    "--json")  # fmt: skip
     assert out.returncode == 0, out.stderr
     body = json.loads(out.stdout)
-    assert set(body) == {"picks", "shopper_id", "request", "dialogue_id", "notes"}
+    assert set(body) == {"picks", "shopper_id", "request", "dialogue_id", "notes", "relax"}
     assert body["request"]["budget"]["max"] == 30.0 and body["request"]["age_months"]["min"] == 72
     assert 0 < len(body["picks"]) <= 3
     assert all(p["item"]["price"] <= 30.0 for p in body["picks"])

@@ -124,3 +124,13 @@ def test_a_missing_store_is_not_created(served, tmp_path) -> None:
     with pytest.raises(StoreError, match="no store there"):
         load_guide(served.model, tmp_path / "typo.duckdb")
     assert not (tmp_path / "typo.duckdb").exists()
+
+
+def test_a_bad_rate_table_fails_before_the_model_loads(served, tmp_path) -> None:
+    from toyguide.errors import ConfigError
+    from toyguide.service.holder import load_guide
+
+    rates = tmp_path / "rates.toml"
+    rates.write_text("[usd_per_unit]\nGBP = 0\n")
+    with pytest.raises(ConfigError, match="finite and > 0"):
+        load_guide(served.model, served.store, rates)

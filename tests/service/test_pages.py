@@ -268,6 +268,12 @@ def test_a_chinese_request_shows_chips(page, record):
     assert_clean(record)
 
 
+def test_a_ruled_out_feature_shows_as_a_chip(page, record):
+    ask(page, "a toy for a 4 year old, no batteries")
+    expect(chip(page, "avoid", "batteries")).to_contain_text("batteries")
+    assert_clean(record)
+
+
 def test_an_empty_request_shows_an_alert_and_sends_nothing(page, record):
     page.goto("/")
     page.get_by_role("button", name="Find toys").click()

@@ -60,6 +60,8 @@ def test_views_from_the_guide_validate_against_their_models(guide, served) -> No
         pricing.curve[0],
         profile,
         profile.age_band[0],  # label probabilities only come inside other views
+        # so do predicted ages: on the items whose shop states none
+        next(v.predicted_age for v in guide.catalogue.views[1:] if v.predicted_age),
         *guide.segments(3),
     ]
     assert {type(v) for v in made} == set(VIEWS)

@@ -13,6 +13,7 @@ from toyguide.service.settings import (
     MERCHANT_TOKEN_ENV,
     RATE_BURST_ENV,
     RATE_LIMIT_ENV,
+    RATES_ENV,
 )
 
 
@@ -53,3 +54,11 @@ def test_the_rate_limit_comes_from_the_environment_unless_given() -> None:
 def test_bad_limits_are_refused(bad) -> None:
     with pytest.raises(ConfigError):
         Settings("m", "s", **bad)
+
+
+def test_the_currency_rate_table_comes_from_the_environment_unless_given() -> None:
+    assert Settings("m", "s").rates is None  # the guide's dated defaults
+    s = Settings.from_env(Path("m"), Path("s"), environ={RATES_ENV: " rates.toml "})
+    assert s.rates == Path("rates.toml")
+    s = Settings.from_env(Path("m"), Path("s"), environ={RATES_ENV: "env.toml"}, rates="arg.toml")
+    assert s.rates == Path("arg.toml")

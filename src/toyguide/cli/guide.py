@@ -40,12 +40,15 @@ def guide_parse(
 
 
 def _answer(
-    model: Path, store: Path, question: Callable[[Any], Any], semantic: bool = False
-) -> Any:
+    model: Path, store: Path, question: Callable[[Any], Any], semantic: bool = False,
+    rates: Path | None = None,
+) -> Any:  # fmt: skip
     """Load the guide, ask it one thing, close it."""
+    from toyguide.guide.currency import DEFAULT_RATES, load_rates
     from toyguide.guide.engine import Guide
 
-    guide = Guide.load(model, store, semantic=semantic)
+    table = load_rates(rates) if rates is not None else DEFAULT_RATES
+    guide = Guide.load(model, store, semantic=semantic, rates=table)
     try:
         return question(guide)
     finally:
@@ -65,9 +68,13 @@ def guide_ask(
     shopper: Annotated[str | None, typer.Option("--shopper", help="A known shopper id.")] = None,
     k: Annotated[int, typer.Option(min=1, max=50, help="How many toys.")] = 10,
     as_json: JsonOpt = False,
+    rates: Annotated[
+        Path | None, typer.Option(help="Currency rate table (TOML); default: the guide's.")
+    ] = None,
 ) -> None:
     """Ask the guide for toys: the request is parsed into slots, then toys are ranked."""
-    result, _ = _answer(model, store, lambda g: g.ask(text, shopper_id=shopper, k=k), True)
+    ask = lambda g: g.ask(text, shopper_id=shopper, k=k)  # noqa: E731
+    result, _ = _answer(model, store, ask, True, rates)
     if as_json:
         _print_json(result)
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -24,6 +25,13 @@ def serve_command(
     merchant_token: Annotated[
         str | None, typer.Option(help="Merchant token; default $TOYGUIDE_MERCHANT_TOKEN.")
     ] = None,
+    rates: Annotated[
+        Path | None,
+        typer.Option(
+            help="Currency rate table (TOML); default $TOYGUIDE_RATES, else the "
+            "guide's dated rates (configs/currency.toml)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the HTTP API and the web pages (uvicorn) until interrupted. Prefer the
     environment variables for tokens: options show in the process list. A per-client rate
@@ -32,7 +40,13 @@ def serve_command(
     from toyguide.service import Settings, serve
 
     settings = Settings.from_env(
-        model, store, admin_token=admin_token, merchant_token=merchant_token, host=host, port=port
+        model,
+        store,
+        admin_token=admin_token,
+        merchant_token=merchant_token,
+        host=host,
+        port=port,
+        rates=rates,
     )
     serve(
         settings,

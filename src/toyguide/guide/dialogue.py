@@ -36,6 +36,7 @@ from toyguide.guide.request import (
     Budget,
     GuideRequest,
     GuideRequestError,
+    avoid_order,
 )
 from toyguide.guide.request import taxonomy_order as _ordered
 
@@ -123,6 +124,7 @@ def apply_turn(old: GuideRequest, turn: ParsedTurn, shown: list[float]) -> Guide
     interests = new.interests if restated and new.interests else old.interests + new.interests
     exclude = new.exclude if restated and new.exclude else old.exclude + new.exclude
     keywords = new.keywords if restated and new.keywords else old.keywords + new.keywords
+    avoid = new.avoid if restated and new.avoid else old.avoid + new.avoid
     return GuideRequest(
         age_months=age,
         gender=new.gender or old.gender,
@@ -131,6 +133,7 @@ def apply_turn(old: GuideRequest, turn: ParsedTurn, shown: list[float]) -> Guide
         exclude=_ordered(set(exclude) - set(new.interests)),
         occasion=new.occasion or old.occasion,
         keywords=_latest_keywords(keywords),
+        avoid=avoid_order(avoid),
     )
 
 

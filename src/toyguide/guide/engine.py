@@ -7,6 +7,7 @@ view dataclass (guide/views.py) that the CLI prints and the HTTP API returns.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,10 @@ from toyguide.data.store import IngestReport, Store
 from toyguide.data.taxonomy import AGE_BANDS, CHILD_GENDERS, FUNCTIONS, GENDER_TARGETS
 from toyguide.errors import ConfigError, NotFoundError
 from toyguide.guide.catalogue import Catalogue
+from toyguide.guide.currency import DEFAULT_RATES, ExchangeRates
 from toyguide.guide.dialogue import Dialogue
 from toyguide.guide.inventory import plan_inventory
+from toyguide.guide.lexicon import LABEL_PROTOTYPES
 from toyguide.guide.loaded import (
     LoadedModel,
     load_model_folder,
@@ -44,6 +47,7 @@ from toyguide.guide.overview import (
 from toyguide.guide.pricing import Neighbour, new_toy_pricing, observed_demand
 from toyguide.guide.recommend import CANDIDATES, rank_items
 from toyguide.guide.request import GuideRequest
+from toyguide.guide.rules import check_rules, rule_notes
 from toyguide.guide.views import (
     Forecast,
     InventoryPlan,
@@ -69,10 +73,13 @@ NO_HISTORY_NOTE = (
 
 
 class Guide:
-    def __init__(self, loaded: LoadedModel, store: Store, semantic: Any = None) -> None:
+    def __init__(
+        self, loaded: LoadedModel, store: Store, semantic: Any = None,
+        rates: ExchangeRates = DEFAULT_RATES,
+    ) -> None:  # fmt: skip
         from toyguide.features.text import TextEmbedder
 
-        self.loaded, self.store, self.semantic = loaded, store, semantic
+        self.loaded, self.store, self.semantic, self.rates = loaded, store, semantic, rates
         self.data, self.model = loaded.data, loaded.model
         self.catalogue = Catalogue.from_store(store, list(self.data.vocabs["items"].tokens))
         self.embedder = TextEmbedder(show_progress=False)
@@ -107,17 +114,21 @@ class Guide:
         return np.log1p(np.maximum(counts, 0.0)), "sales"
 
     def _predicted_attributes(self) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """Age band index [N+1] and function probabilities [N+1, F] for every catalogue item,
-        each None when the run did not train that target (an untrained head only guesses)."""
+        """Age band probabilities [N+1, bands] and function probabilities [N+1, F] for every
+        catalogue item, each None when the run did not train that target (an untrained head
+        only guesses)."""
         items = torch.arange(len(self.catalogue.ids))
         out = self.model.attribute_outputs(self.model.encode_items(items))
         targets = self.loaded.config.features.attribute_targets
-        age = out["age_band"].argmax(-1).numpy() if "age_band" in targets else None
+        age = torch.softmax(out["age_band"], -1).numpy() if "age_band" in targets else None
         functions = torch.sigmoid(out["functions"]).numpy() if "functions" in targets else None
         return age, functions
 
     @classmethod
-    def load(cls, model_dir: Path, store_path: Path, *, semantic: bool = True) -> Guide:
+    def load(
+        cls, model_dir: Path, store_path: Path, *, semantic: bool = True,
+        rates: ExchangeRates = DEFAULT_RATES,
+    ) -> Guide:  # fmt: skip
         if not Path(store_path).is_file():  # never create an empty store at a mistyped path
             raise NotFoundError(f"{store_path}: no store there")
         store = Store.open(store_path)
@@ -128,7 +139,7 @@ class Guide:
         except BaseException:
             store.close()  # a refused folder (say, on a reload) leaves no connection behind
             raise
-        return cls(loaded, store, SemanticMatcher() if semantic else None)
+        return cls(loaded, store, SemanticMatcher() if semantic else None, rates)
 
     def close(self) -> None:
         self.store.close()
@@ -153,7 +164,8 @@ class Guide:
         scores, rows = top_k(self.loaded.text_index, vector, max(CANDIDATES, k))
         base = np.full(len(self.catalogue.ids), -np.inf)
         base[rows] = scores
-        return rank_items(self.catalogue, base, rows, None, k, "text matches the search")
+        rules = check_rules(self.catalogue, None, self.rates)
+        return rank_items(self.catalogue, base, rows, None, k, "text matches the search", rules)
 
     # -- shoppers --------------------------------------------------------------------------
     def _shopper_row(self, shopper_id: str | None) -> int:
@@ -175,19 +187,26 @@ class Guide:
         text against the catalogue plus popularity. The request filters and re-scores both."""
         row = self._shopper_row(shopper_id)
         has_history = row > 0 and self._n_events(row) > 0
+        rules = check_rules(self.catalogue, request, self.rates)
+        relax = rules.to_relax()
+        relaxed = relax[0] if relax else ()
+        allowed = rules.fits(relaxed)
         if has_history and self.item_space is not None:
             base, candidates = self._preference_scores(row)
             source = "shoppers with similar recent toys chose it"
         else:
             base, candidates = self._text_scores(text or "", request)
             source = self._text_source(bool(text))
-        picks = rank_items(self.catalogue, base, candidates, request, k, source)
-        notes = [] if picks else ["no toy in stock meets every stated need; try relaxing one"]
+        if allowed[candidates].sum() < k:  # the toys that keep the rules were not retrieved
+            candidates = np.flatnonzero(allowed)  # base scores every row: rank them all
+        picks = rank_items(self.catalogue, base, candidates, request, k, source, rules, relaxed)
+        notes = rule_notes(self.catalogue, picks, relax, request, rules)
         if self.popularity_source is None:
             notes.append(NO_HISTORY_NOTE)
         return Recommendations(
-            picks, shopper_id, request.to_dict() if request else None, notes=notes
-        )
+            picks, shopper_id, request.to_dict() if request else None, notes=notes,
+            relax=[list(r) for r in relax],
+        )  # fmt: skip
 
     def _text_source(self, has_text: bool) -> str:
         """The first reason of a pick ranked without a shopper's history."""
@@ -216,7 +235,9 @@ class Guide:
         if not text.strip():
             return self.popularity.copy(), np.arange(1, n)
         vector = self.embedder.embed([text])[0]
-        scores, rows = top_k(self.loaded.text_index, vector, max(CANDIDATES, n // 4))
+        # every row: the rules and interests re-rank the whole catalogue, and a flat index
+        # costs the same to search for all rows as for a quarter of them
+        scores, rows = top_k(self.loaded.text_index, vector, n)
         base = np.full(n, -np.inf)
         base[rows] = scores + POPULARITY_WEIGHT * self.popularity[rows] / (
             self.popularity.max() or 1.0
@@ -234,8 +255,7 @@ class Guide:
         prices shown so that "cheaper" has a reference."""
         dialogue = dialogue or Dialogue(semantic=self.semantic)
         request = dialogue.say(text)
-        # Refinements like "cheaper" carry no content: match on the turn plus kept keywords.
-        result = self.recommend(shopper_id, request, k, text=" ".join([text, *request.keywords]))
+        result = self.recommend(shopper_id, request, k, text=_match_text(text, request))
         dialogue.show([p.item.price for p in result.picks if p.item.price is not None])
         return result, dialogue
 
@@ -441,6 +461,19 @@ class Guide:
     def record_events(self, events: pl.DataFrame, source: str = "api") -> IngestReport:
         """Validate and store new events (the model learns from them at its next training)."""
         return self.store.ingest("events", events, source=source)
+
+
+def _match_text(text: str, request: GuideRequest) -> str:
+    """What the request's text is matched on: the turn plus the kept keywords (refinements like
+    "cheaper" carry no content); a turn in Chinese also gets an English phrase per interest,
+    since the sentence encoder (English MiniLM) reads Chinese as noise (semantic.py)."""
+    words = [text, *request.keywords]
+    if _CJK.search(text):
+        words += [LABEL_PROTOTYPES[label][0] for label in request.interests]
+    return " ".join(words)
+
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 def _probabilities(logits: torch.Tensor, labels: list[str], multilabel: bool = False):

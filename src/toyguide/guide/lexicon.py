@@ -11,6 +11,7 @@ from __future__ import annotations
 __all__ = [
     "ADDITIVE_CUES",
     "AGE_WORDS",
+    "AVOID_TERMS",
     "BUDGET_CUES",
     "CHEAPER_CUES",
     "CHILD_NOUNS",
@@ -18,6 +19,8 @@ __all__ = [
     "CONTENT_WORDS_ZH",
     "CURRENCY_WORDS",
     "DEARER_CUES",
+    "FEATURES",
+    "FEATURE_TEXT",
     "GENDER_WORDS",
     "GENERIC_WORDS_EN",
     "INTEREST_TERMS",
@@ -28,6 +31,7 @@ __all__ = [
     "OCCASIONS",
     "OCCASION_WORDS",
     "OLDER_CUES",
+    "PENCE_WORDS",
     "POSITIVE_CUES",
     "POST_NEGATION_CUES",
     "PRONOUNS",
@@ -57,7 +61,7 @@ OCCASIONS: tuple[str, ...] = (
 INTEREST_TERMS: dict[str, tuple[str, ...]] = {
     "building": (
         "lego", "duplo", "building blocks", "building set", "blocks", "bricks", "construction",
-        "magnetic tiles", "magna-tiles", "magnatiles", "k'nex", "knex", "building",
+        "magnetic tiles", "magna-tiles", "magnatiles", "k'nex", "knex", "building", "model kit",
         "积木", "乐高", "拼插", "搭建", "磁力片", "大颗粒",
     ),
     "vehicles": (
@@ -77,7 +81,8 @@ INTEREST_TERMS: dict[str, tuple[str, ...]] = {
         "手办", "变形金刚", "奥特曼", "超级英雄", "蜘蛛侠", "人偶",
     ),
     "plush": (
-        "plush", "plushie", "stuffed animal", "stuffed toy", "soft toy", "cuddly toy", "teddy",
+        "plush", "plushie", "stuffed animal", "stuffed toy", "stuffed", "soft toy", "cuddly toy",
+        "teddy",
         "teddy bear", "squishmallow",
         "毛绒", "毛绒玩具", "毛绒的", "公仔", "玩偶", "毛绒动物",
     ),
@@ -89,11 +94,13 @@ INTEREST_TERMS: dict[str, tuple[str, ...]] = {
         "涂鸦", "贴纸",
     ),
     "puzzles": (
-        "puzzle", "jigsaw", "rubik's cube", "rubiks cube", "rubik", "brain teaser",
+        "puzzle", "jigsaw", "rubik's cube", "rubiks cube", "rubik", "brain teaser", "magic cube",
+        "speed cube",
         "拼图", "魔方", "七巧板", "华容道", "迷宫",
     ),
     "games": (
         "board game", "card game", "game", "chess", "checkers", "uno", "monopoly", "cards",
+        "spinning top", "beyblade", "游戏",
         "桌游", "棋", "下棋", "象棋", "围棋", "飞行棋", "跳棋", "卡牌", "扑克", "大富翁",
     ),
     "science_stem": (
@@ -111,13 +118,15 @@ INTEREST_TERMS: dict[str, tuple[str, ...]] = {
     "pretend_play": (
         "pretend play", "pretend", "play kitchen", "kitchen", "dress up", "dress-up",
         "dressing up", "costume", "role play", "role-play", "doctor kit", "doctor set",
-        "tool bench", "cash register", "play food",
+        "tool bench", "cash register", "play food", "puppet", "puppet theatre", "marionette",
         "过家家", "厨房", "角色扮演", "扮演", "医生玩具", "化妆", "收银台", "工具箱",
+        "手偶", "木偶", "指偶",
     ),
     "outdoor_active": (
         "outdoor", "outdoors", "outside", "bike", "bicycle", "balance bike", "scooter",
         "trampoline", "football", "soccer", "basketball", "ball", "swing", "sandpit", "sandbox",
         "kite", "sports", "sport", "skateboard", "roller skates", "water gun", "active play",
+        "swimming", "swim", "paddling pool", "游泳", "戏水",
         "户外", "运动", "自行车", "滑板车", "平衡车", "足球", "篮球", "风筝", "沙滩", "玩沙",
         "水枪", "蹦床", "跳绳", "滑板", "球",
     ),
@@ -138,6 +147,31 @@ INTEREST_TERMS: dict[str, tuple[str, ...]] = {
         "恐龙", "动物", "小动物", "昆虫", "自然", "农场", "海洋", "马", "鲨鱼", "小鸟",
     ),
 }  # fmt: skip
+# Things a toy has rather than is, which shoppers rule out ("no batteries", "不要电池",
+# "nothing noisy"): request words per feature, read only under a negation (``avoid``).
+FEATURES: tuple[str, ...] = ("batteries", "noise")
+AVOID_TERMS: dict[str, tuple[str, ...]] = {
+    "batteries": (
+        "battery", "batteries", "battery operated", "battery powered", "electronic",
+        "electronics", "electric", "电池", "电动", "电子", "充电",
+    ),
+    "noise": ("noise", "noisy", "loud", "sound", "sounds", "噪音", "吵", "声音", "发声"),
+}  # fmt: skip
+# What a product's title, description or category says when it has the feature. Broad on
+# purpose: ruling a toy out wrongly costs one pick, letting it through breaks a promise.
+FEATURE_TEXT: dict[str, tuple[str, ...]] = {
+    "batteries": (
+        "battery", "batteries", "battery operated", "battery-operated", "battery powered",
+        "rechargeable", "electronic", "electronics", "electric", "remote control",
+        "remote controlled", "remote-controlled", "rc", "usb", "aa", "aaa", "light up",
+        "light-up", "lights and sounds", "motorised", "motorized", "robot", "app controlled",
+    ),
+    "noise": (
+        "sound", "sounds", "noise", "noisy", "musical", "music", "talking", "singing",
+        "electronic", "whistle", "drum", "horn", "siren", "squeaky", "karaoke",
+    ),
+}  # fmt: skip
+
 # Words that contain an interest term but are not one (马上 is "at once", 鼓励 "encourage");
 # the matcher sees them as longer terms that map to nothing.
 NOT_INTERESTS: tuple[str, ...] = ("马上", "马虎", "鼓励", "地球人")
@@ -224,6 +258,8 @@ CURRENCY_WORDS: dict[str, str] = {
     **dict.fromkeys(_words("€ eur euro euros 欧元"), "EUR"),
     **dict.fromkeys(_words("¥ cny rmb yuan 元 块 块钱 人民币"), "CNY"),
 }
+# Hundredths of a pound after a number: "under 50p" is £0.50.
+PENCE_WORDS: tuple[str, ...] = ("p", "pence")
 # British slang amounts, rewritten before parsing ("under a tenner" is "under £10").
 SLANG_AMOUNTS: dict[str, str] = {"a tenner": "£10", "tenner": "£10", "a fiver": "£5", "fiver": "£5"}
 # A unit-less number next to one of these is still a price ("budget 50", "预算五百").

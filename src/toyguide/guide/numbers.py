@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Iterable
 
-from toyguide.guide.lexicon import BUDGET_CUES, CURRENCY_WORDS
+from toyguide.guide.lexicon import BUDGET_CUES, CURRENCY_WORDS, PENCE_WORDS
 from toyguide.guide.request import AgeRange, Budget
 
 __all__ = [
@@ -149,7 +149,7 @@ def alternation(words: Iterable[str]) -> str:
 _NOT_MONEY = (  # a number followed by an age or a count is not a price
     r"(?!\s*-?\s*(?:周岁|岁|个|月|years?\b|yrs?\b|yo\b|y/o|months?\b|mos?\b|pieces?\b|pcs\b|%))"
 )
-_POST = alternation(w for w in CURRENCY_WORDS if w[0].isalpha() or CJK.search(w))
+_POST = alternation([*(w for w in CURRENCY_WORDS if w[0].isalpha() or CJK.search(w)), *PENCE_WORDS])
 _CUE = rf"(?:(?P<cue>{alternation(BUDGET_CUES)})\s*(?:'s|is|of|:|是|在|大概|大约)?\s*)?"
 
 
@@ -189,7 +189,10 @@ def _money(kind: str, m: re.Match[str]) -> tuple[float | None, float | None, str
     groups = m.groupdict()
     values = [parse_number(groups[f"num{t}"]) for t in "12" if groups.get(f"num{t}")]
     marks = [groups.get(f"{p}{t}") for t in "12" for p in ("pre", "post")]
-    currency = next((CURRENCY_WORDS[c] for c in marks if c), None)
+    pence = any(c in PENCE_WORDS for c in marks if c)
+    if pence:  # "50p": pounds are what the rest of the guide compares
+        values = [None if v is None else v / 100 for v in values]
+    currency = "GBP" if pence else next((CURRENCY_WORDS[c] for c in marks if c), None)
     op = groups.get("op") or ""
     evidence = currency or groups["cue"] or CJK.search(op) or m.group().endswith("之间")
     if not evidence and not (op and kind != "range" and (values[0] or 0) >= MIN_UNITLESS_PRICE):

@@ -23,6 +23,8 @@ Conventions (also what ``tests/guide/requests.jsonl`` is annotated with):
   positive cue; a clause-final cue ("不感兴趣", "不要了") negates backwards. A label named
   both ways stays an interest only: exclusion is a hard filter and would drop what the
   shopper also asked for. Words under a negation never become keywords.
+* Avoid: features a toy must not have (``lexicon.AVOID_TERMS``: batteries, noise), read only
+  under a negation ("no batteries", "不要电动的") and not as a degree ("not too loud").
 * Keywords: leftover English words minus stop words; leftover Chinese runs after a
   dictionary-based forward maximum matching drops stop words (single characters drop).
 """
@@ -44,7 +46,7 @@ from toyguide.guide.numbers import (
     find_budget,
     find_ordinal_ages,
 )
-from toyguide.guide.request import AgeRange, GuideRequest, taxonomy_order
+from toyguide.guide.request import AgeRange, GuideRequest, avoid_order, taxonomy_order
 
 __all__ = ["MAX_TEXT_CHARS", "LabelMatcher", "ParsedTurn", "parse", "parse_turn"]
 
@@ -87,6 +89,7 @@ def parse_turn(text: str, semantic: LabelMatcher | None = None) -> ParsedTurn:
     gender = _gender(s)
     negated = _negation_mask(s.text)
     liked, disliked = _interests(s, negated)
+    avoid = _avoided(s, negated)
     word_ages = _take_terms(s, _AGE_WORD_RE, lx.AGE_WORDS)
     age = _span(ages) or _span([AgeRange(*a) for _, a in word_ages])
     cues = {name: bool(_take_terms(s, pattern, {})) for name, pattern in _CUE_RES.items()}
@@ -95,7 +98,7 @@ def parse_turn(text: str, semantic: LabelMatcher | None = None) -> ParsedTurn:
         liked |= {label for label in semantic.match(phrases) if label and label not in disliked}
     request = GuideRequest(
         age, gender, budget, taxonomy_order(liked), taxonomy_order(disliked - liked), occasion,
-        tuple(keywords),
+        tuple(keywords), avoid,
     )  # fmt: skip
     return ParsedTurn(request, additive=bool(_ADDITIVE_RE.search(s.original)), **cues)
 
@@ -300,6 +303,23 @@ def _interests(s: _Scratch, negated: list[bool]) -> tuple[set[str], set[str]]:
     found = _take_terms(s, _INTEREST_RE, _INTEREST_TABLE) + _fuzzy(s, _INTEREST_TABLE, 5)
     liked = {str(label) for pos, label in found if label and not negated[pos]}
     return liked, {str(label) for pos, label in found if label and negated[pos]}
+
+
+_AVOID_TABLE = {t: feature for feature, terms in lx.AVOID_TERMS.items() for t in terms}
+_AVOID_RE = _term_re(_AVOID_TABLE)
+# "not too loud", "不要太吵": a degree asked for, not a feature ruled out
+_DEGREE_RE = re.compile(r"(?:(?<![a-z])(?:too|overly|very|so)\s+|太|过于|特别)$")
+
+
+def _avoided(s: _Scratch, negated: list[bool]) -> tuple[str, ...]:
+    """Features ruled out ("no batteries", "不要电池"); said without a negation they are
+    neither wanted nor unwanted and stay in the text."""
+    found = []
+    for m in _AVOID_RE.finditer(s.text):
+        if negated[m.start()] and not _DEGREE_RE.search(s.text[: m.start()]):
+            found.append(_lookup(_AVOID_TABLE, m.group()))
+            s.take(m.start(), m.end())
+    return avoid_order(str(f) for f in found if f)
 
 
 # --- dialogue cues and keywords -------------------------------------------------------------

@@ -8,7 +8,12 @@
                 "currency": "USD"|"GBP"|"EUR"|"CNY"|null} | null,
      "interests": [taxonomy label], "exclude": [taxonomy label],
      "occasion": "birthday"|"christmas"|"children_day"|"new_year"|"baby_shower"|"other"|null,
-     "keywords": [str]}
+     "keywords": [str],
+     "avoid": [feature]}            -- only when not empty; optional on input
+
+``avoid`` (issue 13) holds features a toy must not have (``lexicon.FEATURES``: batteries,
+noise); it came after the seven slots, so a request without it keeps their exact form and an
+older client may leave it out.
 
 ``from_dict`` is the boundary check: every problem in the input is reported at once, and an
 input that passes is always a consistent request (bounds ordered and non-negative, labels
@@ -25,19 +30,22 @@ from typing import Any
 
 from toyguide.data.taxonomy import CHILD_GENDERS, CURRENCIES, FUNCTIONS
 from toyguide.errors import GuideRequestError
-from toyguide.guide.lexicon import OCCASIONS
+from toyguide.guide.lexicon import FEATURES, OCCASIONS
 
 __all__ = [
     "FIELDS",
     "OCCASIONS",
+    "OPTIONAL_FIELDS",
     "AgeRange",
     "Budget",
     "GuideRequest",
     "GuideRequestError",
+    "avoid_order",
     "taxonomy_order",
 ]
 
 FIELDS = ("age_months", "gender", "budget", "interests", "exclude", "occasion", "keywords")
+OPTIONAL_FIELDS = ("avoid",)
 MAX_KEYWORDS = 64  # a request is a few sentences; more is not a request but a payload
 MAX_KEYWORD_CHARS = 100
 _LABEL_RANK = {label: i for i, label in enumerate(FUNCTIONS)}
@@ -82,8 +90,10 @@ class GuideRequest:
     exclude: tuple[str, ...] = ()
     occasion: str | None = None
     keywords: tuple[str, ...] = field(default=())
+    avoid: tuple[str, ...] = ()  # FEATURES a toy must not have, in FEATURES order
 
     def to_dict(self) -> dict[str, Any]:
+        avoid = {"avoid": list(self.avoid)} if self.avoid else {}
         return {
             "age_months": None if self.age_months is None else self.age_months.to_dict(),
             "gender": self.gender,
@@ -92,7 +102,7 @@ class GuideRequest:
             "exclude": list(self.exclude),
             "occasion": self.occasion,
             "keywords": list(self.keywords),
-        }
+        } | avoid
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False)
@@ -112,11 +122,11 @@ class GuideRequest:
             raise GuideRequestError([f"expected an object, got {type(data).__name__}"])
         problems: list[str] = []
         keys = set(data)
-        if keys != set(FIELDS):
+        if not set(FIELDS) <= keys <= {*FIELDS, *OPTIONAL_FIELDS}:
             if missing := sorted(set(FIELDS) - keys):
                 problems.append(f"missing fields {missing}")
-            if extra := sorted(keys - set(FIELDS)):
-                problems.append(f"unknown fields {extra}; allowed {list(FIELDS)}")
+            if extra := sorted(keys - {*FIELDS, *OPTIONAL_FIELDS}):
+                problems.append(f"unknown fields {extra}; allowed {[*FIELDS, *OPTIONAL_FIELDS]}")
             raise GuideRequestError(problems)
         request = cls(
             age_months=_age(data["age_months"], problems),
@@ -126,6 +136,7 @@ class GuideRequest:
             exclude=_labels(data["exclude"], "exclude", problems),
             occasion=_choice(data["occasion"], "occasion", OCCASIONS, problems),
             keywords=_keywords(data["keywords"], problems),
+            avoid=_features(data.get("avoid", []), problems),
         )
         if problems:
             raise GuideRequestError(problems)
@@ -208,3 +219,21 @@ def _keywords(value: Any, problems: list[str]) -> tuple[str, ...]:
         )
         return ()
     return tuple(value)
+
+
+def avoid_order(features: Iterable[str]) -> tuple[str, ...]:
+    """Unique known features in ``FEATURES`` order."""
+    wanted = set(features)
+    return tuple(f for f in FEATURES if f in wanted)
+
+
+def _features(value: Any, problems: list[str]) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        problems.append("avoid: expected a list of features")
+        return ()
+    if unknown := [v for v in value if v not in FEATURES]:
+        problems.append(f"avoid: unknown features {unknown}; allowed {list(FEATURES)}")
+        return ()
+    if len(set(value)) != len(value):
+        problems.append("avoid: features repeat")
+    return avoid_order(value)

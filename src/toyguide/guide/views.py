@@ -15,6 +15,7 @@ __all__ = [
     "ItemView",
     "LabelProbability",
     "Pick",
+    "PredictedAge",
     "PricePoint",
     "Pricing",
     "Recommendations",
@@ -31,6 +32,15 @@ class _Dict:
 
 
 @dataclass(frozen=True)
+class PredictedAge(_Dict):
+    """The age range the attributes head predicts for a toy whose shop states none."""
+
+    min_months: int
+    max_months: int  # inclusive
+    probability: float  # that the toy's age band lies in this range
+
+
+@dataclass(frozen=True)
 class ItemView(_Dict):
     item_id: str
     title: str | None
@@ -43,6 +53,7 @@ class ItemView(_Dict):
     functions: list[str]
     categories: list[str]
     stock_on_hand: float | None  # latest known; None = unknown
+    predicted_age: PredictedAge | None = None  # only where the shop states no age range
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,10 @@ class Pick(_Dict):
     item: ItemView
     score: float
     reasons: list[str]  # human-readable: age fit, interests matched, similar shoppers, price
+    fits: bool = True  # False: a nearest pick, offered because no toy keeps every rule
+    breaks: list[str] = field(
+        default_factory=list
+    )  # the rules ("age", "budget", "exclude") it breaks
 
 
 @dataclass(frozen=True)
@@ -59,6 +74,9 @@ class Recommendations(_Dict):
     request: dict[str, Any] | None = None  # the parsed GuideRequest, when a request was given
     dialogue_id: str | None = None
     notes: list[str] = field(default_factory=list)  # e.g. "no toy fits the budget; relaxed it"
+    # When no toy keeps every rule of the request: the rules to relax, each entry one way out
+    # (["budget"], or ["budget", "age"] when both must give); the picks are then nearest picks.
+    relax: list[list[str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

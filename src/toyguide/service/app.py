@@ -45,8 +45,8 @@ def create_app(settings: Settings, guide: Any = None) -> FastAPI:
 
 def _build(settings: Settings, guide: Any, *, owned: bool) -> FastAPI:
     store_lock = threading.Lock()
-    holder = GuideHolder(partial(load_guide, store_path=settings.store), settings.model_dir,
-                         store_lock)  # fmt: skip
+    loader = partial(load_guide, store_path=settings.store, rates=settings.rates)
+    holder = GuideHolder(loader, settings.model_dir, store_lock)
     if guide is not None:
         holder.install(guide, settings.model_dir, owned=owned)
 
@@ -93,7 +93,7 @@ def serve(settings: Settings, announce: Callable[[str], None] | None = None) -> 
     import uvicorn
 
     torch.set_num_threads(settings.torch_threads)
-    guide = load_guide(settings.model_dir, settings.store)
+    guide = load_guide(settings.model_dir, settings.store, settings.rates)
     try:
         app = _build(settings, guide, owned=True)
         if announce is not None:

@@ -46,15 +46,18 @@ class SerialEmbedder:
         return getattr(self.inner, name)
 
 
-def load_guide(model_dir: Path, store_path: Path) -> Any:
+def load_guide(model_dir: Path, store_path: Path, rates: Path | None = None) -> Any:
     """``Guide.load`` made ready to serve: one shared, serialised MiniLM for search and the
-    parser's fallback, loaded and warmed now rather than by the first shopper."""
+    parser's fallback, loaded and warmed now rather than by the first shopper; ``rates`` a
+    rate table TOML (``guide/currency.py``; None: the guide's dated defaults)."""
+    from toyguide.guide.currency import DEFAULT_RATES, load_rates
     from toyguide.guide.engine import Guide
 
     if not Path(store_path).is_file():  # Store.open would create an empty store there
         raise StoreError(f"{store_path}: no store there")
     try:
-        guide = Guide.load(Path(model_dir), Path(store_path))
+        table = load_rates(rates) if rates is not None else DEFAULT_RATES
+        guide = Guide.load(Path(model_dir), Path(store_path), rates=table)
     except OSError as exc:  # an unreadable path given to reload: the admin's input, not a bug
         raise ConfigError(f"cannot read model folder '{model_dir}': {exc}") from None
     try:

@@ -20,7 +20,7 @@ from pydantic.json_schema import WithJsonSchema
 
 from toyguide.data.taxonomy import CHILD_GENDERS, CURRENCIES, EVENT_KINDS, FUNCTIONS
 from toyguide.guide import overview, views
-from toyguide.guide.lexicon import OCCASIONS
+from toyguide.guide.lexicon import FEATURES, OCCASIONS
 from toyguide.guide.request import FIELDS, MAX_KEYWORD_CHARS, MAX_KEYWORDS
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "LabelProbabilityModel",
     "MerchantOverviewModel",
     "PickModel",
+    "PredictedAgeModel",
     "PricePointModel",
     "PricingModel",
     "RecommendationsModel",
@@ -88,7 +89,8 @@ K = Annotated[int, Field(ge=1, le=50, description="how many results")]
 _BOUNDS = {"type": ["integer", "null"], "minimum": 0}
 GUIDE_REQUEST_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "description": "A parsed guide request (GuideRequest JSON); every field is required.",
+    "description": "A parsed guide request (GuideRequest JSON); every field but avoid is "
+    "required.",
     "additionalProperties": False,
     "required": list(FIELDS),
     "properties": {
@@ -109,6 +111,8 @@ GUIDE_REQUEST_SCHEMA: dict[str, Any] = {
         "occasion": {"enum": [*OCCASIONS, None]},
         "keywords": {"type": "array", "maxItems": MAX_KEYWORDS,
                      "items": {"type": "string", "minLength": 1, "maxLength": MAX_KEYWORD_CHARS}},
+        "avoid": {"type": "array", "items": {"enum": list(FEATURES)}, "uniqueItems": True,
+                  "description": "features a toy must not have; optional, absent when empty"},
     },
 }  # fmt: skip
 GuideRequestJson = Annotated[dict[str, Any], WithJsonSchema(GUIDE_REQUEST_SCHEMA)]
@@ -228,6 +232,7 @@ def _default(field: dataclasses.Field[Any]) -> Any:
     return ... if field.default is dataclasses.MISSING else field.default
 
 
+PredictedAgeModel = view_model(views.PredictedAge)
 ItemViewModel = view_model(views.ItemView)
 PickModel = view_model(views.Pick)
 RecommendationsModel = view_model(views.Recommendations)

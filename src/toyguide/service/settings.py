@@ -4,7 +4,8 @@ Tokens come from the arguments or, when those are not given, from ``TOYGUIDE_ADM
 ``TOYGUIDE_MERCHANT_TOKEN``. An empty token counts as none: the routes it would open answer
 401 saying that no token is configured, so a blank variable never opens them. The per-client
 rate limit of the open routes comes likewise from ``TOYGUIDE_RATE_LIMIT`` (requests a second,
-0 = off) and ``TOYGUIDE_RATE_BURST``.
+0 = off) and ``TOYGUIDE_RATE_BURST``; the currency rate table from ``TOYGUIDE_RATES`` (a TOML
+file, see ``guide/currency.py``) unless given.
 """
 
 from __future__ import annotations
@@ -16,12 +17,16 @@ from pathlib import Path
 
 from toyguide.errors import ConfigError
 
-__all__ = ["ADMIN_TOKEN_ENV", "MERCHANT_TOKEN_ENV", "RATE_BURST_ENV", "RATE_LIMIT_ENV", "Settings"]
+__all__ = [
+    "ADMIN_TOKEN_ENV", "MERCHANT_TOKEN_ENV", "RATES_ENV", "RATE_BURST_ENV", "RATE_LIMIT_ENV",
+    "Settings",
+]  # fmt: skip
 
 ADMIN_TOKEN_ENV = "TOYGUIDE_ADMIN_TOKEN"
 MERCHANT_TOKEN_ENV = "TOYGUIDE_MERCHANT_TOKEN"
 RATE_LIMIT_ENV = "TOYGUIDE_RATE_LIMIT"
 RATE_BURST_ENV = "TOYGUIDE_RATE_BURST"
+RATES_ENV = "TOYGUIDE_RATES"
 _FROM_ENV = {"rate_limit": (RATE_LIMIT_ENV, float), "rate_burst": (RATE_BURST_ENV, int)}
 
 
@@ -44,10 +49,15 @@ class Settings:
     rate_limit: float = 0.0
     rate_burst: int = 20
     rate_clients: int = 10_000
+    # The currency rate table (TOML, guide/currency.py) budgets and prices are compared
+    # through; None: the guide's dated defaults.
+    rates: Path | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "model_dir", Path(self.model_dir))
         object.__setattr__(self, "store", Path(self.store))
+        if self.rates is not None:
+            object.__setattr__(self, "rates", Path(self.rates))
         for name in ("admin_token", "merchant_token"):  # blank = not configured
             value = getattr(self, name)
             object.__setattr__(self, name, value.strip() or None if value else None)
@@ -81,6 +91,8 @@ class Settings:
         for name, (variable, kind) in _FROM_ENV.items():
             if name not in limits and env.get(variable, "").strip():
                 limits[name] = _number(variable, env[variable], kind)
+        if limits.get("rates") is None and env.get(RATES_ENV, "").strip():
+            limits["rates"] = Path(env[RATES_ENV].strip())
         return cls(
             model_dir,
             store,

@@ -78,6 +78,8 @@ function chipsOf(request) {
   }
   for (const label of request.interests) chips.push({ slot: "interests", value: label, kind: "Likes", text: labelName(label) });
   for (const label of request.exclude) chips.push({ slot: "exclude", value: label, kind: "Not", text: labelName(label) });
+  // features ruled out ("no batteries"); the field is absent when none is
+  for (const feature of request.avoid || []) chips.push({ slot: "avoid", value: feature, kind: "Without", text: labelName(feature) });
   if (request.occasion) chips.push({ slot: "occasion", value: request.occasion, kind: "Occasion", text: labelName(request.occasion) });
   return chips;
 }
@@ -85,7 +87,7 @@ function chipsOf(request) {
 function without(request, chip) {
   const next = structuredClone(request);
   if (chip.slot === "age") next.age_months = null;
-  else if (chip.slot === "interests" || chip.slot === "exclude") next[chip.slot] = next[chip.slot].filter((l) => l !== chip.value);
+  else if (chip.slot === "interests" || chip.slot === "exclude" || chip.slot === "avoid") next[chip.slot] = next[chip.slot].filter((l) => l !== chip.value);
   else next[chip.slot] = null;
   return next;
 }
