@@ -147,11 +147,11 @@ def test_when_one_rule_cannot_give_enough_both_are_named() -> None:
 
 def test_a_chinese_turn_is_matched_with_english_phrases_of_its_interests() -> None:
     from toyguide.guide import parse
-    from toyguide.guide.engine import _match_text
+    from toyguide.guide.semantic import match_text
 
     # MiniLM reads Chinese as noise: the interests the parser found speak for the turn
-    assert "jigsaw puzzle" in _match_text("给6岁女儿买个拼图", parse("给6岁女儿买个拼图"))
-    assert _match_text("a jigsaw", parse("a jigsaw")) == "a jigsaw"  # English stays as said
+    assert "jigsaw puzzle" in match_text("给6岁女儿买个拼图", parse("给6岁女儿买个拼图"))
+    assert match_text("a jigsaw", parse("a jigsaw")) == "a jigsaw"  # English stays as said
 
 
 def test_a_budget_the_rate_table_cannot_reach_is_said_not_compared() -> None:

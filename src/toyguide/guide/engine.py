@@ -7,7 +7,6 @@ view dataclass (guide/views.py) that the CLI prints and the HTTP API returns.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -23,16 +22,16 @@ from toyguide.guide.catalogue import Catalogue
 from toyguide.guide.currency import DEFAULT_RATES, ExchangeRates
 from toyguide.guide.dialogue import Dialogue
 from toyguide.guide.inventory import plan_inventory
-from toyguide.guide.lexicon import LABEL_PROTOTYPES
 from toyguide.guide.loaded import (
     LoadedModel,
+    label_probabilities,
     load_model_folder,
     retrieval_queries,
     sales_forecasts,
     shopper_state,
     top_k,
 )
-from toyguide.guide.new_toy import NewToy, encode_new_toy, forecast_new_toy, price_is_input
+from toyguide.guide.new_toy import NewToy, encode_new_toy, new_toy_demand, toy_pricing
 from toyguide.guide.overview import (
     CatalogueForecast,
     MerchantOverview,
@@ -44,17 +43,17 @@ from toyguide.guide.overview import (
     region_segments,
     reorder_rows,
 )
-from toyguide.guide.pricing import Neighbour, new_toy_pricing, observed_demand
+from toyguide.guide.pricing import price_percentile
 from toyguide.guide.recommend import CANDIDATES, rank_items
 from toyguide.guide.request import GuideRequest
 from toyguide.guide.rules import check_rules, rule_notes
+from toyguide.guide.segments import predicted_segments
+from toyguide.guide.semantic import match_text
 from toyguide.guide.views import (
     Forecast,
     InventoryPlan,
     ItemView,
-    LabelProbability,
     Pick,
-    Pricing,
     Recommendations,
     Segment,
     ShopperProfile,
@@ -255,7 +254,7 @@ class Guide:
         prices shown so that "cheaper" has a reference."""
         dialogue = dialogue or Dialogue(semantic=self.semantic)
         request = dialogue.say(text)
-        result = self.recommend(shopper_id, request, k, text=_match_text(text, request))
+        result = self.recommend(shopper_id, request, k, text=match_text(text, request))
         dialogue.show([p.item.price for p in result.picks if p.item.price is not None])
         return result, dialogue
 
@@ -315,56 +314,26 @@ class Guide:
         new_toy = NewToy(vector, brand, words)
         item = encode_new_toy(self.loaded, new_toy, [price])  # [1, D]
         out = self.model.attribute_outputs(item)
-        demand = self._new_item_demand(item) if "sales" in self.model.tasks else {}
+        demand = new_toy_demand(self.loaded, item) if "sales" in self.model.tasks else {}
         scores, rows = top_k(self.loaded.text_index, vector[0], max(k_similar, PRICING_SIMILAR))
         similar = [Pick(self.catalogue.views[r], round(float(s), 4), ["similar text"])
                    for s, r in zip(scores[:k_similar], rows[:k_similar], strict=True)]  # fmt: skip
         return ToyEvaluation(
-            _probabilities(out["age_band"], [b.name for b in AGE_BANDS]),
-            _probabilities(out["gender_target"], list(GENDER_TARGETS)),
-            _probabilities(out["functions"], list(FUNCTIONS), multilabel=True),
-            demand, similar, _percentile(price, [p.item.price for p in similar]),
-            self._pricing(new_toy, price, scores, rows),
+            label_probabilities(out["age_band"], [b.name for b in AGE_BANDS]),
+            label_probabilities(out["gender_target"], list(GENDER_TARGETS)),
+            label_probabilities(out["functions"], list(FUNCTIONS), multilabel=True),
+            demand, similar, price_percentile(price, [p.item.price for p in similar]),
+            toy_pricing(self.loaded, self.catalogue.views, new_toy, price, scores, rows),
         )  # fmt: skip
-
-    def _pricing(
-        self, toy: NewToy, price: float | None, scores: np.ndarray, rows: np.ndarray
-    ) -> Pricing:
-        """The suggested range from the similar toys and the sales model's curve over prices."""
-        has_sales = "sales" in self.model.tasks
-        mean_units = first_units = np.full(len(rows), np.nan)
-        horizon = self.loaded.config.features.horizon if has_sales else 0
-        if has_sales:
-            sales = self.data.of("sales")
-            mean_units, first_units = observed_demand(
-                sales.units[rows], sales.first_week[rows], horizon
-            )
-
-        def forecast(prices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            out = forecast_new_toy(self.loaded, encode_new_toy(self.loaded, toy, list(prices)))
-            return out["quantiles"].double().numpy(), out["mean"].double().numpy()
-
-        neighbours = [
-            Neighbour(self.catalogue.views[r], float(s), m, f)
-            for s, r, m, f in zip(scores, rows, mean_units, first_units, strict=True)
-        ]
-        return new_toy_pricing(neighbours, price, forecast if has_sales else None,
-                               price_is_input(self.loaded), horizon)  # fmt: skip
-
-    def _new_item_demand(self, item: torch.Tensor) -> dict[str, list[float]]:
-        out = forecast_new_toy(self.loaded, item)
-        q = out["quantiles"][0].numpy().astype(np.float64)  # [H, 3]
-        columns = {"p10": q[:, 0], "p50": q[:, 1], "p90": q[:, 2], "mean": out["mean"][0].numpy()}
-        return {name: v.astype(np.float64).round(3).tolist() for name, v in columns.items()}
 
     @torch.no_grad()
     def profile(self, shopper_id: str) -> ShopperProfile:
         self._require("profile")
         row = self._shopper_row(shopper_id)
         out = self.model.profile_outputs(shopper_state(self.loaded, row))
-        age = _probabilities(out["age_band"], [b.name for b in AGE_BANDS])
-        gender = _probabilities(out["gender"], list(CHILD_GENDERS))
-        interests = _probabilities(out["interests"], list(FUNCTIONS), multilabel=True)
+        age = label_probabilities(out["age_band"], [b.name for b in AGE_BANDS])
+        gender = label_probabilities(out["gender"], list(CHILD_GENDERS))
+        interests = label_probabilities(out["interests"], list(FUNCTIONS), multilabel=True)
         segment = f"{age[0].label} · {gender[0].label} · {interests[0].label}"
         return ShopperProfile(
             shopper_id, self._n_events(row), self._known(shopper_id), age, gender, interests,
@@ -377,37 +346,8 @@ class Guide:
         once per loaded model: the model and the sequences it reads do not change)."""
         self._require("profile")
         if self._segments is None:
-            self._segments = self._all_segments()
+            self._segments = predicted_segments(self.loaded)
         return self._segments[:top]
-
-    def _all_segments(self) -> list[Segment]:
-        from toyguide.features.streams import sequence_batch
-
-        seqs, max_len = self.data.sequences, self.loaded.config.features.max_len
-        rows = np.flatnonzero(np.diff(seqs.offsets) > 0)
-        labels: list[str] = []
-        for start in range(0, len(rows), 512):
-            chunk = rows[start : start + 512]
-            batch, _, _ = sequence_batch(seqs, chunk, seqs.offsets[chunk + 1], max_len)
-            out = self.model.profile_outputs(batch)
-            age, gender = out["age_band"].argmax(-1), out["gender"].argmax(-1)
-            interest = out["interests"].argmax(-1)
-            labels += [f"{AGE_BANDS[a].name} · {CHILD_GENDERS[g]} · {FUNCTIONS[i]}"
-                       for a, g, i in zip(age.tolist(), gender.tolist(), interest.tolist(),
-                                          strict=True)]  # fmt: skip
-        events = np.diff(seqs.offsets)[rows]
-        frame = pl.DataFrame({"segment": labels, "events": events})
-        grouped = (
-            frame.group_by("segment")
-            .agg(pl.len().alias("shoppers"), pl.col("events").mean().alias("mean_events"))
-            .sort(["shoppers", "segment"], descending=[True, False])
-        )
-        total = max(len(rows), 1)
-        return [
-            Segment(r["segment"], r["shoppers"], round(r["shoppers"] / total, 4),
-                    round(r["mean_events"], 2))
-            for r in grouped.iter_rows(named=True)
-        ]  # fmt: skip
 
     # -- the merchant's overview ---------------------------------------------------------------
     def catalogue_forecast(self) -> CatalogueForecast:
@@ -461,29 +401,3 @@ class Guide:
     def record_events(self, events: pl.DataFrame, source: str = "api") -> IngestReport:
         """Validate and store new events (the model learns from them at its next training)."""
         return self.store.ingest("events", events, source=source)
-
-
-def _match_text(text: str, request: GuideRequest) -> str:
-    """What the request's text is matched on: the turn plus the kept keywords (refinements like
-    "cheaper" carry no content); a turn in Chinese also gets an English phrase per interest,
-    since the sentence encoder (English MiniLM) reads Chinese as noise (semantic.py)."""
-    words = [text, *request.keywords]
-    if _CJK.search(text):
-        words += [LABEL_PROTOTYPES[label][0] for label in request.interests]
-    return " ".join(words)
-
-
-_CJK = re.compile(r"[\u3400-\u9fff]")
-
-
-def _probabilities(logits: torch.Tensor, labels: list[str], multilabel: bool = False):
-    p = torch.sigmoid(logits[0]) if multilabel else torch.softmax(logits[0], -1)
-    pairs = sorted(zip(labels, p.tolist(), strict=True), key=lambda x: -x[1])
-    return [LabelProbability(label, round(prob, 4)) for label, prob in pairs]
-
-
-def _percentile(price: float | None, others: list[float | None]) -> float | None:
-    known = [p for p in others if p is not None]
-    if price is None or not known:
-        return None
-    return round(100.0 * sum(p < price for p in known) / len(known), 1)

@@ -21,10 +21,12 @@ from toyguide.config import from_dict
 from toyguide.data.store import Store
 from toyguide.errors import CheckpointError
 from toyguide.evaluation.export import CHECKSUMS, MODEL_DIR
+from toyguide.guide.views import LabelProbability
 from toyguide.runs import RunConfig, build
 
 __all__ = [
     "LoadedModel",
+    "label_probabilities",
     "load_model_folder",
     "resolve_model_dir",
     "retrieval_queries",
@@ -150,3 +152,12 @@ def sales_forecasts(loaded: LoadedModel, rows: np.ndarray) -> tuple[np.ndarray, 
     out = loaded.model.sales_outputs(batch)
     return (out["quantiles"].numpy().astype(np.float64),
             out["mean"].numpy().astype(np.float64))  # fmt: skip
+
+
+def label_probabilities(
+    logits: torch.Tensor, labels: list[str], multilabel: bool = False
+) -> list[LabelProbability]:
+    """One row of a head's ``logits`` as labels with probabilities, most likely first."""
+    p = torch.sigmoid(logits[0]) if multilabel else torch.softmax(logits[0], -1)
+    pairs = sorted(zip(labels, p.tolist(), strict=True), key=lambda x: -x[1])
+    return [LabelProbability(label, round(prob, 4)) for label, prob in pairs]

@@ -3,6 +3,7 @@ price, and the sales head's forecast for it without history — for many prices 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,8 +12,17 @@ import torch
 
 from toyguide.features.tables import hashed_tokens
 from toyguide.guide.loaded import LoadedModel
+from toyguide.guide.pricing import Neighbour, new_toy_pricing, observed_demand
+from toyguide.guide.views import ItemView, Pricing
 
-__all__ = ["NewToy", "encode_new_toy", "forecast_new_toy", "price_is_input"]
+__all__ = [
+    "NewToy",
+    "encode_new_toy",
+    "forecast_new_toy",
+    "new_toy_demand",
+    "price_is_input",
+    "toy_pricing",
+]
 
 
 @dataclass(frozen=True)
@@ -58,3 +68,38 @@ def forecast_new_toy(loaded: LoadedModel, items: torch.Tensor) -> dict[str, torc
     calendar = torch.tensor(sales.calendar[n : n + cfg.horizon][None], dtype=torch.float32)
     # no history: a scale of 1 (the level a toy without sales is forecast at)
     return loaded.model.sales_forecast(items, history, calendar.expand(p, -1, -1), torch.ones(p))
+
+
+def new_toy_demand(loaded: LoadedModel, item: torch.Tensor) -> dict[str, list[float]]:
+    """The weekly P10/P50/P90 and mean of one new toy ``[1, D]`` in the weeks after the data."""
+    out = forecast_new_toy(loaded, item)
+    q = out["quantiles"][0].numpy().astype(np.float64)  # [H, 3]
+    columns = {"p10": q[:, 0], "p50": q[:, 1], "p90": q[:, 2], "mean": out["mean"][0].numpy()}
+    return {name: v.astype(np.float64).round(3).tolist() for name, v in columns.items()}
+
+
+def toy_pricing(
+    loaded: LoadedModel, views: Sequence[ItemView], toy: NewToy, price: float | None,
+    scores: np.ndarray, rows: np.ndarray,
+) -> Pricing:  # fmt: skip
+    """The suggested range from the similar toys (catalogue ``rows`` with text ``scores``) and
+    the sales model's curve over candidate prices, all prices in one forward pass."""
+    has_sales = "sales" in loaded.model.tasks
+    mean_units = first_units = np.full(len(rows), np.nan)
+    horizon = loaded.config.features.horizon if has_sales else 0
+    if has_sales:
+        sales = loaded.data.of("sales")
+        mean_units, first_units = observed_demand(
+            sales.units[rows], sales.first_week[rows], horizon
+        )
+
+    def forecast(prices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        out = forecast_new_toy(loaded, encode_new_toy(loaded, toy, list(prices)))
+        return out["quantiles"].double().numpy(), out["mean"].double().numpy()
+
+    neighbours = [
+        Neighbour(views[r], float(s), m, f)
+        for s, r, m, f in zip(scores, rows, mean_units, first_units, strict=True)
+    ]
+    return new_toy_pricing(neighbours, price, forecast if has_sales else None,
+                           price_is_input(loaded), horizon)  # fmt: skip

@@ -242,3 +242,11 @@ def _uncertainty(verdict: str, horizon: int) -> str:
         "random)."
         + (" No curve is drawn for this model." if verdict not in ("falls", "rises") else "")
     )
+
+
+def price_percentile(price: float | None, others: list[float | None]) -> float | None:
+    """Where ``price`` falls among the ``others`` known (0-100), or None."""
+    known = [p for p in others if p is not None]
+    if price is None or not known:
+        return None
+    return round(100.0 * sum(p < price for p in known) / len(known), 1)

@@ -27,8 +27,9 @@ from typing import Protocol
 import numpy as np
 
 from toyguide.guide.lexicon import LABEL_PROTOTYPES
+from toyguide.guide.request import GuideRequest
 
-__all__ = ["THRESHOLD", "Embedder", "SemanticMatcher"]
+__all__ = ["THRESHOLD", "Embedder", "SemanticMatcher", "match_text"]
 
 THRESHOLD = 0.55
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -98,3 +99,13 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.maximum(norms, 1e-12)
+
+
+def match_text(text: str, request: GuideRequest) -> str:
+    """What the request's text is matched on: the turn plus the kept keywords (refinements like
+    "cheaper" carry no content); a turn in Chinese also gets an English phrase per interest,
+    since the sentence encoder (English MiniLM) reads Chinese as noise (see above)."""
+    words = [text, *request.keywords]
+    if _CJK.search(text):
+        words += [LABEL_PROTOTYPES[label][0] for label in request.interests]
+    return " ".join(words)
