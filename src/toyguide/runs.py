@@ -27,6 +27,7 @@ from toyguide.config import from_dict, load_toml, save_toml, to_dict
 from toyguide.data.ingest import truth_dir_for
 from toyguide.data.store import Store
 from toyguide.data.synth.truth import TRUTH_FILES, read_truth
+from toyguide.distributed import init_world
 from toyguide.errors import CheckpointError, ConfigError
 from toyguide.evaluation.analysis import AnalysisConfig, RelatednessCallback, label_matrices
 from toyguide.evaluation.export import export_model_folder
@@ -41,7 +42,6 @@ from toyguide.models.mixers import MIXERS
 from toyguide.models.mtl import MultiTaskModel
 from toyguide.tasks import build_task_data, get_task, make_streams, tasks_of
 from toyguide.training.checkpoint import latest_checkpoint, read_checkpoint
-from toyguide.training.distributed import init_world
 from toyguide.training.trainer import MeanSelection, Selection, TrainConfig, Trainer
 from toyguide.weighting import build_weighting
 

@@ -10,7 +10,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch import nn
 
-from toyguide.training.distributed import (
+from toyguide.distributed import (
     World,
     average_gradients,
     broadcast_tensors,

@@ -6,7 +6,7 @@ optimiser. Each epoch ends with validation, early stopping on a metric whose dir
 caller gives, and a checkpoint from which ``fit(resume=True)`` continues to the same result.
 
 Under torchrun every rank runs this loop on its own shard of each stream, the gradients
-averaged over the ranks (``training.distributed``); rank 0 validates, logs, checkpoints and
+averaged over the ranks (``toyguide.distributed``); rank 0 validates, logs, checkpoints and
 decides when to stop, and the others follow its decision.
 """
 
@@ -23,10 +23,7 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
-from toyguide.errors import CheckpointError, NonFiniteLossError
-from toyguide.training.callbacks import Callback, ProgressCallback
-from toyguide.training.checkpoint import latest_checkpoint, read_checkpoint, write_checkpoint
-from toyguide.training.distributed import (
+from toyguide.distributed import (
     all_reduce_mean,
     average_gradients,
     broadcast_flags,
@@ -35,6 +32,9 @@ from toyguide.training.distributed import (
     present_anywhere,
     world,
 )
+from toyguide.errors import CheckpointError, NonFiniteLossError
+from toyguide.training.callbacks import Callback, ProgressCallback
+from toyguide.training.checkpoint import latest_checkpoint, read_checkpoint, write_checkpoint
 
 __all__ = ["Selection", "TrainConfig", "TrainResult", "Trainer"]
 

@@ -26,8 +26,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from toyguide.distributed import all_reduce_mean
 from toyguide.errors import ConfigError
-from toyguide.training.distributed import all_reduce_mean
 
 __all__ = [
     "WeightingStrategy",
