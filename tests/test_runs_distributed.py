@@ -91,6 +91,8 @@ def _kill_rank_one_in_epoch_two(config: Path, store: Path, run: Path) -> str:
     return stderr
 
 
+# two more two-rank trainings (kill, then resume): `make test-all`
+@pytest.mark.slow
 def test_a_killed_rank_is_named_and_resume_matches_the_uninterrupted_run(
     shop_path: Path, ddp_config: Path, run_ddp: Path, tmp_path: Path
 ) -> None:

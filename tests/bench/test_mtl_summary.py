@@ -6,7 +6,11 @@ import json
 import math
 from pathlib import Path
 
+import pytest
 
+
+# a minute of training every mixer x weighting cell: `make test-all`
+@pytest.mark.slow
 def test_quick_sweep_reports_delta_m_and_relatedness_per_cell(run_bench, tmp_path: Path) -> None:
     results = tmp_path / "results"
     results.mkdir()

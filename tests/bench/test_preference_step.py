@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 
+# times real steps on the full Amazon Toys data: `make test-all`
+@pytest.mark.slow
 @pytest.mark.shared_data
 def test_quick_run_times_steps_and_profiles_one(run_bench, shared_dataset) -> None:
     report = run_bench("preference_step.py", "--data", str(shared_dataset("amazon-toys-5core")),

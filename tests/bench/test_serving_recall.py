@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 
+# trains and ranks the full Amazon Toys catalogue twice: `make test-all`
+@pytest.mark.slow
 @pytest.mark.shared_data
 def test_quick_run_compares_served_and_exact_rankings(run_bench, shared_dataset) -> None:
     report = run_bench("serving_recall.py", "--data", str(shared_dataset("amazon-toys-5core")))
