@@ -18,6 +18,8 @@ def value(row: dict, target: str, metric: str) -> float:
     return got["mean"] if isinstance(got, dict) else got  # toyguide rows: mean over seeds
 
 
+# trains every row of the benchmark on the real data (30-50 s): `make test-all`
+@pytest.mark.slow
 @pytest.mark.shared_data
 def test_quick_run_reports_every_row_and_target(run_bench, shared_dataset) -> None:
     folder = shared_dataset("amazon-uk-toy-products")

@@ -17,6 +17,8 @@ def value(entry):
     return entry["mean"] if isinstance(entry, dict) and "mean" in entry else entry
 
 
+# trains every row of the benchmark on the real data (30-50 s): `make test-all`
+@pytest.mark.slow
 @pytest.mark.shared_data
 def test_quick_run_scores_every_row_on_the_same_cells(run_bench, shared_dataset) -> None:
     report = run_bench("forecast.py", "--data", str(shared_dataset("uci-online-retail")))

@@ -15,6 +15,8 @@ def _mean(value):
     return value["mean"] if isinstance(value, dict) else value
 
 
+# trains every row of the benchmark on the real data (30-50 s): `make test-all`
+@pytest.mark.slow
 @pytest.mark.shared_data
 def test_quick_run_reports_every_row_target_and_metric(run_bench, shared_dataset) -> None:
     report = run_bench("shopper_profile.py", "--data", str(shared_dataset("tianchi-mum-baby")))
