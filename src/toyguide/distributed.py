@@ -92,14 +92,15 @@ def average_gradients(parameters: Iterable[nn.Parameter]) -> None:
     params = [p for p in parameters if p.requires_grad]
     if not params:
         return
-    flat = torch.cat([_grad_or_zeros(p).reshape(-1) for p in params])
     reached = torch.tensor([p.grad is not None for p in params], dtype=torch.float32)
+    # one collective: the gradients and, at the end, which ranks reached each parameter
+    flat = torch.cat([*(_grad_or_zeros(p).reshape(-1) for p in params), reached])
     dist.all_reduce(flat)
-    dist.all_reduce(reached)
-    flat /= world().size
+    reached_anywhere = flat[-len(params) :].tolist()
+    grads = flat[: -len(params)] / world().size
     offset = 0
-    for p, any_rank in zip(params, reached.tolist(), strict=True):
-        piece = flat[offset : offset + p.numel()].view_as(p)
+    for p, any_rank in zip(params, reached_anywhere, strict=True):
+        piece = grads[offset : offset + p.numel()].view_as(p)
         offset += p.numel()
         p.grad = piece.to(p.dtype).clone() if any_rank else None
 
@@ -129,13 +130,12 @@ def broadcast_flags(*flags: bool) -> tuple[bool, ...]:
 
 
 def broadcast_tensors(tensors: Iterable[Tensor]) -> None:
-    """Rank 0's values of ``tensors`` (parameters, float buffers) on every rank: the replicas
-    start equal whatever each rank's initialisation drew."""
+    """Rank 0's values of ``tensors`` (parameters) on every rank: the replicas start equal
+    whatever each rank's initialisation drew."""
     if not world().distributed:
         return
     for tensor in tensors:
-        if tensor.is_floating_point():
-            dist.broadcast(tensor.data, src=0)
+        dist.broadcast(tensor.data, src=0)
 
 
 def gather_rng_states() -> list[Tensor]:

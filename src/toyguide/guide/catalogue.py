@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 import polars as pl
@@ -51,11 +53,26 @@ class Catalogue:
     _titled: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _mentioned: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
-    @property
+    @cached_property
     def main_currency(self) -> str | None:
         """The currency most prices are in: what a budget without a currency is read in."""
-        known = [c for c in self.currency if c is not None]
-        return max(set(known), key=known.count) if known else None
+        counts = Counter(c for c in self.currency if c is not None)
+        return max(counts, key=counts.__getitem__) if counts else None
+
+    @cached_property
+    def rows_by_currency(self) -> dict[str | None, np.ndarray]:
+        """The rows priced in each currency (None: unknown), so that a budget converts one
+        rate per currency, not one per toy."""
+        codes = np.array(self.currency, dtype=object)
+        return {c: np.flatnonzero(codes == c) for c in set(self.currency)}
+
+    def row(self, item_id: str) -> int:
+        """The catalogue row of ``item_id`` (KeyError when unknown)."""
+        return self._row_of[item_id]
+
+    @cached_property
+    def _row_of(self) -> dict[str, int]:
+        return {item_id: i for i, item_id in enumerate(self.ids) if i}
 
     def serves(self, label: str, with_title: bool = False) -> np.ndarray:
         """[N+1] bool: the toy serves ``label`` by its stated or predicted functions, or — with

@@ -136,8 +136,10 @@ def _budget(
 ) -> tuple[np.ndarray, np.ndarray]:
     budget = request.budget
     assert budget is not None
-    factor = np.array([np.nan if i == 0 else (rates.rate(c, currency) or np.nan)
-                       for i, c in enumerate(catalogue.currency)])  # fmt: skip
+    factor = np.full(len(catalogue.currency), np.nan)
+    for source, rows in catalogue.rows_by_currency.items():
+        factor[rows] = rates.rate(source, currency) or np.nan
+    factor[0] = np.nan  # the padding row
     price = catalogue.price * factor  # NaN: no price, or no way to compare it
     with np.errstate(divide="ignore", invalid="ignore"):
         over = price / budget.max - 1 if budget.max is not None else np.zeros_like(price)
@@ -173,7 +175,7 @@ def rule_notes(
         return ["no toy in stock meets the request"
                 + ("; relaxing its rules leaves none either" if stated else "")]  # fmt: skip
     if request is not None and request.interests:
-        rows = [catalogue.ids.index(p.item.item_id) for p in picks]
+        rows = [catalogue.row(p.item.item_id) for p in picks]
         if not any(catalogue.serves(i, with_title=True)[rows].any() for i in request.interests):
             asked = ", ".join(i.replace("_", " ") for i in request.interests)
             return [f"no toy of the kind asked for ({asked}) keeps the rules of the request; "

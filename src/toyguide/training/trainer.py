@@ -160,7 +160,8 @@ class Trainer:
             self.params, lr=config.lr, weight_decay=config.weight_decay
         )
         self.state = _State()
-        broadcast_tensors([*model.parameters(), *model.buffers(), *strategy.parameters()])
+        # the catalogue tables (buffers) are read from the same store by every rank
+        broadcast_tensors(self.params)
 
     @property
     def checkpoints(self) -> Path:

@@ -78,13 +78,14 @@ class ItemEncoder(nn.Module):
             if n.n_token_buckets > 0
             else None
         )  # fmt: skip
-        # one learned score per word bucket; zeros: the pooling starts as the plain mean
+        # one learned score per word bucket
         self.token_score = (
-            nn.Embedding(n.n_token_buckets + 1, 1, padding_idx=0, _weight=torch.zeros(
-                n.n_token_buckets + 1, 1))
+            nn.Embedding(n.n_token_buckets + 1, 1, padding_idx=0)
             if self.token_emb is not None and c.token_pooling == "learned"
             else None
-        )  # fmt: skip
+        )
+        if self.token_score is not None:
+            nn.init.zeros_(self.token_score.weight)  # all alike: the pooling starts as the mean
         n_parts = sum(getattr(c, f"use_{part}") for part in ITEM_PARTS)
         n_parts += self.token_emb is not None
         self.mlp = nn.Sequential(
