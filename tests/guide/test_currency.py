@@ -26,7 +26,7 @@ def test_an_unknown_or_missing_currency_converts_to_nothing() -> None:
 
 
 def test_the_default_table_is_dated_and_covers_every_currency() -> None:
-    assert DEFAULT_RATES.as_of == "2025-01-02"
+    assert DEFAULT_RATES.as_of == "2025-02-28"
     assert set(DEFAULT_RATES.usd_per_unit) == {"USD", "GBP", "EUR", "CNY"}
     assert 1.1 < DEFAULT_RATES.rate("GBP", "USD") < 1.4  # a pound is more than a dollar
 

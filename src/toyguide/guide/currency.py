@@ -1,12 +1,12 @@
 """Prices across currencies: one rate table (a plain config) and the conversions it allows.
 
 A budget in one currency and a price in another are compared only through this table, and the
-answer shows every conversion it made ("£18.99 ≈ $23.64 at 1.2450 USD/GBP"). A price or a
+answer shows every conversion it made ("£18.99 ≈ $23.93 at 1.2603 USD/GBP"). A price or a
 budget whose currency is unknown, or missing from the table, is never compared with anything:
 a silent comparison across currencies would call a ¥100 toy "within a $20 budget".
 
-The default rates are the ECB euro reference rates of 2 January 2025 (USD 1.0321, GBP 0.82900,
-CNY 7.5519 per euro), restated as US dollars per unit. They go stale: a shop sets its own with
+The default rates are the ECB euro reference rates of 28 February 2025 (USD 1.0411, GBP 0.82608,
+CNY 7.5782 per euro), restated as US dollars per unit. They go stale: a shop sets its own with
 a TOML file of the same fields (``load_rates``), e.g.::
 
     as_of = "2025-06-30"
@@ -33,8 +33,8 @@ __all__ = ["DEFAULT_RATES", "SYMBOLS", "ExchangeRates", "load_rates", "money"]
 SYMBOLS = {"USD": "$", "GBP": "£", "EUR": "€", "CNY": "¥"}
 
 
-def _ecb_2025_01_02() -> dict[str, float]:
-    per_eur = {"USD": 1.0321, "GBP": 0.82900, "EUR": 1.0, "CNY": 7.5519}
+def _ecb_2025_02_28() -> dict[str, float]:
+    per_eur = {"USD": 1.0411, "GBP": 0.82608, "EUR": 1.0, "CNY": 7.5782}
     return {c: round(per_eur["USD"] / per_eur[c], 6) for c in CURRENCIES}
 
 
@@ -42,9 +42,9 @@ def _ecb_2025_01_02() -> dict[str, float]:
 class ExchangeRates:
     """US dollars per unit of each currency, and where and when the rates were read."""
 
-    as_of: str = "2025-01-02"
+    as_of: str = "2025-02-28"
     source: str = "ECB euro reference rates, restated in US dollars"
-    usd_per_unit: dict[str, float] = field(default_factory=_ecb_2025_01_02)
+    usd_per_unit: dict[str, float] = field(default_factory=_ecb_2025_02_28)
 
     def rate(self, source: str | None, target: str | None) -> float | None:
         """Units of ``target`` per unit of ``source``; None when either is unknown."""
@@ -60,7 +60,7 @@ class ExchangeRates:
         return None if rate is None else amount * rate
 
     def explain(self, amount: float, source: str, target: str) -> str:
-        """How ``amount`` in ``source`` reads in ``target``: "£18.99 ≈ $23.64 at 1.2450 USD/GBP"
+        """How ``amount`` in ``source`` reads in ``target``: "£18.99 ≈ $23.93 at 1.2603 USD/GBP"
         (the plain price when the currencies are the same)."""
         rate = self.rate(source, target)
         if rate is None:
