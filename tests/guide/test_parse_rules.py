@@ -100,7 +100,10 @@ def test_interests_map_into_the_taxonomy(text: str, labels: list[str]) -> None:
      ("no dolls, loves cars", ["vehicles"], ["dolls"]), ("anything but action figures", [], ["action_figures"]),
      ("LEGO instead of dolls", ["building"], ["dolls"]), ("特别喜欢恐龙", ["animals_nature"], []),
      ("not sure, maybe lego", ["building"], []), ("no more than $30, likes cars", ["vehicles"], []),
-     ("no board games but loves chess", ["games"], [])],
+     ("no board games but loves chess", ["games"], []),
+     # a negation before 的 describes the kind after it: a toy car, without batteries
+     ("不要电池的玩具车", ["vehicles"], []), ("不要电动的积木", ["building"], []),
+     ("不要恐龙的玩具", [], ["animals_nature"])],
 )  # fmt: skip
 def test_negation_goes_to_exclude_and_not_to_interests(text, liked, excluded) -> None:
     result = parse(text).to_dict()
@@ -217,6 +220,7 @@ def test_very_long_text_is_read_in_bounded_time() -> None:
     ("text", "avoid"),
     [("a car for a 5 year old, no batteries", ["batteries"]),
      ("我家孩子4岁，不要电动的，也不要毛绒", ["batteries"]),
+     ("3岁宝宝，不要电池的玩具车", ["batteries"]),
      ("nothing noisy please", ["noise"]),
      ("a battery powered car for a 6 year old", None),  # said, not ruled out
      ("a musical toy for a 1 year old, please not too loud", None),  # a degree

@@ -20,7 +20,8 @@ Conventions (also what ``tests/guide/requests.jsonl`` is annotated with):
   "my sister's son" is a boy: a relative followed by 's/的 and a child noun is the giver's.
 * Interests/exclude: lexicon terms (plurals and small misspellings too). A negation cue
   ("no", "not", "不要", "别") negates the terms after it up to the end of its clause or a
-  positive cue; a clause-final cue ("不感兴趣", "不要了") negates backwards. A label named
+  positive cue, or a 的 before a kind of toy ("不要电池的玩具车": a toy car, no batteries);
+  a clause-final cue ("不感兴趣", "不要了") negates backwards. A label named
   both ways stays an interest only: exclusion is a hard filter and would drop what the
   shopper also asked for. Words under a negation never become keywords.
 * Avoid: features a toy must not have (``lexicon.AVOID_TERMS``: batteries, noise), read only
@@ -289,13 +290,28 @@ def _negation_mask(text: str) -> list[bool]:
             elif "pos" in roles:
                 since_positive = m.end()
         if scope is not None:
-            mask[scope:end] = [True] * (end - scope)
+            stop = _modified_kind(text, scope, end)
+            mask[scope:stop] = [True] * (stop - scope)
         start = end + 1
     return mask
 
 
+def _modified_kind(text: str, scope: int, end: int) -> int:
+    """Where a negation's scope ends in its clause: at a 的 before a kind of toy, since
+    the negated words then only describe it ("不要电池的玩具车" asks for a toy car without
+    batteries), else at the clause's end."""
+    for de in _DE_RE.finditer(text, scope, end):
+        cue = _CUE_RE.search(text, de.end(), end)
+        phrase_end = cue.start() if cue else end
+        kinds = _INTEREST_RE.finditer(text, de.end(), phrase_end)
+        if any(kind.group() not in lx.NOT_INTERESTS for kind in kinds):
+            return de.start()
+    return end
+
+
 _INTEREST_TABLE = {t: label for label, terms in lx.INTEREST_TERMS.items() for t in terms}
 _INTEREST_RE = _term_re([*_INTEREST_TABLE, *lx.NOT_INTERESTS])
+_DE_RE = re.compile(r"的\s*")
 
 
 def _interests(s: _Scratch, negated: list[bool]) -> tuple[set[str], set[str]]:
