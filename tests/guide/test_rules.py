@@ -136,6 +136,33 @@ def test_no_fit_names_the_rule_to_relax_and_marks_nearest_picks() -> None:
     assert "relax the budget" in note and "not fits" in note
 
 
+def test_nearest_picks_are_of_the_asked_for_kind_first() -> None:
+    cat = catalogue()
+    # a vehicle for a 3-year-old under £2: nothing fits; the bear is nearer on price (£9.99)
+    # but the shopper asked for a vehicle, so the train (£18.99) comes first
+    req = request(age_months=AgeRange(36, 47), budget=Budget(None, 2.0, "GBP"),
+                  interests=("vehicles",))  # fmt: skip
+    rules = check_rules(cat, req, RATES)
+    picks = rank_items(cat, np.zeros(len(cat.ids)), np.arange(1, len(cat.ids)), req, 3, "s",
+                       rules, ("budget",))  # fmt: skip
+    assert [p.item.title for p in picks][:2] == ["Wooden Train", "Cuddly Bear"]
+    assert all(not p.fits for p in picks)
+
+
+def test_picks_keeping_the_rules_but_not_the_kind_say_what_to_relax_for_it() -> None:
+    cat = catalogue()
+    # a doll under £20: toys keep the budget, but the only doll costs £60
+    req = request(budget=Budget(None, 20.0, "GBP"), interests=("dolls",))
+    rules = check_rules(cat, req, RATES)
+    assert rules.to_relax() == []  # toys keep every rule: the picks are fits
+    picks = rank_items(cat, np.zeros(len(cat.ids)), np.arange(1, len(cat.ids)), req, 3, "s",
+                       rules)  # fmt: skip
+    assert picks and all(p.fits and p.item.title != "Big Doll House" for p in picks)
+    (note,) = rule_notes(cat, picks, [], req, rules)
+    assert note.startswith("no toy of the kind asked for (dolls) keeps the rules")
+    assert note.endswith("relax the budget to find one")
+
+
 def test_when_one_rule_cannot_give_enough_both_are_named() -> None:
     cat = catalogue()
     # a baby, £1, no plush: only the bear is for babies, and it is plush and over £1

@@ -80,6 +80,14 @@ class Catalogue:
         out = self.functions[:, FUNCTIONS.index(label)].copy()
         return out | self._in_title(label) if with_title else out
 
+    def serves_any(self, labels: Iterable[str]) -> np.ndarray:
+        """[N+1] bool: the toy serves one of ``labels`` (``serves`` with its title); all
+        False for none."""
+        out = np.zeros(len(self.ids), dtype=bool)
+        for label in labels:
+            out |= self.serves(label, with_title=True)
+        return out
+
     def serves_by_shop(self, label: str) -> np.ndarray:
         """[N+1] bool: the shop's own data says the toy serves ``label`` (a stated function or
         a lexicon term in its title); predictions left out."""

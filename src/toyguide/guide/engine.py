@@ -196,7 +196,7 @@ class Guide:
         else:
             base, candidates = self._text_scores(text or "", request)
             source = self._text_source(bool(text))
-        if allowed[candidates].sum() < k:  # the toys that keep the rules were not retrieved
+        if relaxed or allowed[candidates].sum() < k:  # the best of them may not be retrieved
             candidates = np.flatnonzero(allowed)  # base scores every row: rank them all
         picks = rank_items(self.catalogue, base, candidates, request, k, source, rules, relaxed)
         notes = rule_notes(self.catalogue, picks, relax, request, rules)

@@ -31,6 +31,9 @@ POOL = 200  # best-scored allowed candidates the diverse picking chooses from
 # A nearest pick loses this much (in standard deviations of the model score) per unit it is
 # off: per 100 % over budget, per year outside the child's age, per excluded function served.
 NEAR_WEIGHT = 2.0
+# Nearest picks (no toy keeps every rule) of the asked-for kind come before any other: a
+# shopper who asked for a drone under £1 wants the cheapest drones, not the cheapest things.
+NEAREST_KIND_BONUS = 1e3
 
 
 def _standardise(scores: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -85,6 +88,8 @@ def rank_items(
         return []
     score = _standardise(base, mask)[rows] + _request_bonus(catalogue, request, rows)
     score -= NEAR_WEIGHT * nearness[rows]
+    if relaxed and request is not None:
+        score += NEAREST_KIND_BONUS * catalogue.serves_any(request.interests)[rows]
     if len(rows) > POOL:  # only the best can be picked, even after diversity penalties
         keep = np.argpartition(-score, POOL)[:POOL]
         rows, score = rows[keep], score[keep]

@@ -75,20 +75,23 @@ class RuleCheck:
             total += self.distance[rule]
         return total
 
-    def to_relax(self) -> list[tuple[str, ...]]:
-        """The smallest sets of stated rules whose relaxing leaves a toy, most readily given
-        up first; ``[]`` when a toy keeps every rule or none is available at all."""
-        if self.fits().any():
+    def to_relax(self, among: np.ndarray | None = None) -> list[tuple[str, ...]]:
+        """The smallest sets of stated rules whose relaxing leaves a toy (of ``among``, [N+1]
+        bool, when given), most readily given up first; ``[]`` when a toy keeps every rule
+        or none is available at all."""
+        among = self.available if among is None else among
+        if (self.fits() & among).any():
             return []
         stated = [r for r in RELAX_ORDER if r in self.keeps]
         for size in range(1, len(stated) + 1):
-            found = [c for c in itertools.combinations(stated, size) if self._leaves_a_toy(c)]
+            found = [c for c in itertools.combinations(stated, size)
+                     if self._leaves_a_toy(c, among)]  # fmt: skip
             if found:
                 return found
         return []
 
-    def _leaves_a_toy(self, relaxed: tuple[str, ...]) -> bool:
-        ok = self.fits(relaxed)
+    def _leaves_a_toy(self, relaxed: tuple[str, ...], among: np.ndarray) -> bool:
+        ok = self.fits(relaxed) & among
         return bool((ok & np.isfinite(self.nearness(relaxed))).any())
 
 
@@ -177,10 +180,22 @@ def rule_notes(
     if request is not None and request.interests:
         rows = [catalogue.row(p.item.item_id) for p in picks]
         if not any(catalogue.serves(i, with_title=True)[rows].any() for i in request.interests):
-            asked = ", ".join(i.replace("_", " ") for i in request.interests)
-            return [f"no toy of the kind asked for ({asked}) keeps the rules of the request; "
-                    "these keep the rules"]  # fmt: skip
+            return [_no_kind_note(catalogue, request, rules)]
     return []
+
+
+def _no_kind_note(catalogue: Catalogue, request: GuideRequest, rules: RuleCheck | None) -> str:
+    """The picks keep the rules but none is of the kind asked for: say so, and which rules
+    the shopper could relax to find that kind."""
+    asked = ", ".join(i.replace("_", " ") for i in request.interests)
+    note = (f"no toy of the kind asked for ({asked}) keeps the rules of the request; these "
+            "keep the rules")  # fmt: skip
+    kind = catalogue.serves_any(request.interests)
+    ways = rules.to_relax(kind & rules.available) if rules is not None else []
+    if ways:
+        note += "; relax " + " or ".join(" and ".join(_RULE_NAMES[r] for r in way) for way in ways)
+        note += " to find one"
+    return note
 
 
 def _unrated(catalogue: Catalogue, rules: RuleCheck | None) -> str | None:
