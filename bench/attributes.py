@@ -62,6 +62,12 @@ REUSED: list[str] = []  # runs and baselines taken from an earlier invocation's 
 CORE, FULL = "toy_products_10k_core_columns.csv", "toy_products_863_full_columns.csv"
 
 
+TOYGUIDE_ROWS = (
+    "toyguide-stl", "toyguide-mtl", "toyguide-mtl-bow", "toyguide-mtl-bow-per-target",
+    "toyguide-mtl-bow-learned", "toyguide-stl-words", "toyguide-mtl-words",
+)  # fmt: skip
+
+
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, default=Path("../shared/data/amazon-uk-toy-products"))
@@ -83,6 +89,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--max-tokens", type=int, default=128)
     p.add_argument("--bow-buckets", type=int, default=32768,
                    help="text_buckets of the toyguide-mtl-bow row (0 = no such row)")  # fmt: skip
+    p.add_argument("--rows", nargs="+", default=list(TOYGUIDE_ROWS), choices=TOYGUIDE_ROWS,
+                   help="the toyguide rows to train (default: all)")  # fmt: skip
     p.add_argument("--c-grid", type=float, nargs="+", default=[0.3, 1.0, 3.0, 10.0, 30.0])
     p.add_argument("--sample", type=int, default=0, help="use this many products (0 = all)")
     p.add_argument("--threads", type=int, default=1)
@@ -285,11 +293,14 @@ def tfidf_row(bench: dict, grid: list[float]) -> dict:
 
 
 # -- toyguide ---------------------------------------------------------------------------------
-def run_config(args: argparse.Namespace, targets: tuple[str, ...], seed: int, buckets: int,
-               per_target: bool = False, pooling: str = "mean") -> str:  # fmt: skip
+def run_config(
+    args: argparse.Namespace, targets: tuple[str, ...], seed: int, buckets: int,
+    per_target: bool = False, pooling: str = "mean", words: bool = False,
+) -> str:  # fmt: skip
     """``per_target``: each target its own loss unit, weighted by uncertainty (Kendall et al.),
     which scales every unit by its learned 1/σ²: the normalisation across targets.
-    ``pooling``: model.token_pooling of the hashed words (mean, or learned word weights)."""
+    ``pooling``: model.token_pooling of the hashed words (mean, or learned word weights).
+    ``words``: model.attribute_words, the head's linear term over the hashed words."""
     features = feature_config(targets, args.batch_size)
     weighting = 'name = "uncertainty"\nper_target = true' if per_target else 'name = "equal"'
     features |= {"text_buckets": buckets, "max_tokens": args.max_tokens}
@@ -306,6 +317,7 @@ use_id = false
 use_categories = false
 use_price = false
 token_pooling = "{pooling}"
+attribute_words = {str(words).lower()}
 [weighting]
 {weighting}
 [train]
@@ -365,13 +377,12 @@ def train_once(work: Path, store: Path, name: str, seed: int, config: str) -> di
 
 
 def toyguide_run(args, work: Path, store: Path, bench: dict, name: str, targets, seed,
-                 buckets: int | None = None, per_target: bool = False,
-                 pooling: str = "mean") -> dict:  # fmt: skip
-    """Train one run and score its targets on the test products."""
+                 variant: dict) -> dict:  # fmt: skip
+    """Train one run and score its targets on the test products; ``variant``: run_config's
+    keyword arguments (buckets, per_target, pooling, words)."""
     from toyguide.features.splits import TEST
 
-    buckets = args.text_buckets if buckets is None else buckets
-    config = run_config(args, targets, seed, buckets, per_target, pooling)
+    config = run_config(args, targets, seed, **variant)
     metrics = train_once(work, store, name, seed, config)
     test_rows = {t: rows_of(bench, t, TEST) for t in targets}
     scores = toyguide_scores(Path(metrics["run"]), store)
@@ -380,28 +391,32 @@ def toyguide_run(args, work: Path, store: Path, bench: dict, name: str, targets,
     return out | {k: metrics[k] for k in kept}
 
 
+def variants(args) -> dict[str, dict]:
+    """Row suffix → run_config's keyword arguments; the hashed-word rows only with buckets."""
+    out: dict[str, dict] = {"": {"buckets": args.text_buckets}}
+    if args.bow_buckets:
+        bow = {"buckets": args.bow_buckets}
+        out |= {"-bow": bow, "-bow-per-target": bow | {"per_target": True},
+                "-bow-learned": bow | {"pooling": "learned"},
+                "-words": bow | {"words": True}}  # fmt: skip
+    return out
+
+
 def toyguide_rows(args, work: Path, store: Path, bench: dict) -> dict:
-    stl: dict[str, list] = {t: [] for t in TARGETS}
-    mtl: list = []
-    for seed in range(args.seeds):
-        for target in TARGETS:
-            stl[target].append(toyguide_run(args, work, store, bench, f"stl-{target}",
-                                            (target,), seed))  # fmt: skip
-        mtl.append(toyguide_run(args, work, store, bench, "mtl", TARGETS, seed))
-        print(f"seed {seed} done", file=sys.stderr)
-    rows = {"toyguide-stl": summarise_stl(stl), "toyguide-mtl": summarise_runs(mtl, TARGETS)}
-    if args.bow_buckets:  # the same multi-target run with the hashed-word input added
-        bow = [toyguide_run(args, work, store, bench, "mtl-bow", TARGETS, seed, args.bow_buckets)
-               for seed in range(args.seeds)]  # fmt: skip
-        rows["toyguide-mtl-bow"] = summarise_runs(bow, TARGETS)
-        per_target = [toyguide_run(args, work, store, bench, "mtl-bow-per-target", TARGETS,
-                                   seed, args.bow_buckets, per_target=True)
-                      for seed in range(args.seeds)]  # fmt: skip
-        rows["toyguide-mtl-bow-per-target"] = summarise_runs(per_target, TARGETS)
-        learned = [toyguide_run(args, work, store, bench, "mtl-bow-learned", TARGETS, seed,
-                                args.bow_buckets, pooling="learned")
+    """Per variant, a multi-target row (``toyguide-mtl<suffix>``) and — for the plain input
+    and the word term — the single-target runs (``toyguide-stl<suffix>``); ``--rows`` picks."""
+    rows: dict = {}
+    for suffix, variant in variants(args).items():
+        if f"toyguide-stl{suffix}" in args.rows and suffix in ("", "-words"):
+            stl = {t: [toyguide_run(args, work, store, bench, f"stl{suffix}-{t}", (t,), seed,
+                                    variant) for seed in range(args.seeds)]
+                   for t in TARGETS}  # fmt: skip
+            rows[f"toyguide-stl{suffix}"] = summarise_stl(stl)
+        if f"toyguide-mtl{suffix}" in args.rows:
+            mtl = [toyguide_run(args, work, store, bench, f"mtl{suffix}", TARGETS, seed, variant)
                    for seed in range(args.seeds)]  # fmt: skip
-        rows["toyguide-mtl-bow-learned"] = summarise_runs(learned, TARGETS)
+            rows[f"toyguide-mtl{suffix}"] = summarise_runs(mtl, TARGETS)
+        print(f"{suffix or 'plain'} rows done", file=sys.stderr)
     return rows
 
 

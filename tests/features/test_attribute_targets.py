@@ -113,3 +113,28 @@ def test_text_bucket_input_reaches_the_item_encoder(tiny_store: Store, fake_embe
     new = enc.encode_features(t.brand[:2], t.categories[:2], t.log_price[:2],
                               t.price_missing[:2], t.text[:2])  # fmt: skip
     assert new.shape == (2, 16)  # a new toy given without tokens is still encoded
+
+
+def test_the_attributes_word_term_reads_each_batch_toys_words(tiny_store: Store, fake_embedder):
+    from toyguide.models.mtl import ModelConfig, MultiTaskModel
+
+    data = build(tiny_store, fake_embedder, text_buckets=512, max_tokens=16)
+    model = MultiTaskModel(ModelConfig(d_model=16, attribute_words=True), data.dims(),
+                           tasks_of(["attributes"]), data.items)  # fmt: skip
+    head = model.heads["attributes"]
+    assert head.words is not None and head.words.num_embeddings == 513
+    batch = next(make_streams(data)["attributes"].batches(0))
+    loss, _ = model.task_loss("attributes", batch)
+    loss.backward()
+    rows = head.words.weight.grad.abs().sum(1).nonzero().flatten()
+    # exactly the buckets of the batch's toys get gradient
+    assert set(rows.tolist()) == set(data.items.tokens[batch["items"]].unique().tolist()) - {0}
+    model.eval()
+    with torch.no_grad():  # predict, and the guide's catalogue outputs, add the same term
+        head.words.weight.normal_()
+        items = batch["items"]
+        predicted = model.predict("attributes", batch)["age_band"]
+        guide = model.attribute_outputs(model.encode_items(items), data.items.tokens[items])
+        without = model.attribute_outputs(model.encode_items(items))
+    assert torch.allclose(predicted, guide["age_band"])
+    assert not torch.allclose(predicted, without["age_band"])

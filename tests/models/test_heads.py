@@ -219,6 +219,33 @@ def test_category_outputs_line_up_with_label_columns() -> None:
     assert torch.isclose(loss, F.binary_cross_entropy_with_logits(out, labels))
 
 
+def test_the_word_term_starts_at_zero_and_learns_the_word_that_decides_a_label() -> None:
+    torch.manual_seed(0)
+    plain = AttributesHead(AttributesHeadConfig(D, C, n_price_bands=4))
+    worded = AttributesHead(AttributesHeadConfig(D, C, n_price_bands=4, n_token_buckets=50))
+    worded.load_state_dict(plain.state_dict(), strict=False)
+    h = torch.randn(B, D)
+    tokens = torch.randint(1, 51, (B, 5))
+    tokens[:, -1] = 0  # padding
+    for name, out in worded(h, tokens).items():  # zero word weights: the head without words
+        assert torch.allclose(out, plain(h)[name]), name
+    assert "categories" not in worded.widths  # the full category path has no word term
+    # the age band is decided by one word, the encodings are noise: only the words can learn it
+    tokens[:, 0] = torch.randint(1, 7, (B,))
+    batch = {"age_band": tokens[:, 0] - 1}
+    optim = torch.optim.Adam(worded.words.parameters(), lr=0.5)
+    first = None
+    for _ in range(30):
+        loss = worded.losses(worded(torch.randn(B, D), tokens), batch)["age_band"].loss
+        first = first if first is not None else float(loss)
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+    assert float(loss) < 0.5 * first
+    predicted = worded(torch.zeros(B, D), tokens)["age_band"].argmax(-1)
+    assert (predicted == batch["age_band"]).float().mean() > 0.9
+
+
 def test_a_store_without_categories_builds_the_head() -> None:
     head = AttributesHead(AttributesHeadConfig(D, 0))
     assert head(torch.randn(B, D))["categories"].shape == (B, 0)

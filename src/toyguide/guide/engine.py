@@ -31,7 +31,13 @@ from toyguide.guide.loaded import (
     shopper_state,
     top_k,
 )
-from toyguide.guide.new_toy import NewToy, encode_new_toy, new_toy_demand, toy_pricing
+from toyguide.guide.new_toy import (
+    NewToy,
+    encode_new_toy,
+    new_toy_demand,
+    new_toy_tokens,
+    toy_pricing,
+)
 from toyguide.guide.overview import (
     CatalogueForecast,
     MerchantOverview,
@@ -117,7 +123,8 @@ class Guide:
         catalogue item, each None when the run did not train that target (an untrained head
         only guesses)."""
         items = torch.arange(len(self.catalogue.ids))
-        out = self.model.attribute_outputs(self.model.encode_items(items))
+        out = self.model.attribute_outputs(self.model.encode_items(items),
+                                           self.model.item_encoder.tokens)  # fmt: skip
         targets = self.loaded.config.features.attribute_targets
         age = torch.softmax(out["age_band"], -1).numpy() if "age_band" in targets else None
         functions = torch.sigmoid(out["functions"]).numpy() if "functions" in targets else None
@@ -313,7 +320,7 @@ class Guide:
         words = " ".join(part for part in (title, brand, description) if part)
         new_toy = NewToy(vector, brand, words)
         item = encode_new_toy(self.loaded, new_toy, [price])  # [1, D]
-        out = self.model.attribute_outputs(item)
+        out = self.model.attribute_outputs(item, new_toy_tokens(self.loaded, new_toy))
         demand = new_toy_demand(self.loaded, item) if "sales" in self.model.tasks else {}
         scores, rows = top_k(self.loaded.text_index, vector[0], max(k_similar, PRICING_SIMILAR))
         similar = [Pick(self.catalogue.views[r], round(float(s), 4), ["similar text"])

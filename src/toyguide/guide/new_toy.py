@@ -20,6 +20,7 @@ __all__ = [
     "encode_new_toy",
     "forecast_new_toy",
     "new_toy_demand",
+    "new_toy_tokens",
     "price_is_input",
     "toy_pricing",
 ]
@@ -43,20 +44,26 @@ def price_is_input(loaded: LoadedModel) -> bool:
 
 def encode_new_toy(loaded: LoadedModel, toy: NewToy, prices: list[float | None]) -> torch.Tensor:
     """The toy once per price (None = no price given), as a toy whose id was dropped: [P, D]."""
-    data, cfg, p = loaded.data, loaded.config.features, len(prices)
+    data, p = loaded.data, len(prices)
     log_price, missing = data.price.transform(pl.Series(prices, dtype=pl.Float64))
     if not price_is_input(loaded):  # as the model was trained: every price missing
         log_price, missing = np.zeros(p), np.ones(p)
-    # the same hashed words the catalogue's toys were encoded with (none when switched off)
-    tokens = hashed_tokens(toy.words, cfg.text_buckets, cfg.max_tokens) if cfg.text_buckets else []
     return loaded.model.encode_new_items(
         brand=torch.full((p,), data.vocabs["brands"].index(toy.brand)),
         categories=torch.zeros((p, data.items.categories.shape[1]), dtype=torch.long),
         log_price=torch.tensor(log_price, dtype=torch.float32),
         price_missing=torch.tensor(missing, dtype=torch.float32),
         text=torch.tensor(toy.vector, dtype=torch.float32).expand(p, -1),
-        tokens=torch.tensor([tokens or [0]], dtype=torch.long).expand(p, -1),
+        tokens=new_toy_tokens(loaded, toy).expand(p, -1),
     )  # [P, D]
+
+
+def new_toy_tokens(loaded: LoadedModel, toy: NewToy) -> torch.Tensor:
+    """The toy's hashed words [1, L], as the catalogue's toys were hashed ([[0]], no word,
+    when the run has none)."""
+    cfg = loaded.config.features
+    tokens = hashed_tokens(toy.words, cfg.text_buckets, cfg.max_tokens) if cfg.text_buckets else []
+    return torch.tensor([tokens or [0]], dtype=torch.long)
 
 
 def forecast_new_toy(loaded: LoadedModel, items: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -28,6 +28,12 @@ class ModelConfig:
     over the toy's words: the words that decide a label, "jigsaw" or a brand, can outweigh the
     filler, as TF-IDF weights them; starts as the mean).
 
+    ``attribute_words``: the attributes head adds, to each target's logits, a linear term over
+    the toy's hashed words (a learned weight per word and label, averaged over the toy's
+    words: logistic regression on the bag of words, beside the shared encoding), so the exact
+    words that decide a label ("jigsaw", a brand, "0-3 months") reach it without passing the
+    encoder's bottleneck; needs ``features.text_buckets > 0`` (ignored without).
+
     ``length_buckets``: the shopper encoder runs a batch's sequences in groups of similar
     length, each padded only to its own longest (the same states, less padding: most shoppers
     are short and one long one would pad the whole batch to ``max_len``).
@@ -51,6 +57,7 @@ class ModelConfig:
     shopper_dropout: float = 0.2
     length_buckets: bool = True
     token_pooling: str = "mean"
+    attribute_words: bool = False
     full_softmax_max_items: int = 200_000  # larger catalogues train with sampled softmax
     n_negatives: int = 2048
     # Sales loss weighted by each example's recent level (SalesHeadConfig.weight_by_scale).

@@ -197,9 +197,12 @@ class MultiTaskModel(nn.Module):
         return self.heads["preference"].retrieval_query(state)
 
     @torch.no_grad()
-    def attribute_outputs(self, item_vectors: Tensor) -> dict[str, Tensor]:
-        """Attribute logits per target for item vectors ``[B, D]`` (catalogue or new toys)."""
-        return self.part("attributes").outputs(self, item_vectors)
+    def attribute_outputs(
+        self, item_vectors: Tensor, tokens: Tensor | None = None
+    ) -> dict[str, Tensor]:
+        """Attribute logits per target for item vectors ``[B, D]`` (catalogue or new toys),
+        with their hashed words ``[B, L]`` for a head that reads them (else ignored)."""
+        return self.part("attributes").outputs(self, item_vectors, tokens)
 
     @torch.no_grad()
     def sales_forecast(

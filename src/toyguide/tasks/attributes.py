@@ -23,6 +23,7 @@ from toyguide.features.labels import AttributeData, build_attribute_data
 from toyguide.features.streams import Batch, TaskStream, as_bool, as_float, as_long
 from toyguide.models.config import ModelConfig
 from toyguide.models.heads.attributes import AttributesHead, AttributesHeadConfig
+from toyguide.models.losses import LossOutput
 from toyguide.tasks.base import MIN_LABELS, Task, register_task
 from toyguide.tasks.spec import Target, TaskSpec
 
@@ -159,14 +160,32 @@ class AttributesTask(Task):
             n_categories=dims["n_categories"],
             n_price_bands=dims.get("n_price_bands", 0),
             top_category=bool(dims.get("top_category", 0)),
+            n_token_buckets=dims.get("text_buckets", 0) if config.attribute_words else 0,
         )
 
     def loss_targets(self, config: FeatureConfig) -> tuple[str, ...]:
         return (*config.attribute_targets, *(("categories",) if config.predict_categories else ()))
 
-    def outputs(self, model: Any, item_vectors: Tensor) -> dict[str, Tensor]:
-        """Logits per target of shared item vectors ``[B, D]`` (catalogue rows or new toys)."""
-        return model.heads[self.name](model.mixer(item_vectors, self.name))
+    def outputs(
+        self, model: Any, item_vectors: Tensor, tokens: Tensor | None = None
+    ) -> dict[str, Tensor]:
+        """Logits per target of shared item vectors ``[B, D]`` (catalogue rows or new toys)
+        and, for a head with a word term, the toys' hashed words ``[B, L]``."""
+        return model.heads[self.name](model.mixer(item_vectors, self.name), tokens)
+
+    def _logits(self, model: Any, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        tokens = model.item_encoder.tokens
+        words = None if tokens is None else tokens[batch["items"]]
+        return self.outputs(model, self.represent(model, batch), words)
+
+    def task_loss(self, model: Any, batch: dict[str, Tensor]) -> LossOutput:
+        return model.heads[self.name].loss(self._logits(model, batch), batch)
+
+    def target_losses(self, model: Any, batch: dict[str, Tensor]) -> dict[str, LossOutput]:
+        return model.heads[self.name].losses(self._logits(model, batch), batch)
+
+    def predict(self, model: Any, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        return self._logits(model, batch)
 
     def evaluate(self, model: Any, batches: Iterable[dict]) -> dict[str, float]:
         """Each switched-on target's metrics, and ``all/macro_f1``, their macro-F1s' mean: one

@@ -23,19 +23,25 @@ __all__ = ["AttributesHead", "AttributesHeadConfig"]
 class AttributesHeadConfig:
     """``n_categories`` is C, the number of real categories (the vocabulary less index 0 =
     unknown): output column j is vocabulary index j + 1, as in the labels. ``n_price_bands``
-    > 0 adds a price-band output, ``top_category`` a root-category output over the categories
-    (both off by default, so older checkpoints keep loading)."""
+    > 0 adds a price-band output, ``top_category`` a root-category output over the categories,
+    ``n_token_buckets`` > 0 a word term per target over that many hashed-word buckets
+    (``ModelConfig.attribute_words``); all off by default, so older checkpoints keep loading."""
 
     d_model: int
     n_categories: int
     n_price_bands: int = 0
     top_category: bool = False
+    n_token_buckets: int = 0
 
     def __post_init__(self) -> None:
         if self.d_model < 1 or self.n_categories < 0:
             raise ConfigError(
                 "attributes head: d_model must be >= 1 and n_categories >= 0 (a store may have "
                 f"none), got d_model={self.d_model}, n_categories={self.n_categories}"
+            )
+        if self.n_token_buckets < 0:
+            raise ConfigError(
+                f"attributes head: n_token_buckets must be >= 0, got {self.n_token_buckets}"
             )
         if self.n_price_bands == 1 or self.n_price_bands < 0:
             raise ConfigError(
@@ -63,8 +69,34 @@ class AttributesHead(nn.Module):
         self.price_band = (
             nn.Linear(config.d_model, config.n_price_bands) if config.n_price_bands else None
         )
+        # the word term's targets: all but the full category path (C wide, rarely a target,
+        # and the largest table by far); one bag for all of them, a single lookup per batch
+        self.widths = {name: layer.out_features for name, layer in self._layers().items()
+                       if name != "categories"}  # fmt: skip
+        self.words = (
+            nn.EmbeddingBag(config.n_token_buckets + 1, sum(self.widths.values()), mode="mean",
+                            padding_idx=0)
+            if config.n_token_buckets
+            else None
+        )  # fmt: skip
+        if self.words is not None:
+            nn.init.zeros_(self.words.weight)  # starts as the head without words
 
-    def forward(self, h: Tensor) -> dict[str, Tensor]:
+    def _layers(self) -> dict[str, nn.Linear]:
+        names = ("age_band", "gender_target", "functions", "categories", "top_category",
+                 "price_band")  # fmt: skip
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+
+    def forward(self, h: Tensor, tokens: Tensor | None = None) -> dict[str, Tensor]:
+        """Logits per target of encodings ``h`` [B, D], plus the word term of the toys' hashed
+        words ``tokens`` [B, L] (0 = padding) when the head has one and they are given."""
+        out = self._encoding_logits(h)
+        if self.words is None or tokens is None:
+            return out
+        words = self.words(tokens).split(list(self.widths.values()), dim=-1)
+        return out | {name: out[name] + w for name, w in zip(self.widths, words, strict=True)}
+
+    def _encoding_logits(self, h: Tensor) -> dict[str, Tensor]:
         out = {
             "age_band": self.age_band(h),  # [B, 6]
             "gender_target": self.gender_target(h),  # [B, 3]
