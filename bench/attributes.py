@@ -91,6 +91,8 @@ def parse_args() -> argparse.Namespace:
                    help="text_buckets of the toyguide-mtl-bow row (0 = no such row)")  # fmt: skip
     p.add_argument("--rows", nargs="+", default=list(TOYGUIDE_ROWS), choices=TOYGUIDE_ROWS,
                    help="the toyguide rows to train (default: all)")  # fmt: skip
+    p.add_argument("--word-scale", type=float, default=30.0,
+                   help="model.attribute_word_scale of the -words rows")  # fmt: skip
     p.add_argument("--c-grid", type=float, nargs="+", default=[0.3, 1.0, 3.0, 10.0, 30.0])
     p.add_argument("--sample", type=int, default=0, help="use this many products (0 = all)")
     p.add_argument("--threads", type=int, default=1)
@@ -318,6 +320,7 @@ use_categories = false
 use_price = false
 token_pooling = "{pooling}"
 attribute_words = {str(words).lower()}
+attribute_word_scale = {args.word_scale}
 [weighting]
 {weighting}
 [train]
@@ -452,6 +455,23 @@ def goal(rows: dict, row: str = "toyguide-mtl") -> dict:
     return out | {"met": all(v["better"] for v in out.values())}
 
 
+def report_goals(rows: dict, work: Path) -> dict:
+    """The goal of every multi-target row trained (``goal``: toyguide-mtl's, ``goals``: each
+    one's) and Δm of a multi-target row whose single-target row ran too (``delta_m``: plain
+    input, ``delta_m_words``: with the head's word term)."""
+    out: dict = {"goals": {r: goal(rows, r) for r in rows if r.startswith("toyguide-mtl")}}
+    if "toyguide-mtl" in rows:
+        out["goal"] = out["goals"]["toyguide-mtl"]
+        out["relatedness"] = common.relatedness_of(work / "mtl-seed0")
+    for key, mtl, stl in (
+        ("delta_m", "toyguide-mtl", "toyguide-stl"),
+        ("delta_m_words", "toyguide-mtl-words", "toyguide-stl-words"),
+    ):
+        if mtl in rows and stl in rows:
+            out[key] = common.delta_m_of_rows(rows, DELTA_METRICS, target_metrics, mtl, stl)
+    return out
+
+
 def data_section(store: Path, source: Path) -> dict:
     sha = {f: hashlib.sha256((source / f).read_bytes()).hexdigest() for f in (CORE, FULL)}
     return {**common.fingerprint(store), "source": str(source), "sha256": sha}
@@ -509,10 +529,7 @@ def main() -> None:
         "data": data_section(store, source),
         "labels": label_counts(bench),
         "rows": rows,
-        "goal": goal(rows),
-        "delta_m": common.delta_m_of_rows(rows, DELTA_METRICS, target_metrics),
-        "relatedness": common.relatedness_of(work / "mtl-seed0"),
-        **({"goal_bow": goal(rows, "toyguide-mtl-bow")} if "toyguide-mtl-bow" in rows else {}),
+        **report_goals(rows, work),
         "wall_seconds": round(time.perf_counter() - start, 1),
         "reused_from_workdir": REUSED,  # their time is in their own train_seconds, not above
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

@@ -89,9 +89,10 @@ def versions(*packages: str) -> dict:
 
 
 def delta_m_of_rows(
-    rows: dict, metrics: dict[str, tuple[str, ...]], metric_of: Callable[[dict, str], dict]
-) -> dict:
-    """Δm of ``toyguide-mtl`` against ``toyguide-stl`` over ``metrics`` ({task: names}).
+    rows: dict, metrics: dict[str, tuple[str, ...]], metric_of: Callable[[dict, str], dict],
+    mtl: str = "toyguide-mtl", stl: str = "toyguide-stl",
+) -> dict:  # fmt: skip
+    """Δm of row ``mtl`` against row ``stl`` over ``metrics`` ({task: names}).
 
     ``metric_of(row, task)`` is where a row keeps the task's metrics; a value may be a number
     or a ``{"mean", "std"}`` summary (its mean counts).
@@ -105,7 +106,7 @@ def delta_m_of_rows(
             out[task] = {m: _mean(values[m]) for m in names}
         return out
 
-    return delta_m(pick("toyguide-mtl"), pick("toyguide-stl"))
+    return delta_m(pick(mtl), pick(stl))
 
 
 def _mean(value: Any) -> float:

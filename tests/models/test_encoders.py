@@ -283,3 +283,9 @@ def test_learned_token_pooling_starts_as_the_mean_and_learns_word_weights() -> N
 def test_an_unknown_token_pooling_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="token_pooling"):
         ModelConfig(token_pooling="max")
+
+
+@pytest.mark.parametrize("scale", [0.0, -1.0])
+def test_a_word_scale_that_is_not_positive_is_a_config_error(scale: float) -> None:
+    with pytest.raises(ConfigError, match="attribute_word_scale"):
+        ModelConfig(attribute_word_scale=scale)

@@ -33,6 +33,8 @@ class ModelConfig:
     words: logistic regression on the bag of words, beside the shared encoding), so the exact
     words that decide a label ("jigsaw", a brand, "0-3 months") reach it without passing the
     encoder's bottleneck; needs ``features.text_buckets > 0`` (ignored without).
+    ``attribute_word_scale`` multiplies that term: its weights learn this much faster than
+    the rest (see ``AttributesHead._word_logits``).
 
     ``length_buckets``: the shopper encoder runs a batch's sequences in groups of similar
     length, each padded only to its own longest (the same states, less padding: most shoppers
@@ -58,6 +60,7 @@ class ModelConfig:
     length_buckets: bool = True
     token_pooling: str = "mean"
     attribute_words: bool = False
+    attribute_word_scale: float = 30.0
     full_softmax_max_items: int = 200_000  # larger catalogues train with sampled softmax
     n_negatives: int = 2048
     # Sales loss weighted by each example's recent level (SalesHeadConfig.weight_by_scale).
@@ -75,6 +78,10 @@ class ModelConfig:
             raise ConfigError(
                 f"model.token_pooling must be one of {', '.join(TOKEN_POOLINGS)}, "
                 f"got {self.token_pooling!r}"
+            )
+        if not self.attribute_word_scale > 0:
+            raise ConfigError(
+                f"model.attribute_word_scale must be > 0, got {self.attribute_word_scale}"
             )
         for name in ("dropout", "id_dropout", "shopper_dropout"):
             if not 0.0 <= getattr(self, name) <= 1.0:

@@ -161,6 +161,7 @@ class AttributesTask(Task):
             n_price_bands=dims.get("n_price_bands", 0),
             top_category=bool(dims.get("top_category", 0)),
             n_token_buckets=dims.get("text_buckets", 0) if config.attribute_words else 0,
+            word_scale=config.attribute_word_scale,
         )
 
     def loss_targets(self, config: FeatureConfig) -> tuple[str, ...]:

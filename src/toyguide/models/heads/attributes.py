@@ -32,6 +32,7 @@ class AttributesHeadConfig:
     n_price_bands: int = 0
     top_category: bool = False
     n_token_buckets: int = 0
+    word_scale: float = 30.0
 
     def __post_init__(self) -> None:
         if self.d_model < 1 or self.n_categories < 0:
@@ -74,7 +75,7 @@ class AttributesHead(nn.Module):
         self.widths = {name: layer.out_features for name, layer in self._layers().items()
                        if name != "categories"}  # fmt: skip
         self.words = (
-            nn.EmbeddingBag(config.n_token_buckets + 1, sum(self.widths.values()), mode="mean",
+            nn.EmbeddingBag(config.n_token_buckets + 1, sum(self.widths.values()), mode="sum",
                             padding_idx=0)
             if config.n_token_buckets
             else None
@@ -93,8 +94,18 @@ class AttributesHead(nn.Module):
         out = self._encoding_logits(h)
         if self.words is None or tokens is None:
             return out
-        words = self.words(tokens).split(list(self.widths.values()), dim=-1)
+        words = self._word_logits(tokens).split(list(self.widths.values()), dim=-1)
         return out | {name: out[name] + w for name, w in zip(self.widths, words, strict=True)}
+
+    def _word_logits(self, tokens: Tensor) -> Tensor:
+        """Σ weights of the toy's words / √(its word count), as logistic regression reads an
+        L2-normalised bag of words; times ``word_scale``: Adam moves a weight by about the
+        learning rate per step and a word's weight steps only in its own toys' batches, so
+        the scale lets the rare deciding words reach their size within the epochs a shared
+        encoder trains for."""
+        present = (tokens > 0).to(self.words.weight.dtype)
+        norm = present.sum(-1, keepdim=True).clamp(min=1.0).sqrt()
+        return self.config.word_scale * self.words(tokens, per_sample_weights=present / norm)
 
     def _encoding_logits(self, h: Tensor) -> dict[str, Tensor]:
         out = {
