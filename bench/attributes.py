@@ -65,6 +65,7 @@ CORE, FULL = "toy_products_10k_core_columns.csv", "toy_products_863_full_columns
 TOYGUIDE_ROWS = (
     "toyguide-stl", "toyguide-mtl", "toyguide-mtl-bow", "toyguide-mtl-bow-per-target",
     "toyguide-mtl-bow-learned", "toyguide-stl-words", "toyguide-mtl-words",
+    "toyguide-mtl-words-per-target",
 )  # fmt: skip
 
 
@@ -401,7 +402,8 @@ def variants(args) -> dict[str, dict]:
         bow = {"buckets": args.bow_buckets}
         out |= {"-bow": bow, "-bow-per-target": bow | {"per_target": True},
                 "-bow-learned": bow | {"pooling": "learned"},
-                "-words": bow | {"words": True}}  # fmt: skip
+                "-words": bow | {"words": True},
+                "-words-per-target": bow | {"words": True, "per_target": True}}  # fmt: skip
     return out
 
 
