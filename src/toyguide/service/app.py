@@ -13,21 +13,29 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
+from pathlib import Path
 from typing import Any
 
+import anyio
 from fastapi import FastAPI
 
 from toyguide import __version__
+from toyguide.data.spool import SpoolReport, SpoolWriter, ingest_spool, spool_dir
+from toyguide.data.store import Store
 from toyguide.service.deps import Services
+from toyguide.service.dialogue_db import SharedDialogueStore
 from toyguide.service.dialogues import DialogueStore
 from toyguide.service.errors import install_error_handlers
 from toyguide.service.holder import GuideHolder, load_guide
 from toyguide.service.limits import BodyLimit
 from toyguide.service.ratelimit import RateLimit, TokenBuckets
+from toyguide.service.reload_sync import ReloadSync, initial_model_dir
 from toyguide.service.routers import RATE_LIMITED, ROUTERS
 from toyguide.service.settings import Settings
 
-__all__ = ["create_app", "serve"]
+__all__ = ["DIALOGUES_FILE", "create_app", "ingest_pending_events", "serve"]
+
+DIALOGUES_FILE = "dialogues.sqlite3"  # in Settings.runtime_dir, when workers share dialogues
 
 log = logging.getLogger("toyguide.service")
 
@@ -44,24 +52,38 @@ def create_app(settings: Settings, guide: Any = None) -> FastAPI:
 
 
 def _build(settings: Settings, guide: Any, *, owned: bool) -> FastAPI:
+    shared = settings.workers > 1  # worker processes share the store, dialogues and reloads
     store_lock = threading.Lock()
-    loader = partial(load_guide, store_path=settings.store, rates=settings.rates)
-    holder = GuideHolder(loader, settings.model_dir, store_lock)
+    loader = partial(load_guide, store_path=settings.store, rates=settings.rates,
+                     read_only=shared)  # fmt: skip
+    start_dir = settings.model_dir
+    if shared and guide is None:  # a worker started after a reload serves the reloaded folder
+        start_dir = initial_model_dir(settings.runtime_dir, settings.model_dir)
+    holder = GuideHolder(loader, start_dir, store_lock)
     if guide is not None:
         holder.install(guide, settings.model_dir, owned=owned)
+    sync = ReloadSync(holder, settings.runtime_dir, settings.reload_check_s) if shared else None
+    dialogues = _dialogues(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if guide is None:
+        if guide is None and shared:  # a worker takes requests once its model is in
+            await anyio.to_thread.run_sync(lambda: holder.start_loading().join())
+        elif guide is None:
             holder.start_loading()
+        if sync is not None:
+            sync.start()
         yield
+        if sync is not None:
+            sync.stop()
         holder.shutdown()
+        if isinstance(dialogues, SharedDialogueStore):
+            dialogues.close()
 
     app = FastAPI(title="toyguide", version=__version__, description=DESCRIPTION, lifespan=lifespan)
-    app.state.services = Services(
-        settings, holder, DialogueStore(settings.max_dialogues, settings.dialogue_ttl_s),
-        store_lock, threading.BoundedSemaphore(settings.inference_slots),
-    )  # fmt: skip
+    slots = threading.BoundedSemaphore(settings.inference_slots)
+    spool = SpoolWriter(spool_dir(settings.store)) if shared else None
+    app.state.services = Services(settings, holder, dialogues, store_lock, slots, spool, sync)
     install_error_handlers(app)
     app.add_middleware(BodyLimit)
     if settings.rate_limit > 0:  # added last, so outermost: a refused request costs nothing
@@ -71,6 +93,14 @@ def _build(settings: Settings, guide: Any, *, owned: bool) -> FastAPI:
         app.include_router(router)
     _include_pages(app)
     return app
+
+
+def _dialogues(settings: Settings) -> DialogueStore | SharedDialogueStore:
+    """In memory for one process; in the runtime folder when workers must share them."""
+    if settings.workers == 1:
+        return DialogueStore(settings.max_dialogues, settings.dialogue_ttl_s)
+    path = settings.runtime_dir / DIALOGUES_FILE
+    return SharedDialogueStore(path, settings.max_dialogues, settings.dialogue_ttl_s)
 
 
 def _include_pages(app: FastAPI) -> None:
@@ -87,11 +117,19 @@ def _include_pages(app: FastAPI) -> None:
 
 
 def serve(settings: Settings, announce: Callable[[str], None] | None = None) -> None:
-    """Load the guide (so a bad model or store fails here, before the port is taken), then
-    run the app under uvicorn until interrupted; ``announce`` gets the address first."""
+    """Ingest events a stopped multi-worker service left in the spool, load the guide (so a
+    bad model or store fails here, before the port is taken), then run the app under uvicorn
+    until interrupted; ``announce`` gets the address first. Several workers:
+    ``workers.serve_workers``."""
     import torch
     import uvicorn
 
+    ingest_pending_events(settings.store)
+    if settings.workers > 1:
+        from toyguide.service.workers import serve_workers
+
+        serve_workers(settings, announce)
+        return
     torch.set_num_threads(settings.torch_threads)
     guide = load_guide(settings.model_dir, settings.store, settings.rates)
     try:
@@ -101,3 +139,20 @@ def serve(settings: Settings, announce: Callable[[str], None] | None = None) -> 
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
     finally:
         guide.close()  # after a reload the holder has closed it already; closing twice is fine
+
+
+def ingest_pending_events(store_path: Path) -> SpoolReport | None:
+    """Ingest the store's event spool (``data/spool.py``) when there is one, as its single
+    writer; a spool file with a bad line is logged and left claimed, and the rest goes on."""
+    folder = spool_dir(store_path)
+    if not folder.is_dir() or not any(folder.iterdir()):
+        return None
+    with Store.open(store_path) as store:
+        report = ingest_spool(store, folder)
+    log.info("ingested %d spooled events from %d file(s) in %s", report.rows, report.files,
+             folder)  # fmt: skip
+    for note in report.notes:
+        log.warning("%s", note)
+    if report.failed:
+        log.error("%s", report.failure_message(folder))
+    return report

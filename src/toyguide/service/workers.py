@@ -1,0 +1,70 @@
+"""``toyguide serve --workers N``: N uvicorn worker processes listening on one port.
+
+uvicorn's own multi-process mode: the parent binds the port, starts N processes that each
+import ``worker_app`` (an app factory, by import string) and replaces a worker that dies. A
+worker reads its settings from ``$TOYGUIDE_SERVE_SETTINGS`` (the parent's ``Settings`` as
+JSON: no pickle, and the tokens in it never reach a command line or the process list).
+
+What changes past one process, and why (see ``app._build``):
+- the store: DuckDB lets many processes read a file or one write it, so every worker opens it
+  read-only and ``POST /v1/events`` validates then spools (``data/spool.py``); the parent,
+  the single writer once the workers are gone, ingests the spool when they stop (and, at the
+  next start, whatever a crash left);
+- dialogues: in an SQLite file in the runtime folder (``dialogue_db.py``), since the next
+  turn may reach another worker;
+- admin reloads: published through a marker file that every worker follows
+  (``reload_sync.py``);
+- the rate limit stays per worker: each process keeps its own buckets, so a client may get up
+  to N times the configured rate (``ratelimit.py``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from fastapi import FastAPI
+
+from toyguide.errors import ConfigError
+from toyguide.service.holder import load_guide
+from toyguide.service.reload_sync import clear_marker
+from toyguide.service.settings import Settings
+
+__all__ = ["SETTINGS_ENV", "serve_workers", "worker_app"]
+
+SETTINGS_ENV = "TOYGUIDE_SERVE_SETTINGS"
+APP_FACTORY = "toyguide.service.workers:worker_app"
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process (uvicorn calls it once in each)."""
+    import torch
+
+    from toyguide.service.app import create_app
+
+    text = os.environ.get(SETTINGS_ENV, "")
+    if not text.strip():
+        raise ConfigError(f"${SETTINGS_ENV} is not set: start workers with `toyguide serve`")
+    settings = Settings.from_json(text)
+    torch.set_num_threads(settings.torch_threads)
+    return create_app(settings)  # loads the guide read-only before taking requests
+
+
+def serve_workers(settings: Settings, announce: Callable[[str], None] | None = None) -> None:
+    """Check the model loads (a bad folder or store fails here, once, before the port is
+    taken), run ``settings.workers`` workers until interrupted, then ingest their spool."""
+    import uvicorn
+
+    from toyguide.service.app import ingest_pending_events
+
+    load_guide(settings.model_dir, settings.store, settings.rates, read_only=True).close()
+    clear_marker(settings.runtime_dir)  # an earlier run's reload must not pick the folder
+    os.environ[SETTINGS_ENV] = settings.to_json()  # spawned workers inherit the environment
+    try:
+        if announce is not None:
+            announce(f"http://{settings.host}:{settings.port}")
+        uvicorn.run(APP_FACTORY, factory=True, host=settings.host, port=settings.port,
+                    workers=settings.workers, log_level="info")  # fmt: skip
+    finally:
+        del os.environ[SETTINGS_ENV]
+        ingest_pending_events(settings.store)  # every worker has exited: one writer
