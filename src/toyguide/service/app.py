@@ -32,6 +32,7 @@ from toyguide.service.ratelimit import RateLimit, TokenBuckets
 from toyguide.service.reload_sync import ReloadSync, initial_model_dir
 from toyguide.service.routers import RATE_LIMITED, ROUTERS
 from toyguide.service.settings import Settings
+from toyguide.service.workers import WorkerPid
 
 __all__ = ["DIALOGUES_FILE", "create_app", "ingest_pending_events", "serve"]
 
@@ -86,6 +87,8 @@ def _build(settings: Settings, guide: Any, *, owned: bool) -> FastAPI:
     app.state.services = Services(settings, holder, dialogues, store_lock, slots, spool, sync)
     install_error_handlers(app)
     app.add_middleware(BodyLimit)
+    if shared:
+        app.add_middleware(WorkerPid, admin_token=settings.admin_token)
     if settings.rate_limit > 0:  # added last, so outermost: a refused request costs nothing
         buckets = TokenBuckets(settings.rate_limit, settings.rate_burst, settings.rate_clients)
         app.add_middleware(RateLimit, buckets=buckets, paths=RATE_LIMITED)

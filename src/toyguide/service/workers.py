@@ -21,19 +21,22 @@ What changes past one process, and why (see ``app._build``):
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Callable
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from toyguide.errors import ConfigError
 from toyguide.service.holder import load_guide
 from toyguide.service.reload_sync import clear_marker
 from toyguide.service.settings import Settings
 
-__all__ = ["SETTINGS_ENV", "serve_workers", "worker_app"]
+__all__ = ["PID_HEADER", "SETTINGS_ENV", "WorkerPid", "serve_workers", "worker_app"]
 
 SETTINGS_ENV = "TOYGUIDE_SERVE_SETTINGS"
 APP_FACTORY = "toyguide.service.workers:worker_app"
+PID_HEADER = "x-toyguide-worker"
 
 
 def worker_app() -> FastAPI:
@@ -68,3 +71,33 @@ def serve_workers(settings: Settings, announce: Callable[[str], None] | None = N
     finally:
         del os.environ[SETTINGS_ENV]
         ingest_pending_events(settings.store)  # every worker has exited: one writer
+
+
+class WorkerPid:
+    """ASGI middleware (several workers only): an answer to a request that carries the admin
+    token names the worker process that gave it (``X-Toyguide-Worker: <pid>``), so that an
+    admin, or a test, can tell which worker answered any route; nobody else learns pids."""
+
+    def __init__(self, app: ASGIApp, admin_token: str | None) -> None:
+        self.app, self.pid = app, str(os.getpid()).encode()
+        self.expected = f"bearer {admin_token}".encode() if admin_token else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self._admin(scope):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_pid(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", []), (PID_HEADER.encode(), self.pid)]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_pid)
+
+    def _admin(self, scope: Scope) -> bool:
+        if self.expected is None:
+            return False
+        given = dict(scope["headers"]).get(b"authorization", b"").strip()
+        scheme, _, token = given.partition(b" ")
+        return secrets.compare_digest(scheme.lower() + b" " + token.strip(), self.expected)
