@@ -187,7 +187,7 @@ def worker_pids(url: str, server: subprocess.Popen, timeout: float = 180.0) -> s
 def test_serve_with_two_workers(private_copy, serving) -> None:
     url, server = serving
     pids = worker_pids(url, server)
-    listed = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    listed = subprocess.run(["ps", "-eww", "-o", "args"], capture_output=True, text=True).stdout
     assert "toyguide" in listed and ADMIN not in listed and MERCHANT not in listed
     # events: each worker takes some, each sent once (minute = the event's number)
     by_worker: dict[str, list[int]] = {pid: [] for pid in pids}
@@ -211,9 +211,20 @@ def test_serve_with_two_workers(private_copy, serving) -> None:
     assert later.headers[PID_HEADER] != first.headers[PID_HEADER]
     kept = later.json()["request"]
     assert kept["gender"] == "girl" and kept["budget"]["max"] == 30.0
+    # a reload answered by one worker reaches both
+    second = private_copy.root / "second-run"
+    shutil.copytree(private_copy.run, second)
+    assert ask(url, "POST", "/v1/admin/reload", json={"model_dir": str(second)}).status_code == 200
+    folders: dict[str, str] = {}
+    start = time.monotonic()
+    while set(folders) != pids or set(folders.values()) != {str(second / "model")}:
+        assert time.monotonic() - start < 120, folders
+        ready = ask(url, "GET", "/ready")
+        folders[ready.headers[PID_HEADER]] = ready.json()["model"]["folder"]
     server.send_signal(signal.SIGINT)  # Ctrl-C: workers stop, then the parent ingests
     out, _ = server.communicate(timeout=120)
     assert server.returncode == 0, out
+    assert f"ingested {len(sent)} spooled events ({len(sent)} new)" in out, out
     assert [int(ts[14:16]) for ts, _, n in stored_events(private_copy.store) if n == 1] == sent
     assert len(stored_events(private_copy.store)) == len(sent)
     assert list(spool_dir(private_copy.store).iterdir()) == []

@@ -66,4 +66,5 @@ def serve_command(
             f"toyguide serving on {url} (API docs {url}/docs)"
             + (f", {workers} workers" if workers > 1 else "")
         ),
+        say=lambda text: console.print(text, markup=False),
     )

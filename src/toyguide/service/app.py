@@ -119,19 +119,23 @@ def _include_pages(app: FastAPI) -> None:
     app.include_router(pages.router)
 
 
-def serve(settings: Settings, announce: Callable[[str], None] | None = None) -> None:
+def serve(
+    settings: Settings,
+    announce: Callable[[str], None] | None = None,
+    say: Callable[[str], None] | None = None,
+) -> None:
     """Ingest events a stopped multi-worker service left in the spool, load the guide (so a
     bad model or store fails here, before the port is taken), then run the app under uvicorn
-    until interrupted; ``announce`` gets the address first. Several workers:
-    ``workers.serve_workers``."""
+    until interrupted; ``announce`` gets the address first, ``say`` what the spool ingests did
+    (default: the log). Several workers: ``workers.serve_workers``."""
     import torch
     import uvicorn
 
-    ingest_pending_events(settings.store)
+    ingest_pending_events(settings.store, say)
     if settings.workers > 1:
         from toyguide.service.workers import serve_workers
 
-        serve_workers(settings, announce)
+        serve_workers(settings, announce, say)
         return
     torch.set_num_threads(settings.torch_threads)
     guide = load_guide(settings.model_dir, settings.store, settings.rates)
@@ -144,18 +148,22 @@ def serve(settings: Settings, announce: Callable[[str], None] | None = None) -> 
         guide.close()  # after a reload the holder has closed it already; closing twice is fine
 
 
-def ingest_pending_events(store_path: Path) -> SpoolReport | None:
+def ingest_pending_events(
+    store_path: Path, say: Callable[[str], None] | None = None
+) -> SpoolReport | None:
     """Ingest the store's event spool (``data/spool.py``) when there is one, as its single
-    writer; a spool file with a bad line is logged and left claimed, and the rest goes on."""
+    writer; a spool file with a bad line is reported (``say``, else the log) and left
+    claimed, and the rest goes on."""
     folder = spool_dir(store_path)
     if not folder.is_dir() or not any(folder.iterdir()):
         return None
     with Store.open(store_path) as store:
         report = ingest_spool(store, folder)
-    log.info("ingested %d spooled events from %d file(s) in %s", report.rows, report.files,
-             folder)  # fmt: skip
+    tell = say or log.warning
+    tell(f"ingested {report.rows} spooled events ({report.inserted} new) from {report.files} "
+         f"file(s) in {folder}")  # fmt: skip
     for note in report.notes:
-        log.warning("%s", note)
+        tell(note)
     if report.failed:
         log.error("%s", report.failure_message(folder))
     return report

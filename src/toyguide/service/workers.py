@@ -53,7 +53,11 @@ def worker_app() -> FastAPI:
     return create_app(settings)  # loads the guide read-only before taking requests
 
 
-def serve_workers(settings: Settings, announce: Callable[[str], None] | None = None) -> None:
+def serve_workers(
+    settings: Settings,
+    announce: Callable[[str], None] | None = None,
+    say: Callable[[str], None] | None = None,
+) -> None:
     """Check the model loads (a bad folder or store fails here, once, before the port is
     taken), run ``settings.workers`` workers until interrupted, then ingest their spool."""
     import uvicorn
@@ -70,7 +74,7 @@ def serve_workers(settings: Settings, announce: Callable[[str], None] | None = N
                     workers=settings.workers, log_level="info")  # fmt: skip
     finally:
         del os.environ[SETTINGS_ENV]
-        ingest_pending_events(settings.store)  # every worker has exited: one writer
+        ingest_pending_events(settings.store, say)  # every worker has exited: one writer
 
 
 class WorkerPid:
