@@ -221,6 +221,17 @@ def test_serve_with_two_workers(private_copy, serving) -> None:
         assert time.monotonic() - start < 120, folders
         ready = ask(url, "GET", "/ready")
         folders[ready.headers[PID_HEADER]] = ready.json()["model"]["folder"]
+    # a worker that dies is replaced, on the same port, serving the reloaded folder
+    os.kill(int(sorted(pids)[0]), signal.SIGKILL)
+    start, replaced = time.monotonic(), False
+    while not replaced:
+        assert time.monotonic() - start < 120, "no worker replaced the killed one"
+        try:
+            ready = ask(url, "GET", "/ready")
+        except httpx.TransportError:  # a connection the kernel gave the dead worker's socket
+            continue
+        replaced = ready.headers[PID_HEADER] not in pids
+    assert ready.json()["model"]["folder"] == str(second / "model")
     server.send_signal(signal.SIGINT)  # Ctrl-C: workers stop, then the parent ingests
     out, _ = server.communicate(timeout=120)
     assert server.returncode == 0, out

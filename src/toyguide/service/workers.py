@@ -1,9 +1,9 @@
 """``toyguide serve --workers N``: N uvicorn worker processes listening on one port.
 
-uvicorn's own multi-process mode: the parent binds the port, starts N processes that each
-import ``worker_app`` (an app factory, by import string) and replaces a worker that dies. A
-worker reads its settings from ``$TOYGUIDE_SERVE_SETTINGS`` (the parent's ``Settings`` as
-JSON: no pickle, and the tokens in it never reach a command line or the process list).
+Each worker is a process of its own (``supervisor.py``: one ``SO_REUSEPORT`` socket each, so
+the kernel spreads connections evenly) running ``worker_app``, an app factory; it reads its
+settings from ``$TOYGUIDE_SERVE_SETTINGS`` (the parent's ``Settings`` as JSON: no pickle, and
+the tokens in it never reach a command line or the process list).
 
 What changes past one process, and why (see ``app._build``):
 - the store: DuckDB lets many processes read a file or one write it, so every worker opens it
@@ -22,6 +22,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
+import sys
+import traceback
 from collections.abc import Callable
 
 from fastapi import FastAPI
@@ -31,8 +34,9 @@ from toyguide.errors import ConfigError
 from toyguide.service.holder import load_guide
 from toyguide.service.reload_sync import clear_marker
 from toyguide.service.settings import Settings
+from toyguide.service.supervisor import STARTUP_FAILED, Supervisor, reuse_port_sockets
 
-__all__ = ["PID_HEADER", "SETTINGS_ENV", "WorkerPid", "serve_workers", "worker_app"]
+__all__ = ["PID_HEADER", "SETTINGS_ENV", "WorkerPid", "run_worker", "serve_workers", "worker_app"]
 
 SETTINGS_ENV = "TOYGUIDE_SERVE_SETTINGS"
 APP_FACTORY = "toyguide.service.workers:worker_app"
@@ -60,21 +64,39 @@ def serve_workers(
 ) -> None:
     """Check the model loads (a bad folder or store fails here, once, before the port is
     taken), run ``settings.workers`` workers until interrupted, then ingest their spool."""
-    import uvicorn
-
     from toyguide.service.app import ingest_pending_events
 
     load_guide(settings.model_dir, settings.store, settings.rates, read_only=True).close()
     clear_marker(settings.runtime_dir)  # an earlier run's reload must not pick the folder
-    os.environ[SETTINGS_ENV] = settings.to_json()  # spawned workers inherit the environment
+    sockets = reuse_port_sockets(settings.host, settings.port, settings.workers)
     try:
         if announce is not None:
-            announce(f"http://{settings.host}:{settings.port}")
-        uvicorn.run(APP_FACTORY, factory=True, host=settings.host, port=settings.port,
-                    workers=settings.workers, log_level="info")  # fmt: skip
+            announce(f"http://{settings.host}:{sockets[0].getsockname()[1]}")
+        env = {**os.environ, SETTINGS_ENV: settings.to_json()}
+        started = Supervisor(sockets, env).run()
     finally:
-        del os.environ[SETTINGS_ENV]
+        for sock in sockets:
+            sock.close()
         ingest_pending_events(settings.store, say)  # every worker has exited: one writer
+    if not started:
+        raise ConfigError("a worker failed to start; its error is above")
+
+
+def run_worker(fd: int) -> None:
+    """One worker process: ``worker_app`` under uvicorn on the inherited listening socket;
+    exits with ``STARTUP_FAILED`` when the app never started (the supervisor then stops)."""
+    import uvicorn
+
+    sock = socket.socket(fileno=fd)  # the family and type are read from the socket itself
+    server = uvicorn.Server(uvicorn.Config(APP_FACTORY, factory=True, log_level="info"))
+    try:
+        server.run(sockets=[sock])
+    except (Exception, SystemExit):  # uvicorn exits on an app it cannot load
+        if server.started:
+            raise
+        traceback.print_exc()
+    if not server.started:
+        sys.exit(STARTUP_FAILED)
 
 
 class WorkerPid:
