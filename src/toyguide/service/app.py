@@ -3,7 +3,10 @@
 The app loads the guide once, in the background at startup (``/health`` answers at once,
 ``/ready`` and the guide routes say 503 until the model is in), unless a guide is passed in,
 which is served at once and stays the caller's to close. See ``holder.py`` for reload and
-for what runs in parallel.
+for what runs in parallel. With ``Settings.workers`` > 1 the app is one of several worker
+processes (``workers.py``): it opens the store read-only, spools events, keeps dialogues in the
+shared runtime folder, follows the other workers' reloads, and loads its guide before taking
+requests.
 """
 
 from __future__ import annotations
@@ -159,7 +162,7 @@ def ingest_pending_events(
         return None
     with Store.open(store_path) as store:
         report = ingest_spool(store, folder)
-    tell = say or log.warning
+    tell = say or log.info
     tell(f"ingested {report.rows} spooled events ({report.inserted} new) from {report.files} "
          f"file(s) in {folder}")  # fmt: skip
     for note in report.notes:

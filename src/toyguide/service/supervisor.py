@@ -25,6 +25,8 @@ import sys
 import threading
 from collections.abc import Mapping
 
+from toyguide.errors import ConfigError
+
 __all__ = ["STARTUP_FAILED", "Supervisor", "reuse_port_sockets"]
 
 log = logging.getLogger("toyguide.service")
@@ -34,9 +36,19 @@ STOP_TIMEOUT_S = 30  # then a worker that has not finished is killed
 
 
 def reuse_port_sockets(host: str, port: int, n: int) -> list[socket.socket]:
-    """``n`` TCP sockets bound to ``host:port`` with ``SO_REUSEPORT`` (port 0: the first
-    socket's free port for all), not yet listening: each worker listens on its own."""
+    """``n`` TCP sockets bound to ``host:port`` with ``SO_REUSEPORT`` (port 0: one free port
+    for all), not yet listening: each worker listens on its own. ``ConfigError`` when anything
+    listens there already: ``SO_REUSEPORT`` would otherwise share the port, and its traffic,
+    with another service of the same user."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # SO_REUSEADDR alone: a port left in TIME_WAIT is fine, one with a listener is not
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        port = probe.getsockname()[1]
     sockets: list[socket.socket] = []
     try:
         for _ in range(n):
@@ -44,7 +56,7 @@ def reuse_port_sockets(host: str, port: int, n: int) -> list[socket.socket]:
             sockets.append(sock)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            sock.bind((host, sockets[0].getsockname()[1] if len(sockets) > 1 else port))
+            sock.bind((host, port))
             sock.set_inheritable(True)
     except BaseException:
         for sock in sockets:
