@@ -32,7 +32,7 @@ from toyguide.service.errors import install_error_handlers
 from toyguide.service.holder import GuideHolder, load_guide
 from toyguide.service.limits import BodyLimit
 from toyguide.service.ratelimit import RateLimit, TokenBuckets
-from toyguide.service.reload_sync import ReloadSync, initial_model_dir
+from toyguide.service.reload_sync import ReloadSync
 from toyguide.service.routers import RATE_LIMITED, ROUTERS
 from toyguide.service.settings import Settings
 from toyguide.service.workers import WorkerPid
@@ -60,13 +60,12 @@ def _build(settings: Settings, guide: Any, *, owned: bool) -> FastAPI:
     store_lock = threading.Lock()
     loader = partial(load_guide, store_path=settings.store, rates=settings.rates,
                      read_only=shared)  # fmt: skip
-    start_dir = settings.model_dir
-    if shared and guide is None:  # a worker started after a reload serves the reloaded folder
-        start_dir = initial_model_dir(settings.runtime_dir, settings.model_dir)
-    holder = GuideHolder(loader, start_dir, store_lock)
+    holder = GuideHolder(loader, settings.model_dir, store_lock)
     if guide is not None:
         holder.install(guide, settings.model_dir, owned=owned)
     sync = ReloadSync(holder, settings.runtime_dir, settings.reload_check_s) if shared else None
+    if sync is not None and sync.published_dir is not None and guide is None:
+        holder.model_dir = sync.published_dir  # a worker started after a reload: its folder
     dialogues = _dialogues(settings)
 
     @asynccontextmanager

@@ -7,8 +7,8 @@ looks at the marker's ``stat`` once a ``check_s`` (a system call, no read while 
 changed) and, on a token it has not applied, loads that folder itself. A folder that fails to
 load is never published, so every worker stays on the old model; a worker that fails to load
 a published folder logs it and stays on its model (its ``/ready`` shows which folder it
-serves). A worker starting later (uvicorn replaces one that died) starts on the marker's
-folder: ``initial_model_dir``. ``toyguide serve`` removes a marker left by an earlier run.
+serves). A worker starting later (the supervisor replaces one that died) starts on the
+marker's folder (``published_dir``). ``toyguide serve`` removes a marker left by an earlier run.
 
 Per process, one lock covers "reload then publish" and "read the marker then reload", so a
 worker never installs an older marker's folder over a newer one; between processes the last
@@ -28,7 +28,7 @@ from typing import Any
 from toyguide.errors import ToyGuideError
 from toyguide.service.holder import GuideHolder
 
-__all__ = ["MARKER", "ReloadSync", "clear_marker", "initial_model_dir"]
+__all__ = ["MARKER", "ReloadSync", "clear_marker", "read_marker"]
 
 log = logging.getLogger("toyguide.service")
 
@@ -51,12 +51,6 @@ def read_marker(folder: Path) -> dict[str, str] | None:
     return found
 
 
-def initial_model_dir(folder: Path, configured: Path) -> Path:
-    """The folder a starting worker loads: the last one published, else the configured one."""
-    marker = read_marker(folder)
-    return Path(marker["model_dir"]) if marker else Path(configured)
-
-
 def clear_marker(folder: Path) -> None:
     (folder / MARKER).unlink(missing_ok=True)
 
@@ -67,9 +61,12 @@ class ReloadSync:
     def __init__(self, holder: GuideHolder, folder: Path, check_s: float) -> None:
         self.holder, self.folder, self.check_s = holder, Path(folder), check_s
         self._lock = threading.Lock()
+        self._seen: tuple[int, int] | None = self._stat()  # before the read: a later write shows
         marker = read_marker(self.folder)
-        self._applied = marker["token"] if marker else None  # started on it, or on none
-        self._seen: tuple[int, int] | None = self._stat()
+        self._applied = marker["token"] if marker else None
+        # The folder last published: a worker starting after a reload loads it, not the
+        # configured one (read once, with the token, so the two always agree).
+        self.published_dir = Path(marker["model_dir"]) if marker else None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
