@@ -36,7 +36,8 @@ def serve_command(
         int,
         typer.Option(
             min=1,
-            help="Worker processes on the one port (uvicorn's multi-process mode). Past 1 "
+            help="Worker processes on the one port (uvicorn in each, one SO_REUSEPORT socket "
+            "each). Past 1 "
             "each opens the store read-only, POST /v1/events spools to STORE.spool/ (ingested "
             "when serve stops or starts, or by `toyguide data ingest-spool`), dialogues and "
             "admin reloads are shared through STORE.serve/, and the rate limit is per worker.",
