@@ -37,10 +37,10 @@ def serve_command(
         typer.Option(
             min=1,
             help="Worker processes on the one port (uvicorn in each, one SO_REUSEPORT socket "
-            "each). Past 1 "
-            "each opens the store read-only, POST /v1/events spools to STORE.spool/ (ingested "
-            "when serve stops or starts, or by `toyguide data ingest-spool`), dialogues and "
-            "admin reloads are shared through STORE.serve/, and the rate limit is per worker.",
+            "each). Past 1 each opens the store read-only, POST /v1/events spools to "
+            "STORE.spool/ (ingested when serve stops or starts, or by `toyguide data "
+            "ingest-spool`), dialogues and admin reloads are shared through STORE.serve/, and "
+            "the rate limit is per worker.",
         ),
     ] = 1,
 ) -> None:
