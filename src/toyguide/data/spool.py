@@ -118,7 +118,10 @@ def ingest_spool(store: Store, folder: Path | None = None) -> SpoolReport:
         return report
     for path in sorted(folder.glob("*.jsonl")):
         _claim(path)
-    for path in sorted(folder.glob("*.claimed")):
+    # Oldest last append first, so that an event a client sent again through another worker
+    # is most likely left as it was sent last.
+    claimed = sorted(folder.glob("*.claimed"), key=lambda p: (p.stat().st_mtime_ns, p.name))
+    for path in claimed:
         try:
             _ingest_file(store, path, report)
         except DataValidationError as exc:
