@@ -1,11 +1,14 @@
 """Latency and throughput of the HTTP service under load (issue 5).
 
 Builds (or reuses, with --workdir) a synthetic shop with 12,000 toys, trains a model on it,
-starts ``toyguide serve`` (one uvicorn process), and drives ``POST /v1/recommendations`` and
-``POST /v1/guide`` with Debian's ``wrk`` at each concurrency for --seconds, printing one JSON
-document: p50/p90/p99 latency, requests per second and failed requests per run.
+starts ``toyguide serve --workers N`` (default one uvicorn process), and drives
+``POST /v1/recommendations`` and ``POST /v1/guide`` with Debian's ``wrk`` at each concurrency
+for --seconds, printing one JSON document: p50/p90/p99 latency, requests per second and failed
+requests per run (rows keyed ``"<route>@<concurrency>"``), and with several workers how wrk's
+connections were spread over them (sampled mid-run with ``ss``).
 
     python bench/serve.py --out bench/results/serve.json          # needs: apt-get install wrk
+    python bench/serve.py --workers 2 --workdir W --out OUT        # reuse W's shop and model
     python bench/serve.py --quick                                  # small shop, 5 s runs
 """
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import re
 import shutil
@@ -53,6 +57,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--weeks", type=int, default=52)
     p.add_argument("--seconds", type=int, default=60)
     p.add_argument("--concurrency", default="1,32")
+    p.add_argument("--workers", type=int, default=1, help="toyguide serve --workers")
     p.add_argument("--workdir", type=Path, default=None)
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--quick", action="store_true")
@@ -84,22 +89,41 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(store: Path, run: Path, port: int) -> subprocess.Popen:
+def start_server(store: Path, run: Path, port: int, workers: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "TOYGUIDE_ADMIN_TOKEN": "bench-admin",
+        "TOYGUIDE_MERCHANT_TOKEN": "bench-m",
+    }
     server = subprocess.Popen(
         [sys.executable, "-m", "toyguide", "serve", "--model", str(run), "--store", str(store),
-         "--port", str(port), "--admin-token", "bench-admin", "--merchant-token", "bench-m"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+         "--port", str(port), "--workers", str(workers)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
     )  # fmt: skip
-    deadline = time.time() + 300
-    while time.time() < deadline:
+    deadline, pids = time.time() + 300, set()
+    ready = urllib.request.Request(f"http://127.0.0.1:{port}/ready",
+                                   headers={"Authorization": "Bearer bench-admin"})  # fmt: skip
+    while time.time() < deadline:  # every worker answering (a new connection each time)
+        if server.poll() is not None:
+            raise SystemExit(f"toyguide serve exited with {server.returncode}")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=2) as r:
-                if r.status == 200:
-                    return server
+            with urllib.request.urlopen(ready, timeout=2) as r:
+                pids.add(json.load(r)["worker"]["pid"])
         except OSError:
             time.sleep(1)
+        if len(pids) == workers:
+            return server
     server.kill()
-    raise SystemExit("the server did not become ready within 300 s")
+    raise SystemExit(f"{workers - len(pids)} worker(s) did not become ready within 300 s")
+
+
+def connections_by_process(port: int) -> list[int]:
+    """How many established connections to ``port`` each server process holds, most first
+    (whichever worker accepts a connection keeps it: wrk's keep-alive connections stay put)."""
+    out = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+                         capture_output=True, text=True, check=False).stdout  # fmt: skip
+    pids = re.findall(r"pid=(\d+)", out)
+    return sorted((pids.count(p) for p in set(pids)), reverse=True)
 
 
 def shopper_ids(store: Path, n: int = 200) -> list[str]:
@@ -123,13 +147,16 @@ def run_wrk(port: int, path: str, bodies: list[dict], concurrency: int, seconds:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(lua_script(path, bodies))
     threads = min(2, concurrency)
-    done = subprocess.run(
+    wrk = subprocess.Popen(
         ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{seconds}s", "--latency", "-s", f.name,
-         f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True,
+         f"http://127.0.0.1:{port}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    if done.stderr.strip():  # a script error makes wrk fall back to GET /: not our workload
-        raise SystemExit(f"wrk failed on {path}: {done.stderr.strip()}")
-    return parse_wrk(done.stdout)
+    time.sleep(seconds / 2)
+    spread = connections_by_process(port)
+    stdout, stderr = wrk.communicate()
+    if wrk.returncode or stderr.strip():  # a script error makes wrk fall back to GET /
+        raise SystemExit(f"wrk failed on {path}: {stderr.strip()}")
+    return {**parse_wrk(stdout), "connections_by_process": spread}
 
 
 def _ms(value: str) -> float:
@@ -162,7 +189,7 @@ def main() -> None:
     store, run = prepare(args, work)
     shoppers = shopper_ids(store)
     port = free_port()
-    server = start_server(store, run, port)
+    server = start_server(store, run, port, args.workers)
     workloads = {
         "/v1/recommendations": [{"shopper_id": s, "k": 10} for s in shoppers],
         "/v1/guide": [{"text": t, "k": 10} for t in GUIDE_TEXTS],
@@ -172,7 +199,7 @@ def main() -> None:
         for path, bodies in workloads.items():
             run_wrk(port, path, bodies, 4, 3)  # warm-up: first MiniLM and torch calls
             for c in (int(x) for x in args.concurrency.split(",")):
-                results[f"{path} c={c}"] = run_wrk(port, path, bodies, c, args.seconds)
+                results[f"{path}@{c}"] = run_wrk(port, path, bodies, c, args.seconds)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -181,7 +208,8 @@ def main() -> None:
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "model": str(run / "model"),
         "results": results,
-        "goal": "p99 < 50 ms at concurrency 32 with zero failed requests",
+        "goal": "p99 < 50 ms (recommendations) and < 150 ms (guide) at concurrency 32, "
+        "zero failed requests",
         "versions": {"python": platform.python_version(), "machine": platform.machine()},
     }
     text = json.dumps(report, indent=2)

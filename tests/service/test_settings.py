@@ -62,3 +62,15 @@ def test_the_currency_rate_table_comes_from_the_environment_unless_given() -> No
     assert s.rates == Path("rates.toml")
     s = Settings.from_env(Path("m"), Path("s"), environ={RATES_ENV: "env.toml"}, rates="arg.toml")
     assert s.rates == Path("arg.toml")
+
+
+def test_settings_reach_workers_as_json_and_back() -> None:
+    s = Settings("run", "shop.duckdb", admin_token="a", rates=Path("r.toml"), workers=3,
+                 rate_limit=2.5, reload_check_s=0.5)  # fmt: skip
+    back = Settings.from_json(s.to_json())
+    assert back == s and back.admin_token == "a" and back.rates == Path("r.toml")
+    assert s.runtime_dir == Path("shop.duckdb.serve")
+    with pytest.raises(ConfigError, match="service settings JSON is not valid"):
+        Settings.from_json('{"model_dir": "run", "store": "s", "threads": 2}')
+    with pytest.raises(ConfigError, match="workers must be >= 1"):
+        Settings("run", "s", workers=0)

@@ -102,3 +102,26 @@ def data_synth(
         events_per_shopper_week=events_per_week,
     )
     synth_and_report(config, store)
+
+
+@data_app.command("ingest-spool")
+@guarded
+def data_ingest_spool(store: StoreOpt) -> None:
+    """Ingest the events a multi-worker `serve` accepted into STORE.spool/ (each file in one
+    transaction, exactly once). `serve` does this itself when it stops and starts; run it
+    after a crash, or to move events in without starting the service. The store must be free:
+    it fails while a service reads it."""
+    from toyguide.data.spool import ingest_spool, spool_dir
+    from toyguide.data.store import Store
+    from toyguide.errors import StoreError
+
+    with Store.open(store) as s:
+        report = ingest_spool(s)
+    for note in report.notes:
+        console.print(f"- {note}", markup=False)
+    console.print(
+        f"{report.rows} events from {report.batches} batches in {report.files} spool file(s) "
+        f"({report.inserted} new, {report.replaced} replaced)"
+    )
+    if report.failed:
+        raise StoreError(report.failure_message(spool_dir(store)))

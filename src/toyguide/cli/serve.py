@@ -32,11 +32,23 @@ def serve_command(
             "guide's dated rates (configs/currency.toml)."
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Worker processes on the one port (uvicorn in each, one SO_REUSEPORT socket "
+            "each). Past 1 each opens the store read-only, POST /v1/events spools to "
+            "STORE.spool/ (ingested when serve stops or starts, or by `toyguide data "
+            "ingest-spool`), dialogues and admin reloads are shared through STORE.serve/, and "
+            "the rate limit is per worker.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the HTTP API and the web pages (uvicorn) until interrupted. Prefer the
     environment variables for tokens: options show in the process list. A per-client rate
     limit on the open routes: $TOYGUIDE_RATE_LIMIT requests a second (0 = off, the default)
-    after a burst of $TOYGUIDE_RATE_BURST (default 20)."""
+    after a burst of $TOYGUIDE_RATE_BURST (default 20), kept by each worker process on its
+    own: with --workers N a client may get up to N times that rate."""
     from toyguide.service import Settings, serve
 
     settings = Settings.from_env(
@@ -47,8 +59,13 @@ def serve_command(
         host=host,
         port=port,
         rates=rates,
+        workers=workers,
     )
     serve(
         settings,
-        announce=lambda url: console.print(f"toyguide serving on {url} (API docs {url}/docs)"),
+        announce=lambda url: console.print(
+            f"toyguide serving on {url} (API docs {url}/docs)"
+            + (f", {workers} workers" if workers > 1 else "")
+        ),
+        say=lambda text: console.print(text, markup=False),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -145,7 +146,16 @@ class Store:
         with contextlib.suppress(duckdb.Error):
             self._con.rollback()
 
-    def _ingest_one(self, t: Table, frame: pl.DataFrame, source: str) -> IngestReport:
+    def check(self, table_name: str, frame: pl.DataFrame, source: str) -> pl.DataFrame:
+        """Validate ``frame`` as rows of ``table_name`` against what is stored (foreign keys
+        included) and write nothing, so a read-only store can do it: the rows in the table's
+        types, or ``DataValidationError`` naming each problem's row and field."""
+        with self._staged(table(table_name), frame, source) as typed:
+            return typed.drop(LINE)
+
+    @contextlib.contextmanager
+    def _staged(self, t: Table, frame: pl.DataFrame, source: str) -> Iterator[pl.DataFrame]:
+        """The typed rows, checked and visible to SQL as ``_staged`` inside the block."""
         if LINE not in frame.columns:
             frame = frame.with_columns(
                 pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(LINE)
@@ -154,9 +164,13 @@ class Store:
         self._con.register(_STAGED, typed.to_arrow())
         try:
             raise_if_any(findings + self._foreign_key_findings(t), source)
-            replaced = self._upsert(t)
+            yield typed
         finally:
             self._con.unregister(_STAGED)
+
+    def _ingest_one(self, t: Table, frame: pl.DataFrame, source: str) -> IngestReport:
+        with self._staged(t, frame, source) as typed:
+            replaced = self._upsert(t)
         report = IngestReport(t.name, source, typed.height, typed.height - replaced, replaced)
         self._con.execute(
             "INSERT INTO _ingest_log VALUES (now(), ?, ?, ?, ?, ?)",

@@ -133,11 +133,13 @@ class Guide:
     @classmethod
     def load(
         cls, model_dir: Path, store_path: Path, *, semantic: bool = True,
-        rates: ExchangeRates = DEFAULT_RATES,
+        rates: ExchangeRates = DEFAULT_RATES, read_only: bool = False,
     ) -> Guide:  # fmt: skip
+        """``read_only``: open the store so that other processes can read it too (then
+        ``record_events`` cannot write; ``check_events`` still validates)."""
         if not Path(store_path).is_file():  # never create an empty store at a mistyped path
             raise NotFoundError(f"{store_path}: no store there")
-        store = Store.open(store_path)
+        store = Store.open(store_path, read_only=read_only)
         from toyguide.guide.semantic import SemanticMatcher
 
         try:
@@ -408,3 +410,7 @@ class Guide:
     def record_events(self, events: pl.DataFrame, source: str = "api") -> IngestReport:
         """Validate and store new events (the model learns from them at its next training)."""
         return self.store.ingest("events", events, source=source)
+
+    def check_events(self, events: pl.DataFrame, source: str = "api") -> pl.DataFrame:
+        """Validate new events as ``record_events`` would, storing nothing: the typed rows."""
+        return self.store.check("events", events, source=source)

@@ -15,9 +15,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from toyguide.data.spool import SpoolWriter
 from toyguide.guide.engine import Guide
+from toyguide.service.dialogue_db import SharedDialogueStore
 from toyguide.service.dialogues import DialogueStore
 from toyguide.service.holder import GuideHolder
+from toyguide.service.reload_sync import ReloadSync
 from toyguide.service.settings import Settings
 
 __all__ = ["DialoguesDep", "GuideDep", "Services", "ServicesDep", "StoreLockDep", "services"]
@@ -29,11 +32,15 @@ class Services:
 
     settings: Settings
     holder: GuideHolder
-    dialogues: DialogueStore
+    dialogues: DialogueStore | SharedDialogueStore
     store_lock: threading.Lock  # every use of a guide's DuckDB connection holds it
     # Requests using the guide at once: more than the cores only makes threads fight for the
     # GIL and the CPU, so the rest wait (without the GIL) for a slot.
     inference: threading.BoundedSemaphore
+    # Several workers (``Settings.workers`` > 1): the store is read-only, events go to this
+    # process's spool file, and reloads reach the other workers through ``reload_sync``.
+    spool: SpoolWriter | None = None
+    reload_sync: ReloadSync | None = None
 
 
 def services(request: Request) -> Services:
@@ -50,11 +57,11 @@ def store_lock(request: Request) -> threading.Lock:
     return services(request).store_lock
 
 
-def dialogues(request: Request) -> DialogueStore:
+def dialogues(request: Request) -> DialogueStore | SharedDialogueStore:
     return services(request).dialogues
 
 
 GuideDep = Annotated[Guide, Depends(current_guide, scope="function")]
 ServicesDep = Annotated[Services, Depends(services)]
 StoreLockDep = Annotated[threading.Lock, Depends(store_lock)]
-DialoguesDep = Annotated[DialogueStore, Depends(dialogues)]
+DialoguesDep = Annotated[DialogueStore | SharedDialogueStore, Depends(dialogues)]

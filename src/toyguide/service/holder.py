@@ -46,10 +46,13 @@ class SerialEmbedder:
         return getattr(self.inner, name)
 
 
-def load_guide(model_dir: Path, store_path: Path, rates: Path | None = None) -> Any:
+def load_guide(
+    model_dir: Path, store_path: Path, rates: Path | None = None, *, read_only: bool = False
+) -> Any:
     """``Guide.load`` made ready to serve: one shared, serialised MiniLM for search and the
     parser's fallback, loaded and warmed now rather than by the first shopper; ``rates`` a
-    rate table TOML (``guide/currency.py``; None: the guide's dated defaults)."""
+    rate table TOML (``guide/currency.py``; None: the guide's dated defaults); ``read_only``
+    opens the store so that other worker processes can open it too."""
     from toyguide.guide.currency import DEFAULT_RATES, load_rates
     from toyguide.guide.engine import Guide
 
@@ -57,7 +60,7 @@ def load_guide(model_dir: Path, store_path: Path, rates: Path | None = None) -> 
         raise StoreError(f"{store_path}: no store there")
     try:
         table = load_rates(rates) if rates is not None else DEFAULT_RATES
-        guide = Guide.load(Path(model_dir), Path(store_path), rates=table)
+        guide = Guide.load(Path(model_dir), Path(store_path), rates=table, read_only=read_only)
     except OSError as exc:  # an unreadable path given to reload: the admin's input, not a bug
         raise ConfigError(f"cannot read model folder '{model_dir}': {exc}") from None
     try:

@@ -3,9 +3,12 @@
 Each client may send ``burst`` requests at once, then ``rate`` a second; past that the request
 is answered 429 with ``Retry-After`` (whole seconds) before any route reads its body, so a
 flood costs the server almost nothing. The buckets live in this process (one uvicorn worker
-each; behind a load balancer each instance limits on its own) and at most ``max_clients`` are
-kept: the client seen longest ago is forgotten first, and a forgotten client starts again with
-a full bucket, as it would after ``burst / rate`` seconds of quiet anyway.
+each: under ``serve --workers N`` a client whose connections reach several workers may get up
+to N times the rate, which is documented rather than divided by N, since one keep-alive
+connection stays on one worker; behind a load balancer each instance limits on its own) and
+at most ``max_clients`` are kept: the client seen longest ago is forgotten first, and a
+forgotten client starts again with a full bucket, as it would after ``burst / rate`` seconds
+of quiet anyway.
 
 The address is the ASGI ``client``: behind a reverse proxy, run uvicorn with
 ``--proxy-headers --forwarded-allow-ips`` so that it is the shopper's, not the proxy's (a

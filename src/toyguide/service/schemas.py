@@ -271,9 +271,15 @@ class Health(BaseModel):
     status: Literal["ok"]
 
 
+class Worker(BaseModel):
+    pid: int = Field(description="the process that answered")
+    workers: int = Field(description="worker processes of the service")
+
+
 class Ready(BaseModel):
     status: Literal["ready"]
     model: dict[str, Any]
+    worker: Worker | None = Field(None, description="with the admin token only")
 
 
 class NotReady(BaseModel):

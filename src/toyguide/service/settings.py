@@ -10,9 +10,10 @@ file, see ``guide/currency.py``) unless given.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from toyguide.errors import ConfigError
@@ -52,6 +53,30 @@ class Settings:
     # The currency rate table (TOML, guide/currency.py) budgets and prices are compared
     # through; None: the guide's dated defaults.
     rates: Path | None = None
+    # Worker processes (``toyguide serve --workers``); past 1 each opens the store read-only,
+    # spools events, shares dialogues and reloads through ``runtime_dir`` (service/workers.py).
+    workers: int = 1
+    reload_check_s: float = 1.0  # how often a worker looks for a reload made by another
+
+    @property
+    def runtime_dir(self) -> Path:
+        """Where workers share dialogues and reloads: ``<store>.serve`` beside the store."""
+        return self.store.with_name(self.store.name + ".serve")
+
+    def to_json(self) -> str:
+        """Every field as JSON (tokens included: hand it over in the environment, never on a
+        command line)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in values.items()})
+
+    @classmethod
+    def from_json(cls, text: str) -> Settings:
+        """The settings ``to_json`` wrote; ``ConfigError`` names what is wrong."""
+        try:
+            values = json.loads(text)
+            return cls(**values)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"service settings JSON is not valid: {exc}") from None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "model_dir", Path(self.model_dir))
@@ -65,6 +90,10 @@ class Settings:
             raise ConfigError(f"max_dialogues must be >= 1, got {self.max_dialogues}")
         if not self.dialogue_ttl_s > 0:
             raise ConfigError(f"dialogue_ttl_s must be > 0, got {self.dialogue_ttl_s}")
+        if self.workers < 1:
+            raise ConfigError(f"workers must be >= 1, got {self.workers}")
+        if not self.reload_check_s > 0:
+            raise ConfigError(f"reload_check_s must be > 0, got {self.reload_check_s}")
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port must be from 0 to 65535, got {self.port}")
         if not (0 <= self.rate_limit < float("inf")):

@@ -18,6 +18,10 @@ router = APIRouter(tags=["admin"], dependencies=[Depends(require_admin)])
 def reload(services: ServicesDep, body: ReloadRequest | None = None) -> dict[str, Any]:
     """Load ``model_dir`` (default: the folder served now, e.g. retrained in place) against
     the same store, warm it, then swap it in; requests in flight finish on the old guide,
-    which closes after them. A folder that fails to load leaves the old guide serving (400)."""
+    which closes after them. A folder that fails to load leaves the old guide serving (400).
+    Under several workers this worker answers once it has swapped; the others follow within
+    about a second plus their own load (``reload_sync.py``), and never to a refused folder."""
     folder = None if body is None or body.model_dir is None else Path(body.model_dir)
+    if services.reload_sync is not None:
+        return {"status": "reloaded", "model": services.reload_sync.reload(folder)}
     return {"status": "reloaded", "model": services.holder.reload(folder)}

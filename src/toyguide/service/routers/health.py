@@ -2,11 +2,13 @@
 
 ``/ready`` is open, so it shows no file-system path unless the request carries the admin
 token: the model and store paths become ``<model folder>`` and ``<store>``, any other path
-``<path>``; the rest of the model info is the same for everyone.
+``<path>``; the rest of the model info is the same for everyone. With the admin token it also
+names the worker process that answered (its pid), to tell the workers of ``--workers`` apart.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -40,6 +42,6 @@ def ready(request: Request, services: ServicesDep) -> Any:
 
 
 def _shown(body: dict[str, Any], request: Request, services: Services) -> dict[str, Any]:
-    if has_admin_token(request):
-        return body
+    if has_admin_token(request):  # which process answered: for telling workers apart
+        return {**body, "worker": {"pid": os.getpid(), "workers": services.settings.workers}}
     return redact_paths(body, service_paths(services, body.get("model")))
