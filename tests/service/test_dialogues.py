@@ -1,9 +1,17 @@
-"""The dialogue store: bounded, least recently used first out, forgotten after the TTL."""
+"""The dialogue stores' contract — bounded, least recently used first out, forgotten after the
+TTL — for the in-memory one (one process) and the shared SQLite one (several workers)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
 from toyguide.guide.dialogue import Dialogue
 from toyguide.guide.request import MAX_KEYWORDS
+from toyguide.service.dialogue_db import SharedDialogueStore
 from toyguide.service.dialogues import DialogueStore
 
 
@@ -20,8 +28,30 @@ class Clock:
         return self.now
 
 
-def test_least_recently_used_goes_first() -> None:
-    store = DialogueStore(max_items=2, ttl_s=100)
+class Ticking(Clock):
+    """A clock that moves on a little at every reading, as a real one does."""
+
+    def __call__(self) -> float:
+        self.now += 0.001
+        return self.now
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., Any]:
+    """``new_store(max_items, ttl_s, clock=None)``: a store of the kind under test."""
+
+    def make(max_items: int, ttl_s: float, clock: Callable[[], float] | None = None) -> Any:
+        if request.param == "memory":
+            return DialogueStore(max_items, ttl_s, **({"clock": clock} if clock else {}))
+        return SharedDialogueStore(
+            tmp_path / "d.sqlite3", max_items, ttl_s, clock=clock or Ticking()
+        )
+
+    return make
+
+
+def test_least_recently_used_goes_first(new_store: Callable[..., Any]) -> None:
+    store = new_store(max_items=2, ttl_s=100)
     store.put("a", {"n": 1})
     store.put("b", {"n": 2})
     assert store.get("a") == {"n": 1}  # a is now the most recent
@@ -29,9 +59,9 @@ def test_least_recently_used_goes_first() -> None:
     assert store.get("b") is None and store.get("a") and store.get("c") and len(store) == 2
 
 
-def test_dialogues_expire_after_their_last_turn() -> None:
+def test_dialogues_expire_after_their_last_turn(new_store: Callable[..., Any]) -> None:
     clock = Clock()
-    store = DialogueStore(max_items=10, ttl_s=60, clock=clock)
+    store = new_store(max_items=10, ttl_s=60, clock=clock)
     store.put("a", {})
     clock.now = 50
     assert store.get("a") == {}  # a read does not extend it; a turn (put) does
@@ -48,10 +78,10 @@ def test_ids_are_unguessable_and_distinct() -> None:
     assert len(ids) == 1000 and all(len(i) >= 24 for i in ids)
 
 
-def test_saved_dialogues_can_always_be_rebuilt() -> None:
+def test_saved_dialogues_can_always_be_rebuilt(new_store: Callable[..., Any]) -> None:
     dialogue = Dialogue()
     dialogue.say(" ".join(made_up_words(90)) + " " + "z" * 150)
-    store = DialogueStore(max_items=1, ttl_s=60)
+    store = new_store(max_items=1, ttl_s=60)
     store.put("a", dialogue.to_dict())
     rebuilt = Dialogue.from_dict(store.get("a"))
     assert len(rebuilt.request.keywords) == MAX_KEYWORDS
