@@ -3,7 +3,8 @@ workers have them (the contract both stores keep: test_dialogues.py)."""
 
 from __future__ import annotations
 
-import multiprocessing
+import subprocess
+import sys
 from pathlib import Path
 
 from toyguide.service.dialogue_db import SharedDialogueStore
@@ -20,22 +21,26 @@ def test_a_dialogue_put_by_one_worker_is_read_and_continued_by_another(tmp_path:
     second.close()
 
 
-def _put_many(path: str, worker: int) -> None:
-    store = SharedDialogueStore(Path(path), max_items=10_000, ttl_s=60)
-    for i in range(50):
-        store.put(f"{worker}-{i}", {"worker": worker, "i": i})
-    store.close()
+# A separate interpreter per writer, as a worker is: the code is given inline, so the child
+# does not need to import this test module (its package path depends on how pytest was run).
+PUT_MANY = """
+import sys
+from pathlib import Path
+from toyguide.service.dialogue_db import SharedDialogueStore
+store = SharedDialogueStore(Path(sys.argv[1]), max_items=10_000, ttl_s=60)
+for i in range(50):
+    store.put(f"{sys.argv[2]}-{i}", {"worker": int(sys.argv[2]), "i": i})
+store.close()
+"""
 
 
 def test_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     path = tmp_path / "d.sqlite3"
     SharedDialogueStore(path, 10_000, 60).close()  # created once, as the first worker does
-    context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_put_many, args=(str(path), w)) for w in range(2)]
+    workers = [
+        subprocess.Popen([sys.executable, "-c", PUT_MANY, str(path), str(w)]) for w in range(2)
+    ]
     for w in workers:
-        w.start()
-    for w in workers:
-        w.join(120)
-        assert w.exitcode == 0
+        assert w.wait(timeout=120) == 0
     store = SharedDialogueStore(path, 10_000, 60)
     assert len(store) == 100 and store.get("1-49") == {"worker": 1, "i": 49}
