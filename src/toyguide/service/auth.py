@@ -16,7 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from toyguide.service.errors import ApiError
 from toyguide.service.settings import ADMIN_TOKEN_ENV, MERCHANT_TOKEN_ENV
 
-__all__ = ["has_admin_token", "require_admin", "require_merchant"]
+__all__ = ["has_admin_token", "is_bearer", "require_admin", "require_merchant"]
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -41,12 +41,17 @@ def require_admin(request: Request, credentials: Credentials) -> None:
 def has_admin_token(request: Request) -> bool:
     """Whether ``request`` carries the admin token; never refuses, for answers that only show
     the admin more (``/ready``'s paths)."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
     admin = request.app.state.services.settings.admin_token
-    if scheme.lower() != "bearer" or not admin:
+    return is_bearer(request.headers.get("authorization", ""), admin)
+
+
+def is_bearer(authorization: str, token: str | None) -> bool:
+    """Whether an ``Authorization`` header value is ``Bearer <token>`` (constant time; never
+    with no token configured)."""
+    scheme, _, given = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token:
         return False
-    given = token.strip().encode("utf-8", "surrogateescape")
-    return secrets.compare_digest(given, admin.encode())
+    return secrets.compare_digest(given.strip().encode("utf-8", "surrogateescape"), token.encode())
 
 
 def _check(

@@ -21,7 +21,6 @@ What changes past one process, and why (see ``app._build``):
 from __future__ import annotations
 
 import os
-import secrets
 import socket
 import sys
 import traceback
@@ -31,6 +30,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from toyguide.errors import ConfigError
+from toyguide.service.auth import is_bearer
 from toyguide.service.holder import load_guide
 from toyguide.service.reload_sync import clear_marker
 from toyguide.service.settings import Settings
@@ -105,8 +105,7 @@ class WorkerPid:
     admin, or a test, can tell which worker answered any route; nobody else learns pids."""
 
     def __init__(self, app: ASGIApp, admin_token: str | None) -> None:
-        self.app, self.pid = app, str(os.getpid()).encode()
-        self.expected = f"bearer {admin_token}".encode() if admin_token else None
+        self.app, self.pid, self.admin_token = app, str(os.getpid()).encode(), admin_token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self._admin(scope):
@@ -122,8 +121,6 @@ class WorkerPid:
         await self.app(scope, receive, send_with_pid)
 
     def _admin(self, scope: Scope) -> bool:
-        if self.expected is None:
-            return False
-        given = dict(scope["headers"]).get(b"authorization", b"").strip()
-        scheme, _, token = given.partition(b" ")
-        return secrets.compare_digest(scheme.lower() + b" " + token.strip(), self.expected)
+        header = dict(scope["headers"]).get(b"authorization", b"")
+        # decoded as Starlette decodes it for has_admin_token, so both read a header alike
+        return is_bearer(header.decode("latin-1").strip(), self.admin_token)
