@@ -207,7 +207,7 @@ def main() -> None:
         "benchmark": "serve",
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "model": str(run / "model"),
-        "results": results,
+        "rows": results,  # the key: rows["<route>@<concurrency>"]
         "goal": "p99 < 50 ms (recommendations) and < 150 ms (guide) at concurrency 32, "
         "zero failed requests",
         "versions": {"python": platform.python_version(), "machine": platform.machine()},
