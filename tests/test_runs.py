@@ -403,3 +403,35 @@ def test_attributes_without_age_select_on_the_targets_mean_macro_f1() -> None:
 
     assert selected(["age_band", "functions"]) == "age_band/accuracy"
     assert selected(["functions", "price_band"]) == "all/macro_f1"
+
+
+def test_item_neighbours_are_chosen_on_validation_and_served_from_the_folder(
+    shop_path: Path, tmp_path: Path
+) -> None:
+    from toyguide.evaluation.neighbours import NEIGHBOUR_WEIGHTS
+    from toyguide.features.neighbours import ItemNeighbours
+    from toyguide.guide.loaded import load_model_folder
+    from toyguide.runs import evaluate_run
+
+    config = write_config(
+        tmp_path / "nb.toml",
+        features={"tasks": ["preference"], "item_neighbours": 20},
+        train={"epochs": 1, "steps_per_epoch": 3},
+    )
+    run = tmp_path / "run"
+    done = train(config, shop_path, run)
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads((run / "metrics.json").read_text())
+    choice = metrics["neighbours"]
+    curve = {float(w): v for w, v in choice["validation_ndcg@10"].items()}
+    assert sorted(curve) == sorted(NEIGHBOUR_WEIGHTS)
+    assert curve[choice["weight"]] == max(curve.values())  # the validation's best weight
+    assert set(metrics["test_without_neighbours"]) == {"preference"}
+    saved = ItemNeighbours.load(run / "model" / "neighbours.safetensors")
+    assert saved.weight == choice["weight"] and saved.k == 20
+    with Store.open(shop_path, read_only=True) as store:
+        loaded = load_model_folder(run, store)
+    assert loaded.model.neighbours is not None
+    assert loaded.model.neighbours.similarity.shape == saved.similarity.shape
+    again = evaluate_run(run, shop_path)["test"]["preference"]  # refits what the test may see
+    assert again == pytest.approx(metrics["test"]["preference"])

@@ -32,6 +32,7 @@ from toyguide.errors import CheckpointError, ConfigError
 from toyguide.evaluation.analysis import AnalysisConfig, RelatednessCallback, label_matrices
 from toyguide.evaluation.export import export_model_folder
 from toyguide.evaluation.metrics import metric_of
+from toyguide.evaluation.neighbours import attach_neighbours, split_neighbours
 from toyguide.evaluation.protocols import Evaluator, evaluate_model
 from toyguide.evaluation.relatedness import RelatednessReport
 from toyguide.evaluation.truth import recover_truth
@@ -246,8 +247,13 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
     model.load_state_dict(parts["model"])
     test_start = time.perf_counter()
     test = evaluate_model(model, streams, "test", evaluators_of(model))
+    extra = {}
+    if config.features.item_neighbours and "preference" in model.tasks:
+        extra = _with_neighbours(config, model, data, streams, test)
+        test = extra.pop("test")
     metrics = {
         "test": test,
+        **extra,
         "test_seconds": round(time.perf_counter() - test_start, 2),
         "best_epoch": result.best_epoch,
         "best_validation": result.best_value,
@@ -260,8 +266,28 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
         "data": fingerprint["sha256"],
     }
     (out / "metrics.json").write_text(json.dumps(json_safe(metrics), indent=1))
+    if model.neighbours is not None:  # serving may read every event the store holds
+        chosen = model.neighbours
+        model.neighbours = split_neighbours(
+            data, "serving", chosen.k, chosen.weight, config.threads or 1
+        )
     export_model_folder(model, data, config, out, json_safe(metrics), fingerprint)
     return metrics
+
+
+def _with_neighbours(
+    config: RunConfig, model: MultiTaskModel, data: Any, streams: dict, test: dict
+) -> dict:
+    """Attach item neighbours (weight chosen on validation) and test again: the preference
+    metrics with them become the test metrics, the model's own are kept beside them."""
+    started = time.perf_counter()
+    choice = attach_neighbours(model, data, streams["preference"],
+                               config.features.item_neighbours, config.threads or 1)  # fmt: skip
+    fused = evaluate_model(model, {"preference": streams["preference"]}, "test",
+                           {"preference": model.part("preference").evaluate})  # fmt: skip
+    choice["seconds"] = round(time.perf_counter() - started, 2)
+    return {"test": {**test, **fused}, "neighbours": choice,
+            "test_without_neighbours": {"preference": test["preference"]}}  # fmt: skip
 
 
 def train_groups(config: RunConfig, store_path: Path, out: Path, resume: bool = False) -> dict:
@@ -338,8 +364,12 @@ def load_best(run_dir: Path, store_path: Path) -> tuple[Any, Any, Any, dict]:
 
 
 def evaluate_run(run_dir: Path, store_path: Path, split: str = "test") -> dict:
-    """Re-evaluate a finished run's best checkpoint on ``split`` of the store."""
-    _, streams, model, meta = load_best(run_dir, store_path)
+    """Re-evaluate a finished run's best checkpoint on ``split`` of the store (with the item
+    neighbours its training chose, refitted on the events ``split`` may see)."""
+    data, streams, model, meta = load_best(run_dir, store_path)
+    chosen = json.loads((run_dir / "metrics.json").read_text()).get("neighbours")
+    if chosen and "preference" in model.tasks:
+        model.neighbours = split_neighbours(data, split, chosen["k"], chosen["weight"])
     return {
         "split": split,
         "best_epoch": meta.get("epoch"),

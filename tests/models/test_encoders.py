@@ -262,6 +262,37 @@ def test_length_buckets_give_the_states_of_one_padded_pass() -> None:
     assert torch.all(states[True][~mask] == 0)
 
 
+@pytest.mark.parametrize("positions", ["first", "latest"])
+def test_positions_from_the_first_event_make_a_state_its_prefix_state(positions: str) -> None:
+    """Counted from the first event, the state after event k of a sequence is the last state
+    of the sequence cut after k: training positions look like the one served from. Counted
+    from the latest, they differ (a position then tells how many events follow)."""
+    torch.manual_seed(5)
+    length = 6
+    batch = {
+        "seq_items": torch.randint(1, N_ITEMS + 1, (1, length)),
+        "seq_kinds": torch.randint(1, 6, (1, length)),
+        "seq_gaps": torch.randint(0, 16, (1, length)),
+        "seq_mask": torch.ones(1, length, dtype=torch.bool),
+    }
+    cut = 3  # the prefix of 3 events, right-aligned in the same width
+    prefix = {key: torch.roll(value, length - cut, dims=1) for key, value in batch.items()}
+    prefix["seq_mask"][:, : length - cut] = False
+    for key in ("seq_items", "seq_kinds", "seq_gaps"):
+        prefix[key] = prefix[key] * prefix["seq_mask"]
+    encoder = ShopperEncoder(ModelConfig(d_model=D, positions=positions),
+                             SequenceDims(max_len=length)).eval()  # fmt: skip
+    items = item_encoder().eval()
+    inside = encoder(batch, items)[0, cut - 1]
+    served = last_state(encoder(prefix, items), prefix["seq_mask"])[0]
+    assert torch.allclose(inside, served, atol=1e-5) == (positions == "first")
+
+
+def test_an_unknown_position_count_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="positions"):
+        ModelConfig(positions="middle")
+
+
 def test_learned_token_pooling_starts_as_the_mean_and_learns_word_weights() -> None:
     dims = ItemDims(n_items=5, n_brands=2, n_categories=2, text_dim=4, n_token_buckets=10)
     mean = ItemEncoder(ModelConfig(d_model=8), dims)

@@ -4,7 +4,8 @@
 ``features.json`` (id maps and fitted encoders), ``items.faiss`` (the catalogue as retrieval
 vectors of the preference head, ``[N+1, D+1]``, when preference was trained) and
 ``text.faiss`` (MiniLM vectors of the catalogue texts), ``metrics.json``, ``data.json`` (the
-store fingerprint) and ``checksums.json`` (sha256 of every file), which loading verifies.
+store fingerprint), ``neighbours.safetensors`` (the item neighbours the preference scores add,
+when the run fitted them) and ``checksums.json`` (sha256 of every file), which loading verifies.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from safetensors.torch import save_file
 from toyguide.config import to_dict
 from toyguide.folders import CHECKSUMS, write_folder
 
-__all__ = ["CHECKSUMS", "MODEL_DIR", "export_model_folder"]
+__all__ = ["CHECKSUMS", "MODEL_DIR", "NEIGHBOURS_FILE", "export_model_folder"]
 
 MODEL_DIR = "model"
+NEIGHBOURS_FILE = "neighbours.safetensors"
 
 
 def _inner_product_index(vectors: np.ndarray, path: Path) -> None:
@@ -51,5 +53,7 @@ def export_model_folder(
             # the logit as an inner product (bias and scale folded in): exact candidates
             _inner_product_index(model.retrieval_vectors().numpy(), folder / "items.faiss")
         _inner_product_index(data.items.text.numpy(), folder / "text.faiss")
+        if getattr(model, "neighbours", None) is not None:
+            model.neighbours.save(folder / NEIGHBOURS_FILE)
 
     return write_folder(run_dir / MODEL_DIR, fill, "model folder")

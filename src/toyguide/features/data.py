@@ -71,6 +71,9 @@ class FeatureConfig:
     attribute_holdout: tuple[float, float] = (0.1, 0.1)  # validation, test shares
     attribute_split_seed: int = -1  # -1: seed; fixed, the seeds train on the same split
     text_buckets: int = 0  # > 0: hashed word / word-pair input of the item encoder (0 = off)
+    # > 0: the preference scores add BM25 item-kNN with this many neighbours per item, its
+    # weight chosen on validation after training (features/neighbours.py; 0 = the model alone)
+    item_neighbours: int = 0
     max_tokens: int = 128  # words per item read for text_buckets
     # a child not yet born at the label time (a pregnancy purchase) has no age: "first_band"
     # labels it 0-12m (a parent shopping for the baby on the way), "missing" leaves the age
@@ -92,6 +95,8 @@ class FeatureConfig:
                 raise ConfigError(f"features.batch_sizes.{task} must be >= 1, got {size}")
         if self.seed < 0:
             raise ConfigError(f"features.seed must be >= 0, got {self.seed}")
+        if self.item_neighbours < 0:
+            raise ConfigError(f"features.item_neighbours must be >= 0, got {self.item_neighbours}")
         if not 0 <= self.fold < self.n_folds:
             raise ConfigError(f"features.fold must be in 0..{self.n_folds - 1}, got {self.fold}")
 

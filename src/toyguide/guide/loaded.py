@@ -19,8 +19,9 @@ from safetensors.torch import load_file
 from toyguide.checksums import file_sha256
 from toyguide.config import from_dict
 from toyguide.data.store import Store
-from toyguide.errors import CheckpointError
-from toyguide.evaluation.export import CHECKSUMS, MODEL_DIR
+from toyguide.errors import CheckpointError, ConfigError
+from toyguide.evaluation.export import CHECKSUMS, MODEL_DIR, NEIGHBOURS_FILE
+from toyguide.features.neighbours import ItemNeighbours
 from toyguide.guide.views import LabelProbability
 from toyguide.runs import RunConfig, build
 
@@ -80,6 +81,7 @@ def load_model_folder(path: Path, store: Store) -> LoadedModel:
     except (SafetensorError, RuntimeError) as exc:
         raise CheckpointError(f"{folder}: weights do not fit this config: {exc}") from None
     model.eval()
+    model.neighbours = _read_neighbours(folder / NEIGHBOURS_FILE, data.n_items + 1)
     items_path = folder / "items.faiss"
     info = {
         "folder": str(folder),
@@ -102,6 +104,20 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CheckpointError(f"{path}: not valid JSON ({exc}); refusing to load") from None
+
+
+def _read_neighbours(path: Path, n_rows: int) -> ItemNeighbours | None:
+    if not path.exists():  # a run without features.item_neighbours
+        return None
+    try:
+        neighbours = ItemNeighbours.load(path)
+    except (SafetensorError, ConfigError, KeyError, ValueError) as exc:
+        raise CheckpointError(f"{path}: not a readable item-neighbours file ({exc})") from None
+    if neighbours.similarity.shape[0] != n_rows:
+        raise CheckpointError(
+            f"{path}: {neighbours.similarity.shape[0]} item rows; the catalogue has {n_rows}"
+        )
+    return neighbours
 
 
 def _read_index(path: Path) -> Any:

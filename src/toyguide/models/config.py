@@ -6,12 +6,13 @@ from dataclasses import dataclass
 
 from toyguide.errors import ConfigError
 
-__all__ = ["ITEM_PARTS", "TOKEN_POOLINGS", "ModelConfig"]
+__all__ = ["ITEM_PARTS", "POSITIONS", "TOKEN_POOLINGS", "ModelConfig"]
 
 ITEM_PARTS = ("id", "brand", "categories", "price", "text")
 """The item encoder's switchable inputs, each ``use_<part>`` in :class:`ModelConfig`."""
 
 TOKEN_POOLINGS = ("mean", "learned")
+POSITIONS = ("latest", "first")
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,13 @@ class ModelConfig:
     ``length_buckets``: the shopper encoder runs a batch's sequences in groups of similar
     length, each padded only to its own longest (the same states, less padding: most shoppers
     are short and one long one would pad the whole batch to ``max_len``).
+
+    ``positions``: how the shopper encoder counts an event's position: ``"latest"`` (0 = the
+    most recent event of the sequence, SASRec's left-padded convention) or ``"first"`` (0 =
+    the oldest event in the window). With ``"latest"``, a training position inside a sequence
+    carries how many events follow it, and the position every prediction is served from (0)
+    is trained once per sequence; with ``"first"`` a state depends on its own past only, the
+    same in training and at serving.
     """
 
     d_model: int = 64
@@ -58,6 +66,7 @@ class ModelConfig:
     shopper_heads: int = 2
     shopper_dropout: float = 0.2
     length_buckets: bool = True
+    positions: str = "latest"
     token_pooling: str = "mean"
     attribute_words: bool = False
     attribute_word_scale: float = 30.0
@@ -78,6 +87,10 @@ class ModelConfig:
             raise ConfigError(
                 f"model.token_pooling must be one of {', '.join(TOKEN_POOLINGS)}, "
                 f"got {self.token_pooling!r}"
+            )
+        if self.positions not in POSITIONS:
+            raise ConfigError(
+                f"model.positions must be one of {', '.join(POSITIONS)}, got {self.positions!r}"
             )
         if not self.attribute_word_scale > 0:
             raise ConfigError(

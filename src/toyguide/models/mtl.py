@@ -72,6 +72,9 @@ class MultiTaskModel(nn.Module):
         for task in tasks:  # after the heads: the parameters' creation order sets their init
             self._own[task.name] = self._add_own_modules(task)
         self._catalogue: tuple[tuple, Tensor] | None = None
+        # the item neighbours the preference scores add (features.neighbours.ItemNeighbours):
+        # fitted from the store's events after training, not learned, so not in the state dict
+        self.neighbours: Any | None = None
 
     def _mixer_config(self) -> MixerConfig:
         c = self.config

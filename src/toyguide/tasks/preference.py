@@ -178,11 +178,16 @@ class PreferenceTask(Task):
         return sampled_softmax_cross_entropy(logits, targets)
 
     def predict(self, model: Any, batch: dict[str, Tensor]) -> Tensor:
-        """Scores ``[B, N+1]`` of every item as the next after each shopper's last event."""
+        """Scores ``[B, N+1]`` of every item as the next after each shopper's last event: the
+        logits, or with item neighbours attached (``model.neighbours``) the log-probabilities
+        plus the weighted neighbour scores of the shopper's events."""
         catalogue = model.encoded_catalogue()  # [N+1, D], once for the batch
         states = model.sequence_states(batch, catalogue)  # [B, L, D]
         h = model.mixer(last_state(states, batch["seq_mask"]), self.name)  # [B, D]
-        return model.heads[self.name](h, model.item_tower(catalogue))
+        logits = model.heads[self.name](h, model.item_tower(catalogue))
+        if model.neighbours is None:
+            return logits
+        return model.neighbours.add_to(torch.log_softmax(logits, -1), batch["seq_items"])
 
     def evaluate(self, model: Any, batches: Iterable[dict]) -> dict[str, float]:
         ranks = [target_ranks(model.predict(self.name, batch), batch) for batch in batches]

@@ -92,15 +92,22 @@ class ShopperEncoder(nn.Module):
         length = items.shape[1]
         if length > self.dims.max_len:
             raise ConfigError(f"sequence length {length} exceeds max_len={self.dims.max_len}")
-        positions = torch.arange(length - 1, -1, -1, device=items.device)  # [L], latest = 0
         x = (
             item_encoder(items)  # [B, L, D]; zeros at padding
             + self.kind_emb(batch["seq_kinds"])
             + self.gap_emb(batch["seq_gaps"])
-            + self.pos_emb(positions)  # [L, D], broadcast over B
+            + self.pos_emb(self._positions(mask))  # [L, D] or [B, L, D]
         )
         x = self.transformer(self.dropout(x), mask=self._attention_mask(mask))  # [B, L, D]
         return x * mask.unsqueeze(-1).to(x.dtype)
+
+    def _positions(self, mask: Tensor) -> Tensor:
+        """Position ids: ``[L]`` counted back from the latest event (right-aligned rows share
+        them), or ``[B, L]`` counted from each row's oldest event (0 at padding too)."""
+        if self.config.positions == "first":
+            return (mask.long().cumsum(1) - 1).clamp(min=0)  # [B, L]
+        length = mask.shape[1]
+        return torch.arange(length - 1, -1, -1, device=mask.device)  # [L], latest = 0
 
     def _attention_mask(self, mask: Tensor) -> Tensor:
         """Bool ``[B * heads, L, L]``, True = may not attend: future events and padding keys.

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from scipy import sparse
+
+from toyguide.errors import ConfigError
+from toyguide.features.neighbours import ItemNeighbours, fit_neighbours, history_matrix
+from toyguide.features.sequences import EventSequences
+
+
+def sequences(histories: list[list[int]]) -> EventSequences:
+    """Shopper rows 0 (empty) and 1.. with the given item rows, every event a target."""
+    items = np.array([i for h in histories for i in h], dtype=np.int64)
+    offsets = np.concatenate([[0, 0], np.cumsum([len(h) for h in histories])]).astype(np.int64)
+    n = len(items)
+    return EventSequences(
+        offsets=offsets, items=items, kinds=np.full(n, 4), gaps=np.zeros(n, dtype=np.int64),
+        ts=np.arange(n), is_target=np.ones(n, dtype=bool),
+        next_target=np.zeros(n, dtype=np.int64),
+    )  # fmt: skip
+
+
+def test_toys_bought_together_are_neighbours_and_scores_are_row_normalised() -> None:
+    # toys 1 and 2 go together, 3 and 4 go together; toy 5 only alone
+    seqs = sequences([[1, 2], [1, 2], [2, 1], [3, 4], [4, 3], [5]])
+    ends = seqs.offsets[1:]
+    neighbours = fit_neighbours(seqs, ends, n_items=5, k=3)
+    scores = neighbours.scores(np.array([[0, 1], [0, 3], [0, 0]]))
+    assert scores.shape == (3, 6)
+    others = scores.copy()
+    others[0, 1] = others[1, 3] = 0.0  # a toy is its own nearest neighbour (ranking drops it)
+    assert others[0].argmax() == 2 and others[1].argmax() == 4
+    assert scores[0, 4] == scores[0, 5] == 0.0 and scores[0].max() == pytest.approx(1.0)
+    assert np.all(scores[2] == 0)  # no events, no neighbours
+    assert scores.max() <= 1.0 and scores.min() >= 0.0
+
+
+def test_neighbours_see_only_the_events_before_each_end() -> None:
+    seqs = sequences([[1, 2], [3, 4]])
+    cut = np.array([0, 1, 4])  # row 1 keeps item 1 only; row 2 keeps both
+    neighbours = fit_neighbours(seqs, cut, n_items=4, k=3)
+    assert neighbours.scores(np.array([[1]]))[0, 2] == 0.0  # 1 → 2 was after the end
+    assert neighbours.scores(np.array([[3]]))[0, 4] > 0.0
+
+
+def test_the_weight_adds_scores_to_log_probabilities() -> None:
+    similarity = sparse.csr_matrix(np.array([[0, 0, 0], [0, 0, 2.0], [0, 1.0, 0]]))
+    log_probs = torch.log_softmax(torch.zeros(1, 3), -1)
+    items = torch.tensor([[1]])
+    assert torch.equal(ItemNeighbours(similarity, 0.0).add_to(log_probs, items), log_probs)
+    added = ItemNeighbours(similarity, 3.0).add_to(log_probs, items)
+    assert torch.allclose(added - log_probs, torch.tensor([[0.0, 0.0, 3.0]]))
+
+
+def test_saved_neighbours_load_the_same(tmp_path: Path) -> None:
+    m = sparse.random(7, 7, density=0.3, format="csr", dtype=np.float32, random_state=0)
+    ItemNeighbours(m, 12.0, 5).save(tmp_path / "n.safetensors")
+    back = ItemNeighbours.load(tmp_path / "n.safetensors")
+    assert back.weight == 12.0 and back.k == 5
+    assert (back.similarity != m).nnz == 0
+
+
+def test_history_counts_repeats_and_skips_padding() -> None:
+    m = history_matrix(np.array([[0, 2, 2, 3]]), 5).toarray()
+    assert m.tolist() == [[0, 0, 2, 1, 0]]
+
+
+def test_fitting_without_neighbours_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="item_neighbours"):
+        fit_neighbours(sequences([[1, 2]]), np.array([0, 2]), n_items=2, k=0)
