@@ -147,6 +147,11 @@ def model_row(runs: list[dict]) -> dict:
     row["test_seconds"] = [r.get("test_seconds") for r in runs]  # full ranking, all test users
     row["best_epoch"] = [r["best_epoch"] for r in runs]
     row["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
+    if all("test_without_neighbours" in r for r in runs):  # features.item_neighbours > 0
+        alone = [preference_metrics(r["test_without_neighbours"]) for r in runs]
+        row["without_neighbours"] = {m: common.summarise([s[m] for s in alone])
+                                     for m in ("hr@10", "ndcg@10")}  # fmt: skip
+        row["neighbour_weight"] = [r["neighbours"]["weight"] for r in runs]
     row["source"] = "measured"
     return row
 

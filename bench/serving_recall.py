@@ -1,11 +1,12 @@
 """Does the guide serve what was measured? The serving path against the full ranking (issue 10).
 
 The guide answers a known shopper from the FAISS index of the run's serving folder: the
-``CANDIDATES`` best items by inner product, then the preference head's exact scores over them
-(the shopper's seen items left out). On the Amazon Toys test users (leave-one-out, the same
-batches the benchmark ranks), this script compares that path with the full ranking over every
-item: HR@10 / NDCG@10 of both, their ratio, and the candidate stage's recall (the share of test
-targets, and of the full ranking's top 10, that are among the candidates).
+``CANDIDATES`` best items by inner product (and, with item neighbours, each shopper's best
+neighbour items), then the exact scores over them (the shopper's seen items left out). On
+the Amazon Toys test users (leave-one-out, the same batches the benchmark ranks), this script
+compares that path with the full ranking over every item: HR@10 / NDCG@10 of both, their
+ratio, and the candidate stage's recall (the share of test targets, and of the full ranking's
+top 10, that are among the candidates).
 
     python bench/serving_recall.py --run RUN --store STORE --out bench/results/serving_recall.json
     python bench/serving_recall.py --quick     # imports the data, trains a few steps: a smoke test
@@ -60,19 +61,32 @@ def measure(run: Path, store_path: Path, candidates: int) -> dict:
 
     from toyguide.data.store import Store
     from toyguide.evaluation.protocols import ranking_metrics, target_ranks
-    from toyguide.guide.loaded import load_model_folder, retrieval_queries
+    from toyguide.guide.loaded import load_model_folder, neighbour_candidates, retrieval_queries
 
     with Store.open(store_path, read_only=True) as store:
         loaded = load_model_folder(run, store)
     model, index = loaded.model, loaded.items_index
+    if model.neighbours is not None:
+        # the folder's neighbours saw every event, test targets included: refit on what the
+        # test may see (through the validation event), as the run's own test did
+        from toyguide.evaluation.neighbours import split_neighbours
+
+        chosen = model.neighbours
+        model.neighbours = split_neighbours(loaded.data, "test", chosen.k, chosen.weight)
     vectors = model.item_vectors()
     exact, served, in_candidates, top10_kept = [], [], [], []
     with torch.no_grad():
         for batch in loaded.streams["preference"].eval_batches("test"):
             h = model.shopper_vector(batch)  # [B, D]
-            scores = model.next_item_scores(h, vectors)  # [B, N+1]
+            log_probs = torch.log_softmax(model.next_item_scores(h, vectors), -1).numpy()
+            # with item neighbours: their weighted scores added, their best items a second
+            # candidate source (the guide's path); without, the model's log-probabilities
+            fused, paired = neighbour_candidates(loaded, batch["seq_items"], log_probs,
+                                                 candidates)  # fmt: skip
+            scores = torch.from_numpy(fused)  # [B, N+1]
             # one more: row 0, the padding item, may come back
             _, rows = index.search(retrieval_queries(loaded, h), candidates + 1)
+            rows = np.concatenate([rows, paired], axis=1)
             kept = torch.full_like(scores, float("-inf"))
             picked = torch.as_tensor(rows).clamp(min=0)
             kept.scatter_(1, picked, scores.gather(1, picked))
@@ -92,6 +106,7 @@ def measure(run: Path, store_path: Path, candidates: int) -> dict:
         "candidate_recall_of_targets": float(np.concatenate(in_candidates).mean()),
         "candidate_recall_of_exact_top10": float(np.mean(np.concatenate(top10_kept))),
         "candidates": candidates,
+        "neighbour_weight": None if model.neighbours is None else model.neighbours.weight,
         "test_users": len(ranks["exact"]),
         "index_dim": int(index.d),
     }

@@ -202,3 +202,31 @@ def test_a_model_trained_without_prices_encodes_a_new_toy_without_one(
     assert torch.equal(cheap, dear) and torch.equal(cheap, none)
     pricing = guide.evaluate_toy("Wooden train", price=5.0).pricing
     assert pricing.price_response == "no_price_input" and pricing.curve == []
+
+
+def test_item_neighbours_join_the_candidates_and_lift_their_toys(guide: Guide) -> None:
+    from scipy import sparse
+
+    from toyguide.features.neighbours import ItemNeighbours
+    from toyguide.guide.loaded import neighbour_candidates, shopper_state
+
+    shopper = guide.data.vocabs["shoppers"].tokens[10]
+    row = guide._shopper_row(shopper)
+    seen = set(shopper_state(guide.loaded, row)["seq_items"][0].tolist())
+    base, _ = guide._preference_scores(row)
+    # the in-stock toy the model alone ranks lowest, made every toy's only neighbour
+    low = next(int(i) for i in np.argsort(base) if i > 0 and int(i) not in seen
+               and guide.catalogue.in_stock[i])  # fmt: skip
+    n = guide.data.n_items + 1
+    similarity = sparse.csr_matrix((np.ones(n), (np.arange(n), np.full(n, low))), shape=(n, n))
+    guide.model.neighbours = ItemNeighbours(similarity, 100.0, 1)
+    try:
+        fused, _ = guide._preference_scores(row)
+        state = shopper_state(guide.loaded, row)
+        _, paired = neighbour_candidates(guide.loaded, state["seq_items"], base[None, :], 5)
+        picks = guide.recommend(shopper, k=3).picks
+    finally:
+        guide.model.neighbours = None
+    assert paired[0].tolist() == [low]  # a second candidate source: the one toy with a score
+    assert fused[low] == pytest.approx(base[low] + 100.0)
+    assert picks[0].item.item_id == guide.catalogue.ids[low]

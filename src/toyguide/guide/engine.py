@@ -26,6 +26,7 @@ from toyguide.guide.loaded import (
     LoadedModel,
     label_probabilities,
     load_model_folder,
+    neighbour_candidates,
     retrieval_queries,
     sales_forecasts,
     shopper_state,
@@ -230,11 +231,14 @@ class Guide:
 
     @torch.no_grad()
     def _preference_scores(self, row: int) -> tuple[np.ndarray, np.ndarray]:
-        h = self.model.shopper_vector(shopper_state(self.loaded, row))  # [1, D]
+        state = shopper_state(self.loaded, row)
+        h = self.model.shopper_vector(state)  # [1, D]
         query = retrieval_queries(self.loaded, h)[0]
         _, candidates = top_k(self.loaded.items_index, query, CANDIDATES)
-        logits = self.model.next_item_scores(h, self.item_space)[0]  # [N+1]
-        return torch.log_softmax(logits, -1).numpy().astype(np.float64), candidates
+        logits = self.model.next_item_scores(h, self.item_space)  # [1, N+1]
+        log_probs = torch.log_softmax(logits, -1).numpy().astype(np.float64)
+        base, paired = neighbour_candidates(self.loaded, state["seq_items"], log_probs, CANDIDATES)
+        return base[0], np.union1d(candidates, paired[0])
 
     def _text_scores(
         self, text: str, request: GuideRequest | None

@@ -29,6 +29,7 @@ __all__ = [
     "LoadedModel",
     "label_probabilities",
     "load_model_folder",
+    "neighbour_candidates",
     "resolve_model_dir",
     "retrieval_queries",
     "sales_forecasts",
@@ -128,6 +129,21 @@ def _read_index(path: Path) -> Any:
     except RuntimeError as exc:  # FAISS reports a short or garbled file as RuntimeError
         reason = str(exc).strip().splitlines()[-1][-200:]
         raise CheckpointError(f"{path}: not a readable FAISS index ({reason})") from None
+
+
+def neighbour_candidates(
+    loaded: LoadedModel, items: torch.Tensor, log_probs: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """With the folder's item neighbours: ``log_probs`` ``[B, N+1]`` plus their weighted scores
+    for the shoppers' events ``items`` ``[B, L]``, and ``[B, <=k]`` rows, each shopper's
+    ``k`` best neighbour items (a second candidate source beside the FAISS index: toys bought
+    with theirs that the model alone ranks low). Without neighbours: unchanged, none."""
+    neighbours = loaded.model.neighbours
+    if neighbours is None or neighbours.weight == 0:
+        return log_probs, np.zeros((len(log_probs), 0), dtype=np.int64)
+    extra = neighbours.scores(items.numpy())  # [B, N+1] in [0, 1]
+    best = np.argsort(-extra, axis=1, kind="stable")[:, :k]
+    return log_probs + neighbours.weight * extra, best[:, : int((extra > 0).sum(1).max())]
 
 
 def retrieval_queries(loaded: LoadedModel, states: Any) -> np.ndarray:
