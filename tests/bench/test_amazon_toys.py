@@ -40,3 +40,5 @@ def test_quick_run_reports_every_row_under_the_protocol(
     assert knn["ndcg@10"] > 2 * rows["most-popular"]["ndcg@10"]
     assert report["data"]["stats"]["items"] == 11_924
     assert set(report["delta_m"]["tasks"]) == {"preference"}
+    stl = rows["toyguide-stl"]  # neighbours on: the model's own metrics kept beside
+    assert stl["neighbour_weight"][0] >= 0 and 0 <= stl["without_neighbours"]["ndcg@10"] <= 1
