@@ -142,8 +142,9 @@ def neighbour_candidates(
     if neighbours is None or neighbours.weight == 0:
         return log_probs, np.zeros((len(log_probs), 0), dtype=np.int64)
     extra = neighbours.scores(items.numpy())  # [B, N+1] in [0, 1]
-    best = np.argsort(-extra, axis=1, kind="stable")[:, :k]
-    return log_probs + neighbours.weight * extra, best[:, : int((extra > 0).sum(1).max())]
+    k = min(k, int((extra > 0).sum(1).max()))  # no more than the shoppers' neighbour toys
+    best = np.argpartition(-extra, k - 1, axis=1)[:, :k] if k else extra[:, :0].astype(np.int64)
+    return log_probs + neighbours.weight * extra, best
 
 
 def retrieval_queries(loaded: LoadedModel, states: Any) -> np.ndarray:
