@@ -41,4 +41,5 @@ def test_quick_run_reports_every_row_under_the_protocol(
     assert report["data"]["stats"]["items"] == 11_924
     assert set(report["delta_m"]["tasks"]) == {"preference"}
     stl = rows["toyguide-stl"]  # neighbours on: the model's own metrics kept beside
-    assert stl["neighbour_weight"][0] >= 0 and 0 <= stl["without_neighbours"]["ndcg@10"] <= 1
+    assert stl["neighbour_weight"][0] >= 0
+    assert 0 <= stl["without_neighbours"]["ndcg@10"]["mean"] <= 1
