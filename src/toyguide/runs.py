@@ -367,7 +367,8 @@ def evaluate_run(run_dir: Path, store_path: Path, split: str = "test") -> dict:
     """Re-evaluate a finished run's best checkpoint on ``split`` of the store (with the item
     neighbours its training chose, refitted on the events ``split`` may see)."""
     data, streams, model, meta = load_best(run_dir, store_path)
-    chosen = json.loads((run_dir / "metrics.json").read_text()).get("neighbours")
+    done = run_dir / "metrics.json"  # absent while a run is still training
+    chosen = json.loads(done.read_text()).get("neighbours") if done.exists() else None
     if chosen and "preference" in model.tasks:
         model.neighbours = split_neighbours(data, split, chosen["k"], chosen["weight"])
     return {
