@@ -189,11 +189,11 @@ def plot(curves: dict[str, list[list[list[float]]]], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(8, 5))
     for (row, seeds), color in zip(curves.items(), plt.cm.tab10.colors, strict=False):
-        for i, points in enumerate(seeds):
-            if points:
-                x, y = zip(*points, strict=True)
-                ax.plot([t / 60 for t in x], y, color=color, alpha=0.8,
-                        label=row if i == 0 else None)  # fmt: skip
+        drawn = [points for points in seeds if points]  # a run without a log draws nothing
+        for i, points in enumerate(drawn):
+            x, y = zip(*points, strict=True)
+            ax.plot([t / 60 for t in x], y, color=color, alpha=0.8,
+                    label=row if i == 0 else None)  # fmt: skip
     ax.set_xlabel("minutes (training + validation)")
     ax.set_ylabel("validation NDCG@10")
     ax.set_title("Amazon Toys 5-core, full ranking, leave-one-out")
