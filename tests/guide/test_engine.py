@@ -218,7 +218,8 @@ def test_item_neighbours_join_the_candidates_and_lift_their_toys(guide: Guide) -
     low = next(int(i) for i in np.argsort(base) if i > 0 and int(i) not in seen
                and guide.catalogue.in_stock[i])  # fmt: skip
     n = guide.data.n_items + 1
-    similarity = sparse.csr_matrix((np.ones(n), (np.arange(n), np.full(n, low))), shape=(n, n))
+    rows, cols = np.r_[np.arange(n), np.arange(n)], np.r_[np.full(n, low), np.arange(n)]
+    similarity = sparse.csr_matrix((np.ones(2 * n), (rows, cols)), shape=(n, n))  # and itself
     guide.model.neighbours = ItemNeighbours(similarity, 100.0, 1)
     try:
         fused, _ = guide._preference_scores(row)
@@ -229,4 +230,6 @@ def test_item_neighbours_join_the_candidates_and_lift_their_toys(guide: Guide) -
         guide.model.neighbours = None
     assert paired[0].tolist() == [low]  # a second candidate source: the one toy with a score
     assert fused[low] == pytest.approx(base[low] + 100.0)
+    mine = sorted(seen - {0})
+    assert np.allclose(fused[mine], base[mine])  # no push to buy one's own toys again
     assert picks[0].item.item_id == guide.catalogue.ids[low]
