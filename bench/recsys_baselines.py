@@ -20,9 +20,10 @@ from scipy import sparse
 from threadpoolctl import threadpool_limits
 
 from toyguide.evaluation.metrics import hit_ratio, ndcg, rank_of_targets
+from toyguide.evaluation.neighbours import split_ends
 from toyguide.features.data import TaskData
+from toyguide.features.neighbours import shopper_items
 from toyguide.features.splits import split_code
-from toyguide.features.streams import ragged_ranges
 from toyguide.tasks import make_streams
 
 KS = (5, 10, 20)
@@ -38,19 +39,10 @@ class Histories:
 
 
 def histories(data: TaskData) -> Histories:
-    seqs, loo = data.sequences, data.of("preference").loo
-    n_rows, width = len(loo.train_end), data.n_items + 1
-
-    def matrix(ends: np.ndarray) -> sparse.csr_matrix:
-        row, events = ragged_ranges(seqs.offsets[:n_rows], ends)
-        keep = seqs.is_target[events]
-        values = np.ones(int(keep.sum()), dtype=np.float32)
-        m = sparse.csr_matrix((values, (row[keep], seqs.items[events[keep]])), (n_rows, width))
-        m.sum_duplicates()
-        return m
-
-    with_validation = np.where(loo.validation >= 0, loo.validation + 1, loo.train_end)
-    return Histories(matrix(loo.train_end), matrix(with_validation))
+    """The events the validation and the test may see, as the item neighbours are fitted."""
+    seqs, n_items = data.sequences, data.n_items
+    return Histories(*(shopper_items(seqs, split_ends(data, split), n_items)
+                       for split in ("validation", "test")))  # fmt: skip
 
 
 def evaluate(data: TaskData, split: str, scorer: Scorer) -> dict[str, float]:

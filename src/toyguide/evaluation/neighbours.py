@@ -16,7 +16,9 @@ import torch
 from toyguide.evaluation.protocols import ranking_metrics, target_ranks
 from toyguide.features.neighbours import ItemNeighbours, fit_neighbours
 
-__all__ = ["NEIGHBOUR_WEIGHTS", "attach_neighbours", "split_neighbours", "weight_curve"]
+__all__ = [
+    "NEIGHBOUR_WEIGHTS", "attach_neighbours", "split_ends", "split_neighbours", "weight_curve",
+]  # fmt: skip
 
 # log-probability units per unit of the row-normalised neighbour score
 NEIGHBOUR_WEIGHTS = (0.0, 1.0, 2.0, 4.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0, 64.0)
@@ -58,12 +60,19 @@ def attach_neighbours(model: Any, data: Any, stream: Any, k: int, threads: int =
 def split_neighbours(
     data: Any, split: str, k: int, weight: float, threads: int = 1
 ) -> ItemNeighbours:
-    """Neighbours fitted on the events ``split`` may see: before the validation target
-    ("validation"), through it ("test"), or every event ("serving")."""
-    seqs, loo = data.sequences, data.of("preference").loo
-    ends = {
-        "validation": lambda: loo.train_end,
-        "test": lambda: np.where(loo.validation >= 0, loo.validation + 1, loo.train_end),
-        "serving": lambda: seqs.offsets[1:],
-    }[split]()
-    return fit_neighbours(seqs, ends, data.n_items, k, threads).with_weight(weight)
+    """Neighbours fitted on the events ``split`` may see (see :func:`split_ends`)."""
+    ends = split_ends(data, split)
+    return fit_neighbours(data.sequences, ends, data.n_items, k, threads).with_weight(weight)
+
+
+def split_ends(data: Any, split: str) -> np.ndarray:
+    """Each shopper row's exclusive end of the events ``split`` may see: before the validation
+    target ("validation"), through it ("test"), or every event ("serving")."""
+    loo = data.of("preference").loo
+    if split == "validation":
+        return loo.train_end
+    if split == "test":
+        return np.where(loo.validation >= 0, loo.validation + 1, loo.train_end)
+    if split == "serving":
+        return data.sequences.offsets[1:]
+    raise ValueError(f"unknown split {split!r}; expected validation, test or serving")

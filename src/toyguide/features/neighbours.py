@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors import safe_open
+from safetensors.torch import save_file
 from scipy import sparse
 from threadpoolctl import threadpool_limits
 
@@ -26,7 +27,7 @@ from toyguide.errors import ConfigError
 from toyguide.features.sequences import EventSequences
 from toyguide.features.streams import ragged_ranges
 
-__all__ = ["ItemNeighbours", "fit_neighbours", "history_matrix"]
+__all__ = ["ItemNeighbours", "fit_neighbours", "history_matrix", "shopper_items"]
 
 _FORMAT = "1"
 
@@ -70,17 +71,13 @@ class ItemNeighbours:
 
     @classmethod
     def load(cls, path: Path) -> ItemNeighbours:
-        from safetensors import safe_open
-
-        with safe_open(str(path), framework="pt") as f:
+        with safe_open(str(path), framework="numpy") as f:
             meta = f.metadata() or {}
-        if meta.get("format") != _FORMAT:
-            raise ConfigError(f"{path}: not an item-neighbours file of format {_FORMAT}")
-        t = load_file(str(path))
+            if meta.get("format") != _FORMAT:
+                raise ConfigError(f"{path}: not an item-neighbours file of format {_FORMAT}")
+            data, indices, indptr = (f.get_tensor(k) for k in ("data", "indices", "indptr"))
         n = int(meta["n"])
-        m = sparse.csr_matrix(
-            (t["data"].numpy(), t["indices"].numpy(), t["indptr"].numpy()), shape=(n, n)
-        )
+        m = sparse.csr_matrix((data, indices, indptr), shape=(n, n))
         return cls(m, float(meta["weight"]), int(meta["k"]))
 
 
@@ -89,6 +86,19 @@ def history_matrix(items: np.ndarray, width: int) -> sparse.csr_matrix:
     rows, cols = np.nonzero(items)
     values = np.ones(len(rows), dtype=np.float32)
     m = sparse.csr_matrix((values, (rows, items[rows, cols])), shape=(items.shape[0], width))
+    m.sum_duplicates()
+    return m
+
+
+def shopper_items(seqs: EventSequences, ends: np.ndarray, n_items: int) -> sparse.csr_matrix:
+    """Counts ``[S, N+1]`` of each shopper row's target-kind events before ``ends`` ``[S]``."""
+    n_rows = len(ends)
+    row, events = ragged_ranges(seqs.offsets[:n_rows], ends)
+    keep = seqs.is_target[events]
+    values = np.ones(int(keep.sum()), dtype=np.float32)
+    m = sparse.csr_matrix(
+        (values, (row[keep], seqs.items[events[keep]])), shape=(n_rows, n_items + 1)
+    )
     m.sum_duplicates()
     return m
 
@@ -103,17 +113,10 @@ def fit_neighbours(
     from implicit.nearest_neighbours import BM25Recommender
     from implicit.utils import ParameterWarning
 
-    n_rows = len(ends)
-    row, events = ragged_ranges(seqs.offsets[:n_rows], ends)
-    keep = seqs.is_target[events]
-    values = np.ones(int(keep.sum()), dtype=np.float32)
-    shape = (n_rows, n_items + 1)
-    histories = sparse.csr_matrix((values, (row[keep], seqs.items[events[keep]])), shape)
-    histories.sum_duplicates()
     model = BM25Recommender(K=k, num_threads=threads)
     with threadpool_limits(threads), warnings.catch_warnings():
         # implicit converts its own BM25-weighted COO matrix to CSR and warns about it
         warnings.simplefilter("ignore", category=ParameterWarning)
-        model.fit(histories, show_progress=False)
+        model.fit(shopper_items(seqs, ends, n_items), show_progress=False)
     similarity = sparse.csr_matrix(model.similarity, dtype=np.float32)
     return ItemNeighbours(similarity, 0.0, k)

@@ -139,15 +139,16 @@ def neighbour_candidates(
     ``k`` best neighbour items (a second candidate source beside the FAISS index: toys bought
     with theirs that the model alone ranks low). Without neighbours: unchanged, none."""
     neighbours = loaded.model.neighbours
+    none = np.zeros((len(log_probs), 0), dtype=np.int64)
     if neighbours is None or neighbours.weight == 0:
-        return log_probs, np.zeros((len(log_probs), 0), dtype=np.int64)
+        return log_probs, none
     events = items.numpy()
     extra = neighbours.scores(events)  # [B, N+1] in [0, 1]
     # a toy is its own nearest neighbour: its buyer is not pushed to buy it again (the
     # evaluation leaves seen toys out; the guide ranks them by the model alone)
     np.put_along_axis(extra, events, 0.0, axis=1)
     k = min(k, int((extra > 0).sum(1).max()))  # no more than the shoppers' neighbour toys
-    best = np.argpartition(-extra, k - 1, axis=1)[:, :k] if k else extra[:, :0].astype(np.int64)
+    best = np.argpartition(-extra, k - 1, axis=1)[:, :k] if k else none
     return log_probs + neighbours.weight * extra, best
 
 
