@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import math
 from pathlib import Path
@@ -11,7 +12,8 @@ import pytest
 import torch
 from torch import nn
 
-from toyguide.errors import CheckpointError, NonFiniteLossError
+from toyguide.errors import CheckpointError, ConfigError, NonFiniteLossError
+from toyguide.training.callbacks import Callback
 from toyguide.training.trainer import MeanSelection, Selection, TrainConfig, Trainer
 from toyguide.weighting import build_weighting
 
@@ -52,7 +54,9 @@ class Stream:
             yield {"x": self.x[idx], "y": self.y[idx]}
 
 
-def make_trainer(run_dir: Path, epochs: int = 4, weighting: str = "uncertainty") -> Trainer:
+def make_trainer(
+    run_dir: Path, epochs: int = 4, weighting: str = "uncertainty", callbacks=(), **train
+) -> Trainer:
     torch.manual_seed(0)
     model = TwoTaskNet()
     streams = {"a": Stream("a"), "b": Stream("b", n=32)}
@@ -73,8 +77,9 @@ def make_trainer(run_dir: Path, epochs: int = 4, weighting: str = "uncertainty")
         build_weighting(weighting, ["a", "b"]),
         evaluate,
         Selection("a", "mse", higher_is_better=False),
-        TrainConfig(epochs=epochs, lr=0.01, patience=10, log_every=1),
+        TrainConfig(epochs=epochs, lr=0.01, patience=10, log_every=1, **train),
         run_dir,
+        callbacks,
     )
 
 
@@ -130,6 +135,42 @@ def test_a_wall_clock_budget_stops_before_the_next_epoch(tmp_path: Path) -> None
     resumed = make_trainer(tmp_path, epochs=50)
     resumed.config = trainer.config
     assert resumed.fit(resume=True).epochs_run == 1  # the budget counts the recorded epochs
+
+
+class KillAtEpoch(Callback):
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_epoch_start(self, trainer, epoch: int, steps: int) -> None:
+        if epoch == self.epoch:
+            raise KeyboardInterrupt  # as if the process were killed here
+
+
+def step_rates(run_dir: Path) -> list[float]:
+    return [r["lr"] for r in map(json.loads, (run_dir / "log.jsonl").read_text().splitlines())
+            if "lr" in r]  # fmt: skip
+
+
+def test_a_decaying_rate_follows_the_planned_steps_and_resumes_exactly(tmp_path: Path) -> None:
+    schedule = {"lr_schedule": "linear", "warmup_steps": 2, "lr_floor": 0.1}
+    full = make_trainer(tmp_path / "full", **schedule).fit()
+    rates = step_rates(tmp_path / "full")
+    steps = 4 * 4  # 4 epochs of the longer stream's 4 batches, every step logged
+    assert len(rates) == steps
+    assert rates[:2] == pytest.approx([0.005, 0.01])  # warm-up to lr = 0.01
+    assert rates[2] == pytest.approx(0.01)
+    assert all(a > b for a, b in itertools.pairwise(rates[2:]))  # then down
+    assert rates[-1] == pytest.approx(0.001)  # lr_floor × lr at the last planned step
+    with pytest.raises(KeyboardInterrupt):
+        make_trainer(tmp_path / "cut", callbacks=[KillAtEpoch(3)], **schedule).fit()
+    resumed = make_trainer(tmp_path / "cut", **schedule).fit(resume=True)
+    assert without_time(resumed.history) == without_time(full.history)
+    assert step_rates(tmp_path / "cut") == rates
+
+
+def test_an_unknown_schedule_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="lr_schedule must be one of constant, linear, cosine"):
+        TrainConfig(lr_schedule="step")
 
 
 def test_mean_selection_weighs_each_task_by_its_relative_gain() -> None:

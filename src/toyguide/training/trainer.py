@@ -32,9 +32,10 @@ from toyguide.distributed import (
     present_anywhere,
     world,
 )
-from toyguide.errors import CheckpointError, NonFiniteLossError
+from toyguide.errors import CheckpointError, ConfigError, NonFiniteLossError
 from toyguide.training.callbacks import Callback, ProgressCallback
 from toyguide.training.checkpoint import latest_checkpoint, read_checkpoint, write_checkpoint
+from toyguide.training.schedule import lr_factor
 
 __all__ = ["Selection", "TrainConfig", "TrainResult", "Trainer"]
 
@@ -53,6 +54,19 @@ class TrainConfig:
     # > 0: no new epoch starts once training and validation have taken this many minutes (a
     # wall-clock budget, as benchmarks set; the epoch count then depends on the machine)
     max_minutes: float = 0.0
+    # the rate over the planned epochs × steps (training.schedule): "constant", "linear" or
+    # "cosine" down to lr_floor × lr, after warmup_steps of linear warm-up
+    lr_schedule: str = "constant"
+    warmup_steps: int = 0
+    lr_floor: float = 0.0
+
+    def __post_init__(self) -> None:
+        lr_factor(self.lr_schedule, 1, 1)  # an unknown schedule fails when the config is read
+        if not 0.0 <= self.lr_floor <= 1.0 or self.warmup_steps < 0:
+            raise ConfigError(
+                "train.lr_floor must be in [0, 1] and train.warmup_steps >= 0, got "
+                f"{self.lr_floor} and {self.warmup_steps}"
+            )
 
 
 @dataclass(frozen=True)
@@ -218,6 +232,7 @@ class Trainer:
             average_gradients(self.params)
             if self.config.grad_clip:
                 nn.utils.clip_grad_norm_(list(self.model.parameters()), self.config.grad_clip)
+            self._set_lr((epoch - 1) * steps + step, self.config.epochs * steps)
             self.optimizer.step()
             values = {t: float(v.detach()) for t, v in losses.items()}
             for t, v in values.items():
@@ -226,6 +241,12 @@ class Trainer:
             for cb in self.callbacks:
                 cb.on_step(self, epoch, step, values, weights)
         return self._world_means(totals)
+
+    def _set_lr(self, step: int, total: int) -> None:
+        c = self.config
+        lr = c.lr * lr_factor(c.lr_schedule, step, total, c.warmup_steps, c.lr_floor)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
 
     def _world_means(self, totals: dict[str, float]) -> dict[str, float]:
         """The epoch's mean losses over the ranks, so epoch-based strategies (DWA) agree."""
@@ -267,7 +288,8 @@ class Trainer:
 
     def _log_step(self, epoch: int, step: int, losses: dict, weights: dict) -> None:
         if step % self.config.log_every == 0 or step == self.steps_per_epoch():
-            self._log({"epoch": epoch, "step": step, "loss": losses, "weight": weights})
+            lr = self.optimizer.param_groups[0]["lr"]
+            self._log({"epoch": epoch, "step": step, "lr": lr, "loss": losses, "weight": weights})
 
     def _log(self, record: dict[str, Any]) -> None:
         if not self.world.is_main:
