@@ -10,9 +10,10 @@ the shopper's other training items excluded, ties counted against the target), r
   ranked on the engine's own test batches (same users, targets and excluded items);
 * ``toyguide-stl``: the model of ``configs/amazon_toys.toml`` with the preference task only
   (the S3-Rec attribute ids of each item are an input of the item encoder);
-* ``toyguide+sequence_views``, ``toyguide+same_target``, ``toyguide+next_categories``: the
-  cross-entropy row plus one auxiliary task (CL4SRec views; DuoRec same-target pairs; S3-Rec's
-  attribute prediction for the next item), weight 0.1 each;
+* ``toyguide+sequence_views``, ``toyguide+same_target``, ``toyguide+next_categories``,
+  ``toyguide+later_items``: the cross-entropy row plus one auxiliary task (CL4SRec views; DuoRec
+  same-target pairs; S3-Rec's attribute prediction for the next item; the items after the next,
+  PinnerFormer's dense all-action loss), weight 0.1 each (later_items 0.3);
 * ``toyguide-mtl``: the config file's tasks and weighting (what helps, chosen on validation);
 * published rows (S3-Rec paper and later papers on the same preprocessed data), as constants.
 
@@ -54,10 +55,12 @@ PUBLISHED = {
     "published-kerec": {"ndcg@10": 0.0701, "hr@10": 0.1154},  # issue 10's goal
 }
 PUBLISHED_NOTE = "as listed in issues 4 and 10; full ranking, leave-one-out; tables not re-checked"
-# Row → (tasks, weighting); None keeps the config file's. Each self-supervised task is also
-# added alone to the cross-entropy row, with DuoRec's weight 0.1 beside preference's 1.
-AUXILIARY = ("sequence_views", "same_target", "next_categories")
-_AUX = {"name": "fixed", "options": {"weights": dict.fromkeys(AUXILIARY, 0.1)}}
+# Row → (tasks, weighting); None keeps the config file's. Each auxiliary task is also added
+# alone to the cross-entropy row: the contrastive ones with DuoRec's weight 0.1 beside
+# preference's 1, later_items (a catalogue cross-entropy like preference's own) at 0.3.
+AUXILIARY = ("sequence_views", "same_target", "next_categories", "later_items")
+_AUX_WEIGHTS = dict.fromkeys(AUXILIARY, 0.1) | {"later_items": 0.3}
+_AUX = {"name": "fixed", "options": {"weights": _AUX_WEIGHTS}}
 MODELS = {
     "toyguide-stl": (("preference",), {"name": "equal"}),
     **{f"toyguide+{task}": (("preference", task), _AUX) for task in AUXILIARY},

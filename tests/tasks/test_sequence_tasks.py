@@ -1,6 +1,8 @@
 """The auxiliary sequence tasks (the self-supervised views and pairs, the next item's
-categories): each trains on a tiny store, its loss falls on a fixed batch, its evaluator scores,
-the same-target pairs really share their next item and the category labels are the next item's."""
+categories, the later items): each trains on a tiny store, its loss falls on a fixed batch, its
+evaluator scores, the same-target pairs really share their next item, the category labels are
+the next item's, and the later items are those after the next, read from preference's batch in
+the same forward pass."""
 
 from __future__ import annotations
 
@@ -14,9 +16,10 @@ from toyguide.data.store import Store
 from toyguide.evaluation.protocols import evaluate_model
 from toyguide.features.splits import TRAIN
 from toyguide.runs import build, evaluators_of, run_config_from_dict, train_run
+from toyguide.tasks.later_items import later_targets
 from toyguide.tasks.next_categories import without_common_labels
 
-TASKS = ["preference", "sequence_views", "same_target", "next_categories"]
+TASKS = ["preference", "sequence_views", "same_target", "next_categories", "later_items"]
 SMALL = {"d_model": 16, "expert_hidden": [16], "n_experts": 2, "shopper_layers": 1}
 # eval batches of 50: an evaluation sees several batches of different sizes
 FEATURES = {"tasks": TASKS, "eval_batch_size": 50}
@@ -29,7 +32,9 @@ def built(shop_path: Path):
         return build(config, store)
 
 
-@pytest.mark.parametrize("task", ["sequence_views", "same_target", "next_categories"])
+@pytest.mark.parametrize(
+    "task", ["sequence_views", "same_target", "next_categories", "later_items"]
+)
 def test_loss_falls_over_a_few_steps_on_a_fixed_batch(built, task: str) -> None:
     _, streams, model = built
     batch = next(streams[task].batches(0))
@@ -45,6 +50,8 @@ def test_loss_falls_over_a_few_steps_on_a_fixed_batch(built, task: str) -> None:
         losses.append(float(loss.detach()))
         if task == "next_categories":  # the scored positions whose next item has a label
             assert count == int(batch["label_ids"].any(-1).sum()) > 0
+        elif task == "later_items":  # every later target of every position, once each
+            assert count == int((later_targets(batch["next_items"], 4) > 0).sum()) > 0
         else:
             assert count == 2 * len(batch["seq_items"])
     assert losses[-1] < losses[0], losses
@@ -80,6 +87,30 @@ def test_next_categories_labels_are_the_next_items_categories(built) -> None:
     assert not batch["label_ids"][~scored].any()  # no label where nothing comes next
 
 
+def test_later_targets_are_the_next_targets_after_the_next_one() -> None:
+    next_items = torch.tensor([[5, 0, 7, 8, 0], [0, 3, 4, 0, 0]])  # 0: no target next
+    later = later_targets(next_items, window=2)
+    assert later[0].tolist() == [[0, 7], [7, 8], [8, 0], [0, 0], [0, 0]]
+    assert later[1].tolist() == [[3, 4], [4, 0], [0, 0], [0, 0], [0, 0]]
+
+
+def test_later_items_rides_preferences_batch_in_one_forward_pass(built) -> None:
+    _, streams, model = built
+    assert streams["later_items"].rides == "preference"
+    batch = next(streams["preference"].batches(0))
+    passes = []
+    hook = model.shopper_encoder.register_forward_hook(lambda *_: passes.append(1))
+    model.train()
+    try:
+        model.task_loss("preference", batch)
+        model.task_loss("later_items", batch)
+        assert len(passes) == 1  # the second task read the first one's states
+        model.task_loss("later_items", dict(batch))  # another batch: its own pass
+        assert len(passes) == 2
+    finally:
+        hook.remove()
+
+
 def test_categories_most_items_carry_are_no_target() -> None:
     table = np.array([[0, 0], [1, 2], [1, 3], [1, 0], [2, 1]])  # id 1 on all four items
     kept = without_common_labels(table, n_labels=3)
@@ -96,6 +127,8 @@ def test_evaluators_report_pair_accuracy(built) -> None:
     assert np.isfinite(metrics["preference"]["next_item/ndcg@10"])
     hit1, hit5 = (metrics["next_categories"][f"category/{m}"] for m in ("accuracy", "hr@5"))
     assert 0.0 <= hit1 <= hit5 <= 1.0 and metrics["next_categories"]["category/n"] > 0
+    later = metrics["later_items"]
+    assert 0.0 <= later["later_item/ndcg@10"] <= later["later_item/hr@10"] <= 1.0
 
 
 def test_a_run_trains_them_beside_preference(shop_path: Path, tmp_path: Path) -> None:

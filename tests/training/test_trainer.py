@@ -168,6 +168,32 @@ def test_a_decaying_rate_follows_the_planned_steps_and_resumes_exactly(tmp_path:
     assert step_rates(tmp_path / "cut") == rates
 
 
+class RidingStream(Stream):
+    rides = "a"
+
+    def batches(self, epoch: int, shard: tuple[int, int] = (0, 1)):
+        raise AssertionError("a riding task's own batches are not drawn beside its host")
+
+
+def test_a_riding_task_trains_on_its_hosts_batch_of_each_step(tmp_path: Path) -> None:
+    seen: list[tuple[str, int]] = []
+
+    class Recording(TwoTaskNet):
+        def task_loss(self, task: str, batch: dict) -> tuple[torch.Tensor, int]:
+            seen.append((task, id(batch)))
+            return super().task_loss("b" if task == "c" else task, batch)
+
+    streams = {"a": Stream("a"), "c": RidingStream("c")}
+    trainer = Trainer(
+        Recording(), streams, build_weighting("equal", ["a", "c"]),
+        lambda m, split: {"a": {"mse": 1.0}}, Selection("a", "mse", higher_is_better=False),
+        TrainConfig(epochs=1, lr=0.01), tmp_path,
+    )  # fmt: skip
+    trainer.fit()
+    assert [task for task, _ in seen] == ["a", "c"] * 4
+    assert all(seen[i][1] == seen[i + 1][1] for i in range(0, 8, 2))  # the same batch
+
+
 def test_an_unknown_schedule_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="lr_schedule must be one of constant, linear, cosine"):
         TrainConfig(lr_schedule="step")

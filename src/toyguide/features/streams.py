@@ -41,6 +41,10 @@ class TaskStream(ABC):
     task: str = ""
     salt: int | None = None  # the shuffle's random stream; None = derived from the task name
     default_batch_size: int = 128  # for a task without a ``<task>_batch_size`` feature field
+    # a task whose labels its host task's batches carry trains on the host's batch of each step
+    # when the host is in the run (one forward pass shared, no batch of its own); its own
+    # batches serve when it trains without the host, and for validation and test
+    rides: str | None = None
 
     def __init__(self, data: TaskData) -> None:
         if not data.has(self.task):

@@ -72,6 +72,9 @@ class ModelConfig:
     attribute_word_scale: float = 30.0
     full_softmax_max_items: int = 200_000  # larger catalogues train with sampled softmax
     n_negatives: int = 2048
+    # the later_items task: the events after the next one whose items it predicts (tasks/
+    # later_items.py)
+    later_window: int = 4
     # Sales loss weighted by each example's recent level (SalesHeadConfig.weight_by_scale).
     # Off, a toy's launch weeks (no history: level 1) weigh as much as a best-seller's weeks,
     # which is what teaches the new-toy forecast its level and its price response.
@@ -92,6 +95,8 @@ class ModelConfig:
             raise ConfigError(
                 f"model.positions must be one of {', '.join(POSITIONS)}, got {self.positions!r}"
             )
+        if self.later_window < 1:
+            raise ConfigError(f"model.later_window must be >= 1, got {self.later_window}")
         if not self.attribute_word_scale > 0:
             raise ConfigError(
                 f"model.attribute_word_scale must be > 0, got {self.attribute_word_scale}"

@@ -72,6 +72,7 @@ class MultiTaskModel(nn.Module):
         for task in tasks:  # after the heads: the parameters' creation order sets their init
             self._own[task.name] = self._add_own_modules(task)
         self._catalogue: tuple[tuple, Tensor] | None = None
+        self._states: tuple[dict, Tensor, Tensor] | None = None
         # the item neighbours the preference scores add (features.neighbours.ItemNeighbours):
         # fitted from the store's events after training, not learned, so not in the state dict
         self.neighbours: Any | None = None
@@ -154,9 +155,17 @@ class MultiTaskModel(nn.Module):
 
     def sequence_states(self, batch: dict[str, Tensor], catalogue: Tensor | None = None) -> Tensor:
         """Shopper states ``[B, L, D]`` with each event's item read from the encoded catalogue
-        (``catalogue``, or the step's :meth:`encoded_catalogue`), not encoded again per position."""
+        (``catalogue``, or the step's :meth:`encoded_catalogue`), not encoded again per position.
+        In a training step, tasks handed the same batch (``TaskStream.rides``) share one pass:
+        the states are kept for that batch and that catalogue, which the next step renews."""
         items = self.encoded_catalogue() if catalogue is None else catalogue
-        return self.shopper_encoder(batch, lambda rows: items[rows])
+        if not (self.training and torch.is_grad_enabled()):
+            return self.shopper_encoder(batch, lambda rows: items[rows])
+        kept = self._states
+        if kept is None or kept[0] is not batch or kept[1] is not items:
+            # the batch and catalogue themselves are held, so their ids cannot be reused
+            self._states = (batch, items, self.shopper_encoder(batch, lambda rows: items[rows]))
+        return self._states[2]
 
     # -- inference: what the guide and the evaluators ask ------------------------------------
     def encode_items(self, items: Tensor) -> Tensor:

@@ -169,6 +169,9 @@ class Trainer:
         self.world = world()
         # rank 0 alone shows progress and runs the callbacks (they write the run's records)
         self.callbacks = [ProgressCallback(), *callbacks] if self.world.is_main else []
+        # tasks that train on another task's batch of each step (``TaskStream.rides``)
+        self.riders = {task: host for task, stream in streams.items()
+                       if (host := getattr(stream, "rides", None)) in streams}  # fmt: skip
         self.params = [*model.parameters(), *strategy.parameters()]
         self.optimizer = torch.optim.Adam(
             self.params, lr=config.lr, weight_decay=config.weight_decay
@@ -220,13 +223,16 @@ class Trainer:
     def _train_epoch(self, epoch: int) -> dict[str, float]:
         self.model.train()
         shard = (self.world.rank, self.world.size)
-        draws = {task: _cycle(stream, epoch, shard) for task, stream in self.streams.items()}
+        draws = {task: _cycle(stream, epoch, shard) for task, stream in self.streams.items()
+                 if task not in self.riders}  # fmt: skip
         totals: dict[str, float] = {}
         steps = self.steps_per_epoch()
         for cb in self.callbacks:
             cb.on_epoch_start(self, epoch, steps)
         for step in range(1, steps + 1):
-            losses = self._losses({task: next(it) for task, it in draws.items()}, epoch, step)
+            batches = {task: next(it) for task, it in draws.items()}
+            batches |= {task: batches[host] for task, host in self.riders.items()}
+            losses = self._losses(batches, epoch, step)
             self.optimizer.zero_grad(set_to_none=True)
             weights = self.strategy.backward(losses, self.model.shared_parameters())
             average_gradients(self.params)

@@ -1,0 +1,113 @@
+"""Later items: the items a shopper goes to after the next one, predicted at every position
+(a dense all-action loss over a short window, as PinnerFormer's, Pancha et al. 2022).
+
+A self-supervised auxiliary of preference on any store with event sequences: from the state
+after event t, every target item of events t+2 … t+1+W (``model.later_window`` = W) is a
+positive of a softmax over the whole catalogue, in the preference item space (the item tower's
+vectors are shared; the task has its own head). The next item itself is preference's label,
+so this task asks the state for what lies beyond it: a shopper's direction, not only the next
+step. Its labels are read from preference's own batch (``next_items`` shifted), so in a run
+with preference it rides preference's batch of each step and costs one more catalogue softmax,
+no forward pass of its own.
+Metrics (validation and test, preference's protocol: full ranking, the shopper's other
+training items excluded): ``later_item/hr@10`` and ``ndcg@10`` of the held-out item ranked
+from the state one event before the last, where it is the item after the next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import polars as pl
+import torch
+from torch import Tensor
+
+from toyguide.evaluation.protocols import ranking_metrics, target_ranks
+from toyguide.features.data import TaskData
+from toyguide.features.sequences import PreferenceData
+from toyguide.models.config import ModelConfig
+from toyguide.models.encoders import last_state
+from toyguide.models.heads.preference import PreferenceHead, PreferenceHeadConfig
+from toyguide.models.losses import LossOutput
+from toyguide.tasks.base import Task, register_task
+from toyguide.tasks.preference import PreferenceStream, next_item_data
+from toyguide.tasks.spec import Target, TaskSpec
+
+__all__ = ["LaterItemsStream", "LaterItemsTask", "later_targets"]
+
+
+class LaterItemsStream(PreferenceStream):
+    """Preference's batches: on its own a shuffle of its own, beside preference its batch."""
+
+    task = "later_items"
+    salt = 16
+    rides = "preference"
+
+
+def later_targets(next_items: Tensor, window: int) -> Tensor:
+    """``[B, L, W]``: at position t, the next targets of positions t+1 … t+W (the items of
+    events t+2 … t+1+W), 0 where there is none."""
+    length = next_items.shape[1]
+    padded = torch.nn.functional.pad(next_items, (0, window))  # [B, L + W]
+    return torch.stack([padded[:, k : k + length] for k in range(1, window + 1)], dim=-1)
+
+
+@register_task
+class LaterItemsTask(Task):
+    spec = TaskSpec(
+        "later_items",
+        "interaction",
+        (Target("later_item", "next_item", ("hr@10", "ndcg@10")),),
+        "softmax cross-entropy over the catalogue, every later item in the window a positive",
+        ("later_item", "ndcg@10"),
+    )
+    stream = LaterItemsStream
+    head_class = PreferenceHead
+    reads = frozenset({"events"})
+    encoders = frozenset({"item", "shopper"})
+
+    def build_data(self, data: TaskData, frames: dict[str, pl.DataFrame]) -> PreferenceData:
+        return next_item_data(self.name, data)
+
+    def head_config(self, dims: Mapping[str, int], config: ModelConfig) -> PreferenceHeadConfig:
+        return PreferenceHeadConfig(d_model=config.d_model)
+
+    def task_loss(self, model: Any, batch: dict[str, Tensor]) -> LossOutput:
+        later = later_targets(batch["next_items"], model.config.later_window)  # [B, L, W]
+        scored = (later > 0).any(-1)  # [B, L]
+        catalogue = model.encoded_catalogue()
+        states = model.sequence_states(batch, catalogue)  # preference's pass when it rides
+        h = model.mixer(states[scored], self.name)  # [P, D]
+        logits = model.heads[self.name](h, self._items(model, catalogue))  # [P, N+1]
+        labels = later[scored]  # [P, W]
+        positive = labels > 0
+        log_p = torch.log_softmax(logits, -1).gather(1, labels)  # [P, W]; item 0 is -inf
+        count = int(positive.sum())
+        return LossOutput(-torch.where(positive, log_p, 0.0).sum() / max(count, 1), count)
+
+    def predict(self, model: Any, batch: dict[str, Tensor]) -> Tensor:
+        """Logits ``[B, N+1]`` from the state one event before each shopper's last: the
+        held-out item is the one after that state's next."""
+        mask = batch["seq_mask"]
+        before_last = mask & (mask.long().cumsum(1) < mask.long().sum(1, keepdim=True))
+        catalogue = model.encoded_catalogue()
+        states = model.sequence_states(batch, catalogue)  # [B, L, D]
+        h = model.mixer(last_state(states, before_last), self.name)  # [B, D]
+        return model.heads[self.name](h, self._items(model, catalogue))
+
+    def evaluate(self, model: Any, batches: Iterable[dict]) -> dict[str, float]:
+        ranks = []
+        for batch in batches:
+            two = batch["seq_mask"].sum(1) >= 2  # a state before the last event exists
+            kept = {key: batch[key][two] for key in ("target_item", "exclude")}
+            ranks.append(target_ranks(model.predict(self.name, batch)[two], kept))
+        return ranking_metrics("later_item", np.concatenate(ranks) if ranks else np.zeros(0))
+
+    @staticmethod
+    def _items(model: Any, catalogue: Tensor) -> Tensor:
+        """The catalogue in preference's item space when preference is in the run (its
+        tower), else the shared item vectors as they are."""
+        tower = getattr(model, "item_tower", None)
+        return tower(catalogue) if tower is not None else catalogue
