@@ -72,9 +72,11 @@ class ModelConfig:
     attribute_word_scale: float = 30.0
     full_softmax_max_items: int = 200_000  # larger catalogues train with sampled softmax
     n_negatives: int = 2048
-    # the later_items task: the events after the next one whose items it predicts (tasks/
-    # later_items.py)
+    # the later_items task (tasks/later_items.py): the events after the next one whose items it
+    # predicts, and its output layer: "shared" reads preference's own distribution (no extra
+    # catalogue softmax), "own" has a head of its own (one more softmax per step)
     later_window: int = 4
+    later_head: str = "shared"
     # Sales loss weighted by each example's recent level (SalesHeadConfig.weight_by_scale).
     # Off, a toy's launch weeks (no history: level 1) weigh as much as a best-seller's weeks,
     # which is what teaches the new-toy forecast its level and its price response.
@@ -95,8 +97,11 @@ class ModelConfig:
             raise ConfigError(
                 f"model.positions must be one of {', '.join(POSITIONS)}, got {self.positions!r}"
             )
-        if self.later_window < 1:
-            raise ConfigError(f"model.later_window must be >= 1, got {self.later_window}")
+        if self.later_window < 1 or self.later_head not in ("shared", "own"):
+            raise ConfigError(
+                "model.later_window must be >= 1 and model.later_head 'shared' or 'own', got "
+                f"{self.later_window} and {self.later_head!r}"
+            )
         if not self.attribute_word_scale > 0:
             raise ConfigError(
                 f"model.attribute_word_scale must be > 0, got {self.attribute_word_scale}"

@@ -13,7 +13,7 @@ what makes the MTL-vs-STL comparison fair.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import torch
@@ -72,7 +72,7 @@ class MultiTaskModel(nn.Module):
         for task in tasks:  # after the heads: the parameters' creation order sets their init
             self._own[task.name] = self._add_own_modules(task)
         self._catalogue: tuple[tuple, Tensor] | None = None
-        self._states: tuple[dict, Tensor, Tensor] | None = None
+        self._memo: tuple[dict, Tensor, dict[str, Any]] | None = None
         # the item neighbours the preference scores add (features.neighbours.ItemNeighbours):
         # fitted from the store's events after training, not learned, so not in the state dict
         self.neighbours: Any | None = None
@@ -156,16 +156,28 @@ class MultiTaskModel(nn.Module):
     def sequence_states(self, batch: dict[str, Tensor], catalogue: Tensor | None = None) -> Tensor:
         """Shopper states ``[B, L, D]`` with each event's item read from the encoded catalogue
         (``catalogue``, or the step's :meth:`encoded_catalogue`), not encoded again per position.
-        In a training step, tasks handed the same batch (``TaskStream.rides``) share one pass:
-        the states are kept for that batch and that catalogue, which the next step renews."""
+        Tasks handed the same batch in a step (``TaskStream.rides``) share one pass."""
         items = self.encoded_catalogue() if catalogue is None else catalogue
+        return self.step_memo(
+            batch, items, "states", lambda: self.shopper_encoder(batch, lambda rows: items[rows])
+        )
+
+    def step_memo(
+        self, batch: dict[str, Tensor], catalogue: Tensor, name: str, compute: Callable[[], Any]
+    ) -> Any:
+        """``compute()``, done once per training step for ``batch`` and the step's
+        ``catalogue``: what tasks that ride one batch (``TaskStream.rides``) share, such as the
+        shopper states and the host task's outputs. The next step's batch or catalogue (renewed
+        by every optimiser step) starts afresh; outside training nothing is kept."""
         if not (self.training and torch.is_grad_enabled()):
-            return self.shopper_encoder(batch, lambda rows: items[rows])
-        kept = self._states
-        if kept is None or kept[0] is not batch or kept[1] is not items:
+            return compute()
+        kept = self._memo
+        if kept is None or kept[0] is not batch or kept[1] is not catalogue:
             # the batch and catalogue themselves are held, so their ids cannot be reused
-            self._states = (batch, items, self.shopper_encoder(batch, lambda rows: items[rows]))
-        return self._states[2]
+            kept = self._memo = (batch, catalogue, {})
+        if name not in kept[2]:
+            kept[2][name] = compute()
+        return kept[2][name]
 
     # -- inference: what the guide and the evaluators ask ------------------------------------
     def encode_items(self, items: Tensor) -> Tensor:

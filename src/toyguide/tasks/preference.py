@@ -158,9 +158,27 @@ class PreferenceTask(Task):
         softmax's outputs (as SASRec shares one embedding table) and by the other tasks of the
         step: encoding each position's item again would cost B × L more encoder passes."""
         catalogue = model.encoded_catalogue()  # [N+1, D]
+        if model.dims["n_items"] <= model.config.full_softmax_max_items:
+            targets = batch["next_items"][batch["next_items"] > 0]  # [P]
+            log_p = self.scored_log_probs(model, batch, catalogue)  # [P, N+1]
+            nll = -log_p.gather(1, targets[:, None]).sum() / max(len(targets), 1)
+            return LossOutput(nll, len(targets))
         states = model.sequence_states(batch, catalogue)  # [B, L, D]
         h = model.mixer(states[batch["next_items"] > 0], self.name)  # [P, D]
         return self._loss(model, h, batch, model.item_tower(catalogue))
+
+    def scored_log_probs(self, model: Any, batch: dict[str, Tensor], catalogue: Tensor) -> Tensor:
+        """Log-probabilities ``[P, N+1]`` of every item at the batch's scored positions
+        (``next_items > 0``), once per training step and batch: a task riding this batch
+        (later_items) reads the same distribution instead of another catalogue softmax."""
+
+        def compute() -> Tensor:
+            states = model.sequence_states(batch, catalogue)  # [B, L, D]
+            h = model.mixer(states[batch["next_items"] > 0], self.name)  # [P, D]
+            logits = model.heads[self.name](h, model.item_tower(catalogue))
+            return torch.log_softmax(logits, -1)
+
+        return model.step_memo(batch, catalogue, "preference/log_probs", compute)
 
     def loss(self, model: Any, h: Tensor, batch: dict[str, Tensor]) -> LossOutput:
         return self._loss(model, h, batch, self.item_vectors(model))
