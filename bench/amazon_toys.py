@@ -11,9 +11,10 @@ the shopper's other training items excluded, ties counted against the target), r
 * ``toyguide-stl``: the model of ``configs/amazon_toys.toml`` with the preference task only
   (the S3-Rec attribute ids of each item are an input of the item encoder);
 * ``toyguide+sequence_views``, ``toyguide+same_target``, ``toyguide+next_categories``,
-  ``toyguide+later_items``: the cross-entropy row plus one auxiliary task (CL4SRec views; DuoRec
-  same-target pairs; S3-Rec's attribute prediction for the next item; the items after the next,
-  PinnerFormer's dense all-action loss), weight 0.1 each (later_items 0.3);
+  ``toyguide+later_items``, ``toyguide+co_items``: the cross-entropy row plus one auxiliary task
+  (CL4SRec views; DuoRec same-target pairs; S3-Rec's attribute prediction for the next item;
+  the items after the next, PinnerFormer's dense all-action loss; each toy's item-kNN
+  neighbours from its own vector), weight 0.1 each (later_items and co_items 0.3);
 * ``toyguide-mtl``: the config file's tasks and weighting (what helps, chosen on validation);
 * published rows (S3-Rec paper and later papers on the same preprocessed data), as constants.
 
@@ -57,9 +58,10 @@ PUBLISHED = {
 PUBLISHED_NOTE = "as listed in issues 4 and 10; full ranking, leave-one-out; tables not re-checked"
 # Row → (tasks, weighting); None keeps the config file's. Each auxiliary task is also added
 # alone to the cross-entropy row: the contrastive ones with DuoRec's weight 0.1 beside
-# preference's 1, later_items (a catalogue cross-entropy like preference's own) at 0.3.
-AUXILIARY = ("sequence_views", "same_target", "next_categories", "later_items")
-_AUX_WEIGHTS = dict.fromkeys(AUXILIARY, 0.1) | {"later_items": 0.3}
+# preference's 1, later_items and co_items (catalogue cross-entropies like preference's own)
+# at 0.3.
+AUXILIARY = ("sequence_views", "same_target", "next_categories", "later_items", "co_items")
+_AUX_WEIGHTS = dict.fromkeys(AUXILIARY, 0.1) | {"later_items": 0.3, "co_items": 0.3}
 _AUX = {"name": "fixed", "options": {"weights": _AUX_WEIGHTS}}
 MODELS = {
     "toyguide-stl": (("preference",), {"name": "equal"}),

@@ -7,7 +7,8 @@ import pytest
 METRICS = [f"{m}@{k}" for m in ("hr", "ndcg") for k in (5, 10, 20)]
 MEASURED = [
     "most-popular", "item-knn", "als", "toyguide-stl", "toyguide+sequence_views",
-    "toyguide+same_target", "toyguide+next_categories", "toyguide+later_items", "toyguide-mtl",
+    "toyguide+same_target", "toyguide+next_categories", "toyguide+later_items",
+    "toyguide+co_items", "toyguide-mtl",
 ]  # fmt: skip
 
 

@@ -20,7 +20,9 @@ from toyguide.runs import build, evaluators_of, run_config_from_dict, train_run
 from toyguide.tasks.later_items import later_targets
 from toyguide.tasks.next_categories import without_common_labels
 
-TASKS = ["preference", "sequence_views", "same_target", "next_categories", "later_items"]
+TASKS = [
+    "preference", "sequence_views", "same_target", "next_categories", "later_items", "co_items",
+]  # fmt: skip
 SMALL = {"d_model": 16, "expert_hidden": [16], "n_experts": 2, "shopper_layers": 1}
 # eval batches of 50: an evaluation sees several batches of different sizes
 FEATURES = {"tasks": TASKS, "eval_batch_size": 50}
@@ -34,7 +36,7 @@ def built(shop_path: Path):
 
 
 @pytest.mark.parametrize(
-    "task", ["sequence_views", "same_target", "next_categories", "later_items"]
+    "task", ["sequence_views", "same_target", "next_categories", "later_items", "co_items"]
 )
 def test_loss_falls_over_a_few_steps_on_a_fixed_batch(built, task: str) -> None:
     _, streams, model = built
@@ -54,6 +56,8 @@ def test_loss_falls_over_a_few_steps_on_a_fixed_batch(built, task: str) -> None:
         elif task == "later_items":  # every later target of the scored positions, once each
             later = later_targets(batch["next_items"], 4)[batch["next_items"] > 0]
             assert count == int((later > 0).sum()) > 0
+        elif task == "co_items":  # one label set per item
+            assert count == len(batch["items"]) > 0
         else:
             assert count == 2 * len(batch["seq_items"])
     assert losses[-1] < losses[0], losses
@@ -138,6 +142,22 @@ def test_later_items_with_its_own_head_trains_without_preference(shop_path: Path
         model.task_loss("later_items", next(streams["later_items"].batches(0)))
 
 
+def test_co_items_labels_are_other_items_bought_by_the_same_shoppers(built) -> None:
+    data, streams, _ = built
+    batch = next(streams["co_items"].batches(0))
+    items, co = batch["items"].numpy(), batch["co_items"].numpy()
+    weights = batch["co_weights"].numpy()
+    assert (co[:, 0] > 0).all() and not (co == items[:, None]).any()  # never the item itself
+    assert np.allclose(weights.sum(1), 1.0) and ((weights > 0) == (co > 0)).all()
+    assert (np.diff(weights, axis=1) <= 1e-7).all()  # nearest first
+    seqs, ends = data.sequences, data.loo.train_end
+    bought = [set(seqs.items[seqs.offsets[s] : ends[s]][seqs.is_target[seqs.offsets[s] : ends[s]]])
+              for s in range(len(ends))]  # fmt: skip
+    for item, others in zip(items, co, strict=True):  # a shopper bought both before validation
+        for other in others[others > 0]:
+            assert any(item in b and other in b for b in bought), (item, other)
+
+
 def test_categories_most_items_carry_are_no_target() -> None:
     table = np.array([[0, 0], [1, 2], [1, 3], [1, 0], [2, 1]])  # id 1 on all four items
     kept = without_common_labels(table, n_labels=3)
@@ -156,6 +176,8 @@ def test_evaluators_report_pair_accuracy(built) -> None:
     assert 0.0 <= hit1 <= hit5 <= 1.0 and metrics["next_categories"]["category/n"] > 0
     later = metrics["later_items"]
     assert 0.0 <= later["later_item/ndcg@10"] <= later["later_item/hr@10"] <= 1.0
+    co = metrics["co_items"]
+    assert 0.0 <= co["co_item/ndcg@10"] <= co["co_item/hr@10"] <= 1.0
 
 
 def test_a_run_trains_them_beside_preference(shop_path: Path, tmp_path: Path) -> None:
