@@ -104,6 +104,7 @@ class RunConfig:
             )
         object.__setattr__(self, "features", dataclasses.replace(self.features, seed=self.seed))
         tasks_of(self.features.tasks)  # an unknown task name fails here, naming the known ones
+        tasks_of(self.train.task_epochs)
         if self.grouping.groups:
             groups_of(self.grouping, self.features.tasks)
 

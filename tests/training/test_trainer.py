@@ -194,6 +194,17 @@ def test_a_riding_task_trains_on_its_hosts_batch_of_each_step(tmp_path: Path) ->
     assert all(seen[i][1] == seen[i + 1][1] for i in range(0, 8, 2))  # the same batch
 
 
+def test_a_task_stops_training_after_its_last_epoch_and_still_validates(tmp_path: Path) -> None:
+    trainer = make_trainer(tmp_path, epochs=3, task_epochs={"b": 1})
+    result = trainer.fit()
+    assert [set(h["train_loss"]) for h in result.history] == [{"a", "b"}, {"a"}, {"a"}]
+    assert all("b" in h["validation"] for h in result.history)
+    steps = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert all(set(r["loss"]) == {"a"} for r in steps if "loss" in r and r["epoch"] > 1)
+    with pytest.raises(ConfigError, match="task_epochs must be >= 1"):
+        TrainConfig(task_epochs={"b": 0})
+
+
 def test_an_unknown_schedule_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="lr_schedule must be one of constant, linear, cosine"):
         TrainConfig(lr_schedule="step")

@@ -59,9 +59,16 @@ class TrainConfig:
     lr_schedule: str = "constant"
     warmup_steps: int = 0
     lr_floor: float = 0.0
+    # task → the last epoch it trains (a curriculum: an auxiliary task that speeds up the
+    # first epochs and then only costs time stops there); a task not named trains throughout
+    task_epochs: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         lr_factor(self.lr_schedule, 1, 1)  # an unknown schedule fails when the config is read
+        if any(last < 1 for last in self.task_epochs.values()):
+            raise ConfigError(
+                f"train.task_epochs must be >= 1 for each task, got {self.task_epochs}"
+            )
         if not 0.0 <= self.lr_floor <= 1.0 or self.warmup_steps < 0:
             raise ConfigError(
                 "train.lr_floor must be in [0, 1] and train.warmup_steps >= 0, got "
@@ -223,15 +230,17 @@ class Trainer:
     def _train_epoch(self, epoch: int) -> dict[str, float]:
         self.model.train()
         shard = (self.world.rank, self.world.size)
-        draws = {task: _cycle(stream, epoch, shard) for task, stream in self.streams.items()
-                 if task not in self.riders}  # fmt: skip
+        training = self.training_tasks(epoch)
+        riders = {task: host for task, host in self.riders.items() if {task, host} <= training}
+        draws = {task: _cycle(self.streams[task], epoch, shard) for task in training
+                 if task not in riders}  # fmt: skip
         totals: dict[str, float] = {}
         steps = self.steps_per_epoch()
         for cb in self.callbacks:
             cb.on_epoch_start(self, epoch, steps)
         for step in range(1, steps + 1):
             batches = {task: next(it) for task, it in draws.items()}
-            batches |= {task: batches[host] for task, host in self.riders.items()}
+            batches |= {task: batches[host] for task, host in riders.items()}
             losses = self._losses(batches, epoch, step)
             self.optimizer.zero_grad(set_to_none=True)
             weights = self.strategy.backward(losses, self.model.shared_parameters())
@@ -247,6 +256,11 @@ class Trainer:
             for cb in self.callbacks:
                 cb.on_step(self, epoch, step, values, weights)
         return self._world_means(totals)
+
+    def training_tasks(self, epoch: int) -> set[str]:
+        """The tasks that train in ``epoch`` (``train.task_epochs``); the others still validate."""
+        last = self.config.task_epochs
+        return {task for task in self.streams if epoch <= last.get(task, epoch)}
 
     def _set_lr(self, step: int, total: int) -> None:
         c = self.config
