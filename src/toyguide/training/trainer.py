@@ -232,8 +232,9 @@ class Trainer:
         shard = (self.world.rank, self.world.size)
         training = self.training_tasks(epoch)
         riders = {task: host for task, host in self.riders.items() if {task, host} <= training}
-        draws = {task: _cycle(self.streams[task], epoch, shard) for task in training
-                 if task not in riders}  # fmt: skip
+        # in the streams' order (not the set's), so the losses come in the same order every run
+        draws = {task: _cycle(stream, epoch, shard) for task, stream in self.streams.items()
+                 if task in training and task not in riders}  # fmt: skip
         totals: dict[str, float] = {}
         steps = self.steps_per_epoch()
         for cb in self.callbacks:
