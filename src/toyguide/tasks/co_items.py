@@ -35,6 +35,7 @@ from toyguide.models.config import ModelConfig
 from toyguide.models.heads.preference import PreferenceHead, PreferenceHeadConfig
 from toyguide.models.losses import LossOutput
 from toyguide.tasks.base import Task, register_task
+from toyguide.tasks.preference import preference_space
 from toyguide.tasks.spec import Target, TaskSpec
 
 __all__ = ["CoItemsData", "CoItemsStream", "CoItemsTask"]
@@ -134,7 +135,6 @@ class CoItemsTask(Task):
         catalogue = model.encoded_catalogue()  # [N+1, D], the step's shared pass
         items = batch["items"]
         h = model.mixer(catalogue[items], self.name)  # [B, D]
-        tower = getattr(model, "item_tower", None)  # preference's item space when present
-        logits = model.heads[self.name](h, tower(catalogue) if tower is not None else catalogue)
+        logits = model.heads[self.name](h, preference_space(model, catalogue))
         logits = logits.scatter(1, items[:, None], float("-inf"))  # never the item itself
         return torch.log_softmax(logits, -1)

@@ -36,7 +36,7 @@ from toyguide.models.encoders import last_state
 from toyguide.models.heads.preference import PreferenceHead, PreferenceHeadConfig
 from toyguide.models.losses import LossOutput
 from toyguide.tasks.base import Task, register_task
-from toyguide.tasks.preference import PreferenceStream, next_item_data
+from toyguide.tasks.preference import PreferenceStream, next_item_data, preference_space
 from toyguide.tasks.spec import Target, TaskSpec
 
 __all__ = ["LaterItemsStream", "LaterItemsTask", "later_targets"]
@@ -94,7 +94,8 @@ class LaterItemsTask(Task):
             labels = later[scored]  # [P, W]
             states = model.sequence_states(batch, catalogue)  # preference's pass when it rides
             h = model.mixer(states[scored], self.name)  # [P, D]
-            log_p = torch.log_softmax(model.heads[self.name](h, self._items(model, catalogue)), -1)
+            logits = model.heads[self.name](h, preference_space(model, catalogue))  # [P, N+1]
+            log_p = torch.log_softmax(logits, -1)
         positive = labels > 0
         picked = log_p.gather(1, labels)  # [P, W]; item 0 is -inf
         count = int(positive.sum())
@@ -109,7 +110,7 @@ class LaterItemsTask(Task):
         states = model.sequence_states(batch, catalogue)  # [B, L, D]
         name = "preference" if self._shared(model) else self.name
         h = model.mixer(last_state(states, before_last), name)  # [B, D]
-        return model.heads[name](h, self._items(model, catalogue))
+        return model.heads[name](h, preference_space(model, catalogue))
 
     @staticmethod
     def _shared(model: Any) -> bool:
@@ -134,10 +135,3 @@ class LaterItemsTask(Task):
             kept = {key: batch[key][two] for key in ("target_item", "exclude")}
             ranks.append(target_ranks(model.predict(self.name, batch)[two], kept))
         return ranking_metrics("later_item", np.concatenate(ranks) if ranks else np.zeros(0))
-
-    @staticmethod
-    def _items(model: Any, catalogue: Tensor) -> Tensor:
-        """The catalogue in preference's item space when preference is in the run (its
-        tower), else the shared item vectors as they are."""
-        tower = getattr(model, "item_tower", None)
-        return tower(catalogue) if tower is not None else catalogue

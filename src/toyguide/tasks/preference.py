@@ -37,7 +37,7 @@ from toyguide.models.losses import LossOutput, sampled_softmax_cross_entropy
 from toyguide.tasks.base import MIN_LABELS, Task, register_task
 from toyguide.tasks.spec import Target, TaskSpec
 
-__all__ = ["PreferenceStream", "PreferenceTask", "next_item_data"]
+__all__ = ["PreferenceStream", "PreferenceTask", "next_item_data", "preference_space"]
 
 
 class PreferenceStream(TaskStream):
@@ -100,6 +100,14 @@ def next_item_data(task: str, data: TaskData) -> PreferenceData:
     require_labels(task, len(preference.train_shoppers) > 0,
                    "no shopper with an event followed by one of the target kinds")  # fmt: skip
     return preference
+
+
+def preference_space(model: Any, catalogue: Tensor) -> Tensor:
+    """The encoded ``catalogue`` ``[N+1, D]`` in preference's item space (its item tower) when
+    preference is in the model, else as it is: where the auxiliary tasks that score items
+    against the catalogue put them, so that what they learn is in the space preference ranks."""
+    tower = getattr(model, "item_tower", None)
+    return tower(catalogue) if tower is not None else catalogue
 
 
 @register_task
