@@ -82,8 +82,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--plot", type=Path, default=None, help="PNG of the validation curves")
     p.add_argument(
         "--rows",
-        default=",".join(MODELS),
-        help="toyguide rows to train (others are only reused from --workdir)",
+        default=None,
+        help="toyguide rows to train (others are only reused from --workdir); default every "
+        "row, with --quick the single-task and multi-task rows (each auxiliary task is smoke-"
+        "tested in tests/tasks)",
     )
     p.add_argument("--quick", action="store_true", help="one seed, a few steps: a smoke test")
     p.add_argument(
@@ -93,7 +95,9 @@ def parse_args() -> argparse.Namespace:
     )
     args = p.parse_args()
     if args.quick:
-        args.seeds, args.epochs = 1, 1
+        args.seeds, args.epochs, args.report = 1, 1, True
+        args.rows = args.rows or "toyguide-stl,toyguide-mtl"
+    args.rows = args.rows or ",".join(MODELS)
     return args
 
 
