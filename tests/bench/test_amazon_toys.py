@@ -11,9 +11,7 @@ MEASURED = ["most-popular", "item-knn", "als", "toyguide-stl", "toyguide-mtl"]
 
 
 @pytest.mark.shared_data
-def test_quick_run_reports_its_rows_under_the_protocol(
-    run_bench, shared_dataset, tmp_path
-) -> None:
+def test_quick_run_reports_its_rows_under_the_protocol(run_bench, shared_dataset, tmp_path) -> None:
     png = tmp_path / "curves.png"
     # 600 s: alone it takes well under half of that, but a busy machine doubles it
     report = run_bench("amazon_toys.py", "--data", str(shared_dataset("amazon-toys-5core")),
