@@ -53,9 +53,8 @@ def test_loss_falls_over_a_few_steps_on_a_fixed_batch(built, task: str) -> None:
         losses.append(float(loss.detach()))
         if task == "next_categories":  # the scored positions whose next item has a label
             assert count == int(batch["label_ids"].any(-1).sum()) > 0
-        elif task == "later_items":  # every later target of the scored positions, once each
-            later = later_targets(batch["next_items"], 4)[batch["next_items"] > 0]
-            assert count == int((later > 0).sum()) > 0
+        elif task == "later_items":  # every later target of every position, once each
+            assert count == int((later_targets(batch["next_items"], 4) > 0).sum()) > 0
         elif task == "co_items":  # one label set per item
             assert count == len(batch["items"]) > 0
         else:
@@ -100,34 +99,52 @@ def test_later_targets_are_the_next_targets_after_the_next_one() -> None:
     assert later[1].tolist() == [[3, 4], [4, 0], [0, 0], [0, 0], [0, 0]]
 
 
-def test_later_items_rides_preferences_batch_and_reads_its_distribution(built) -> None:
+def count_passes(*modules) -> tuple[list[int], list]:
+    """A counter of forward passes per module, and the hooks to remove."""
+    counts = [0] * len(modules)
+
+    def counter(i: int):
+        return lambda *_: counts.__setitem__(i, counts[i] + 1)
+
+    return counts, [m.register_forward_hook(counter(i)) for i, m in enumerate(modules)]
+
+
+def test_later_items_rides_preferences_batch_in_one_forward_pass(built) -> None:
     _, streams, model = built
     assert streams["later_items"].rides == "preference"
-    assert not list(model.heads["later_items"].parameters())  # the shared output layer
     batch = next(streams["preference"].batches(0))
-    passes = {"encoder": 0, "head": 0}
-    hooks = [
-        model.shopper_encoder.register_forward_hook(lambda *_: passes.__setitem__(
-            "encoder", passes["encoder"] + 1)),
-        model.heads["preference"].register_forward_hook(lambda *_: passes.__setitem__(
-            "head", passes["head"] + 1)),
-    ]  # fmt: skip
+    counts, hooks = count_passes(model.shopper_encoder)
     model.train()
     try:
         model.task_loss("preference", batch)
         model.task_loss("later_items", batch)
-        assert passes == {"encoder": 1, "head": 1}  # one pass, one catalogue softmax
+        assert counts == [1]  # the second task read the first one's states
         model.task_loss("later_items", dict(batch))  # another batch: its own pass
-        assert passes == {"encoder": 2, "head": 2}
+        assert counts == [2]
+    finally:
+        for hook in hooks:
+            hook.remove()
+
+
+def test_later_items_shared_head_reads_preferences_distribution(shop_path: Path) -> None:
+    config = run_config_from_dict({"features": FEATURES, "model": SMALL | {"later_head": "shared"}})
+    with Store.open(shop_path, read_only=True) as store:
+        _, streams, model = build(config, store)
+    assert not list(model.heads["later_items"].parameters())  # preference's output layer
+    batch = next(streams["preference"].batches(0))
+    counts, hooks = count_passes(model.shopper_encoder, model.heads["preference"])
+    model.train()
+    try:
+        model.task_loss("preference", batch)
+        _, count = model.task_loss("later_items", batch)
+        assert counts == [1, 1] and count > 0  # one pass, one catalogue softmax for both
     finally:
         for hook in hooks:
             hook.remove()
 
 
 def test_later_items_with_its_own_head_trains_without_preference(shop_path: Path) -> None:
-    config = run_config_from_dict({
-        "features": {"tasks": ["later_items"]}, "model": SMALL | {"later_head": "own"},
-    })  # fmt: skip
+    config = run_config_from_dict({"features": {"tasks": ["later_items"]}, "model": SMALL})
     with Store.open(shop_path, read_only=True) as store:
         _, streams, model = build(config, store)
     batch = next(streams["later_items"].batches(0))
@@ -135,7 +152,9 @@ def test_later_items_with_its_own_head_trains_without_preference(shop_path: Path
     loss, count = model.task_loss("later_items", batch)
     loss.backward()
     assert count > 0 and model.heads["later_items"].log_scale.grad is not None
-    shared = run_config_from_dict({"features": {"tasks": ["later_items"]}, "model": SMALL})
+    shared = run_config_from_dict({
+        "features": {"tasks": ["later_items"]}, "model": SMALL | {"later_head": "shared"},
+    })  # fmt: skip
     with Store.open(shop_path, read_only=True) as store:
         _, streams, model = build(shared, store)
     with pytest.raises(ConfigError, match="switch preference on"):

@@ -73,10 +73,11 @@ class ModelConfig:
     full_softmax_max_items: int = 200_000  # larger catalogues train with sampled softmax
     n_negatives: int = 2048
     # the later_items task (tasks/later_items.py): the events after the next one whose items it
-    # predicts, and its output layer: "shared" reads preference's own distribution (no extra
-    # catalogue softmax), "own" has a head of its own (one more softmax per step)
+    # predicts, and its output layer: "own" a head of its own (one more softmax per step),
+    # "shared" preference's own distribution (no extra softmax; on Amazon Toys it blurred the
+    # next-item ranking, so it is not the default)
     later_window: int = 4
-    later_head: str = "shared"
+    later_head: str = "own"
     # Sales loss weighted by each example's recent level (SalesHeadConfig.weight_by_scale).
     # Off, a toy's launch weeks (no history: level 1) weigh as much as a best-seller's weeks,
     # which is what teaches the new-toy forecast its level and its price response.
