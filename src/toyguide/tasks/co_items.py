@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 import polars as pl
 import torch
-from scipy import sparse
 from torch import Tensor
 
 from toyguide.evaluation.protocols import ranking_metrics, target_ranks
@@ -53,18 +52,20 @@ class CoItemsData:
 def co_items_data(data: TaskData, k: int = NEIGHBOURS) -> CoItemsData:
     """Each item's ``k`` nearest other items by BM25 item-kNN over the training events."""
     knn = fit_neighbours(data.sequences, data.loo.train_end, data.n_items, k + 1)
-    similarity = sparse.csr_matrix(knn.similarity)
-    similarity.setdiag(0.0)  # an item is its own nearest neighbour: not a label
-    similarity.eliminate_zeros()
+    pairs = knn.similarity.tocoo()
+    # an item is its own nearest neighbour: not a label
+    keep = (pairs.row != pairs.col) & (pairs.data != 0)
+    row, col, value = pairs.row[keep], pairs.col[keep], pairs.data[keep]
+    order = np.lexsort((-value, row))  # by item, nearest first (stable: ties keep their order)
+    row, col, value = row[order], col[order], value[order]
+    rank = np.arange(len(row)) - np.searchsorted(row, row)  # place in the item's own list
+    top = rank < k
     n_rows = data.n_items + 1
     neighbours = np.zeros((n_rows, k), dtype=np.int64)
     weights = np.zeros((n_rows, k), dtype=np.float32)
-    for row in range(1, n_rows):
-        cols = similarity.indices[similarity.indptr[row] : similarity.indptr[row + 1]]
-        vals = similarity.data[similarity.indptr[row] : similarity.indptr[row + 1]]
-        keep = np.argsort(-vals, kind="stable")[:k]
-        neighbours[row, : len(keep)] = cols[keep]
-        weights[row, : len(keep)] = vals[keep] / max(float(vals[keep].sum()), 1e-12)
+    neighbours[row[top], rank[top]] = col[top]
+    weights[row[top], rank[top]] = value[top]
+    weights /= np.maximum(weights.sum(1, keepdims=True), 1e-12)
     labelled = neighbours[:, 0] > 0
     return CoItemsData(holdout_catalogue(labelled, data.config.seed), neighbours, weights)
 
@@ -114,9 +115,9 @@ class CoItemsTask(Task):
         log_p = self._log_probs(model, batch)  # [B, N+1]
         weights = batch["co_weights"]  # [B, K]
         picked = log_p.gather(1, batch["co_items"])  # [B, K]; padding: -inf, weight 0
-        has = weights.sum(-1) > 0
-        loss = -torch.where(weights > 0, weights * picked, 0.0).sum() / max(int(has.sum()), 1)
-        return LossOutput(loss, int(has.sum()))
+        count = int((weights.sum(-1) > 0).sum())
+        loss = -torch.where(weights > 0, weights * picked, 0.0).sum() / max(count, 1)
+        return LossOutput(loss, count)
 
     def predict(self, model: Any, batch: dict[str, Tensor]) -> Tensor:
         """Log-probabilities ``[B, N+1]`` of every other item being co-bought with each."""
