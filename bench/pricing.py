@@ -80,11 +80,10 @@ def launch_check(guide) -> dict:
         enc.brand[r], enc.categories[r], enc.log_price[r], enc.price_missing[r], enc.text[r],
         ids=None, tokens=None if enc.tokens is None else enc.tokens[r],
     )  # fmt: skip
-    history = torch.zeros((len(rows), guide.loaded.config.features.history_weeks,
-                           guide.data.dims()["history_features"]))  # fmt: skip
-    weeks = sales.first_week[rows][:, None] + np.arange(h)[None, :]
-    calendar = torch.tensor(sales.calendar[weeks], dtype=torch.float32)
-    model = guide.model.sales_forecast(items, history, calendar, torch.ones(len(rows)))
+    # each toy as new at its launch week: item row 0 (no history), the launch weeks' calendar
+    launch = sales.first_week[rows]
+    blank = guide.loaded.streams["sales"].batch_at(np.zeros(len(rows), np.int64), launch, 0)
+    model = guide.model.sales_forecast(items, blank)
     expected = model["mean"].sum(1).numpy().astype(np.float64)
     price = np.array([guide.catalogue.views[i].price or np.nan for i in rows])
     ok = np.isfinite(price) & (price > 0)

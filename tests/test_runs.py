@@ -166,6 +166,19 @@ def test_evaluate_reproduces_the_test_metrics_of_training(run_a: Path, shop_path
     assert set(result["test"]) == set(TASKS)
 
 
+def test_sales_intervals_are_calibrated_on_validation_and_kept_in_the_best_checkpoint(
+    run_a: Path,
+) -> None:
+    from toyguide.training.checkpoint import read_checkpoint
+
+    fitted = json.loads((run_a / "metrics.json").read_text())["calibration"]["sales"]
+    parts, meta = read_checkpoint(run_a / "checkpoints" / "best")
+    offset = parts["model"]["heads.sales.interval_offset"].tolist()
+    assert offset == pytest.approx(fitted["interval_offset"]) and any(v != 0 for v in offset)
+    assert meta["calibration"]["sales"] == fitted and "epoch" in meta
+    assert sum(fitted["weeks"]) > 0
+
+
 def test_analyze_tasks_prints_matrices_and_writes_heatmaps(run_a: Path) -> None:
     out = toyguide("analyze", "tasks", run_a)
     assert out.returncode == 0, out.stderr

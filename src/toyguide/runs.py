@@ -42,7 +42,7 @@ from toyguide.models.config import ModelConfig
 from toyguide.models.mixers import MIXERS
 from toyguide.models.mtl import MultiTaskModel
 from toyguide.tasks import build_task_data, get_task, make_streams, tasks_of
-from toyguide.training.checkpoint import latest_checkpoint, read_checkpoint
+from toyguide.training.checkpoint import latest_checkpoint, read_checkpoint, write_checkpoint
 from toyguide.training.trainer import MeanSelection, Selection, TrainConfig, Trainer
 from toyguide.weighting import build_weighting
 
@@ -244,8 +244,12 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
         meta={"probes": probe.probes, "resumed": resume},  # a resumed run probes its rest only
     )
     (out / "relatedness.json").write_text(report.to_json())
-    parts, _ = read_checkpoint(out / "checkpoints" / "best")
+    parts, meta = read_checkpoint(out / "checkpoints" / "best")
     model.load_state_dict(parts["model"])
+    calibration = calibrate_tasks(model, streams)
+    if calibration:  # the best checkpoint carries what was fitted to it
+        write_checkpoint(out / "checkpoints", "best", {"model": model.state_dict()},
+                         {**meta, "calibration": calibration}, latest=False)  # fmt: skip
     test_start = time.perf_counter()
     test = evaluate_model(model, streams, "test", evaluators_of(model))
     extra = {}
@@ -255,6 +259,7 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
     metrics = {
         "test": test,
         **extra,
+        **({"calibration": calibration} if calibration else {}),
         "test_seconds": round(time.perf_counter() - test_start, 2),
         "best_epoch": result.best_epoch,
         "best_validation": result.best_value,
@@ -274,6 +279,18 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
         )
     export_model_folder(model, data, config, out, json_safe(metrics), fingerprint)
     return metrics
+
+
+def calibrate_tasks(model: MultiTaskModel, streams: dict) -> dict[str, Any]:
+    """Each task's :meth:`~toyguide.tasks.base.Task.calibrate` on the validation split, in
+    eval mode; what the tasks fitted, by task."""
+    model.eval()
+    fitted = {}
+    for task in model.tasks:
+        got = model.part(task).calibrate(model, streams[task].eval_batches("validation"))
+        if got is not None:
+            fitted[task] = got
+    return fitted
 
 
 def _with_neighbours(

@@ -33,7 +33,7 @@ def m(name: str, *args, **kwargs) -> float:
 def test_registry_holds_the_benchmark_names() -> None:
     expected = {f"{k}@{n}" for k in ("hr", "ndcg") for n in (5, 10, 20)} | {
         "accuracy", "macro_f1", "auc", "mae_bands", "wape", "mase", "bias", "abs_bias",
-        "pinball", "coverage_80", "coverage_error_80", "mse",
+        "pinball", "coverage_80", "coverage_error_80", "mse", "wape_abs_bias",
     }  # fmt: skip
     assert set(METRICS.names()) == expected
     with pytest.raises(RegistryError, match="known: abs_bias"):
@@ -95,6 +95,13 @@ def test_forecast_metrics_by_hand() -> None:
     assert m("wape", y, f) == pytest.approx(3 / 15)
     assert m("bias", y, f) == pytest.approx(14 / 15 - 1)
     assert m("abs_bias", y, f) == pytest.approx(1 / 15)
+    assert m("wape_abs_bias", y, f) == pytest.approx(4 / 15)
+    # intermittent weeks: forecasting 0 has the lower WAPE (1 < 1.5), the unbiased mean the
+    # lower penalised one (1.5 < 2)
+    y, mean = np.array([0.0, 0.0, 0.0, 9.0]), np.full(4, 2.25)
+    assert m("wape", y, 0 * y) < m("wape", y, mean)
+    assert m("wape_abs_bias", y, mean) == pytest.approx(1.5)
+    assert m("wape_abs_bias", y, 0 * y) == pytest.approx(2.0)
     assert m("mse", [1.0, 2.0], [3.0, 2.0]) == pytest.approx(2.0)
     # in-sample naive errors |2−1|, |4−2| → scale 1.5; MAE (1 + 2)/2 = 1.5
     assert m("mase", [5.0, 5.0], [4.0, 7.0], insample=[1.0, 2.0, 4.0]) == pytest.approx(1.0)

@@ -25,13 +25,13 @@ CONTRACT = {
     "attributes": {"items": torch.int64, "age_band": torch.int64, "gender_target": torch.int64,
                    "functions": torch.float32, "functions_mask": torch.bool},
     "sales": {"items": torch.int64, "history": torch.float32, "calendar": torch.float32,
-              "scale": torch.float32, "target": torch.float32, "target_mask": torch.bool},
+              "summary": torch.float32, "scale": torch.float32, "target": torch.float32, "target_mask": torch.bool},
 }  # fmt: skip
 SHAPES = {
     "seq_items": (L,), "seq_kinds": (L,), "seq_gaps": (L,), "seq_mask": (L,), "next_items": (L,),
     "age_band": (), "gender": (), "interests": (F,), "interests_mask": (), "items": (),
     "gender_target": (), "functions": (F,), "functions_mask": (), "history": (8, 5),
-    "calendar": (4, 6), "scale": (), "target": (4,), "target_mask": (4,),
+    "calendar": (4, 6), "summary": (8,), "scale": (), "target": (4,), "target_mask": (4,),
 }  # fmt: skip
 
 

@@ -217,15 +217,19 @@ def test_id_dropout_only_in_training() -> None:
 
 
 def test_sales_encoder_shapes_and_checks() -> None:
-    dims = SalesDims(history_weeks=12, horizon=4, n_history_features=4, n_calendar_features=6)
+    dims = SalesDims(history_weeks=12, horizon=4, n_history_features=4, n_calendar_features=6,
+                     n_summary_features=3)  # fmt: skip
     enc = SalesEncoder(ModelConfig(d_model=D), dims)
     item_repr = torch.randn(5, D, requires_grad=True)
-    out = enc(item_repr, torch.randn(5, 12, 4), torch.randn(5, 4, 6))
+    summary = torch.randn(5, 3, requires_grad=True)
+    out = enc(item_repr, torch.randn(5, 12, 4), torch.randn(5, 4, 6), summary)
     assert out.shape == (5, D)
     out.sum().backward()
-    assert item_repr.grad.abs().sum() > 0
+    assert item_repr.grad.abs().sum() > 0 and summary.grad.abs().sum() > 0
     with pytest.raises(ConfigError, match="K=12"):
-        enc(item_repr, torch.randn(5, 6, 8), torch.randn(5, 4, 6))
+        enc(item_repr, torch.randn(5, 6, 8), torch.randn(5, 4, 6), summary)
+    with pytest.raises(ConfigError, match="Fs=3"):
+        enc(item_repr, torch.randn(5, 12, 4), torch.randn(5, 4, 6), torch.randn(5, 2))
 
 
 def test_length_groups_cover_every_row_once_each_as_wide_as_its_longest() -> None:

@@ -308,6 +308,40 @@ def test_sales_mean_learns_the_expected_units_where_the_median_is_zero() -> None
     assert pred[..., 1].mean() < 0.5
 
 
+def test_conformal_offsets_make_a_too_narrow_interval_cover_80_percent_of_new_weeks() -> None:
+    """Held-out weeks around a too-narrow P10–P90: the fitted offset widens it to cover ~80 %
+    of fresh weeks from the same distribution, per horizon step, and the order P10 <= P50 <=
+    P90 (and P10 >= 0) holds."""
+    torch.manual_seed(0)
+    head = SalesHead(SalesHeadConfig(D, H))
+    spread = torch.tensor([1.0, 2.0, 3.0, 4.0])  # each step its own noise
+
+    def weeks(n: int) -> tuple[Tensor, Tensor]:
+        pred = torch.zeros(n, H, 4)
+        pred[..., :MEAN] = torch.tensor([4.9, 5.0, 5.1])  # scaled P10, P50, P90
+        return pred, 5 + torch.randn(n, H) * spread
+
+    pred, target = weeks(4000)
+    before = ((target >= pred[..., 0]) & (target <= pred[..., 2])).float().mean()
+    mask = torch.ones(4000, H, dtype=torch.bool)
+    mask[:, -1] = False  # a step without held-out weeks keeps offset 0
+    fitted = head.calibrate(pred, target, mask)
+    assert fitted["weeks"] == [4000, 4000, 4000, 0] and head.interval_offset[-1] == 0
+    torch.testing.assert_close(head.interval_offset[:3], 1.2816 * spread[:3] - 0.1, atol=0.12,
+                               rtol=0)  # fmt: skip
+    fresh, truth = weeks(4000)
+    q = head.to_units(fresh, torch.ones(4000))
+    covered = ((truth >= q[..., 0]) & (truth <= q[..., 2])).float().mean(0)
+    assert before < 0.1 and all(abs(c - 0.8) < 0.03 for c in covered[:3].tolist())
+    assert (q[..., 0] >= 0).all() and (q.diff(dim=-1) >= 0).all()
+    # a too-wide interval is narrowed, never past the median
+    head.calibrate(fresh, torch.full((4000, H), 5.0), torch.ones(4000, H, dtype=torch.bool))
+    assert (head.interval_offset < 0).all()
+    q = head.to_units(fresh, torch.ones(4000))
+    torch.testing.assert_close(q[..., 0], q[..., 1])
+    torch.testing.assert_close(q[..., 2], q[..., 1])
+
+
 def test_scale_weighted_sales_losses_are_the_losses_in_units() -> None:
     """Pinball and Poisson deviance are homogeneous of degree 1, so weighting the scaled losses
     by ``scale`` gives the losses in units divided by the mean scale."""

@@ -63,8 +63,7 @@ def test_a_model_without_a_task_says_so(shop_path: Path) -> None:
     _, model = _built(shop_path, ["attributes"])
     assert model.shopper_encoder is None and not hasattr(model, "sales_encoder")
     with pytest.raises(ConfigError, match="trained without the 'sales' task"):
-        model.sales_forecast(torch.zeros(1, 16), torch.zeros(1, 8, 5), torch.zeros(1, 4, 6),
-                             torch.ones(1))  # fmt: skip
+        model.sales_forecast(torch.zeros(1, 16), {"scale": torch.ones(1)})
     with pytest.raises(ConfigError, match="trained without the 'preference' task"):
         model.item_vectors()
 

@@ -174,6 +174,7 @@ def sales_metrics(prefix: str, a: dict[str, np.ndarray]) -> dict[str, float]:
         f"{prefix}/mase": metric("mase", actual, mean, insample=a["history"]),
         f"{prefix}/bias": metric("bias", actual, mean),
         f"{prefix}/abs_bias": metric("abs_bias", actual, mean),
+        f"{prefix}/wape_abs_bias": metric("wape_abs_bias", actual, mean),
         f"{prefix}/wape_p50": metric("wape", actual, p50),
         f"{prefix}/bias_p50": metric("bias", actual, p50),
         f"{prefix}/pinball": metric("pinball", actual, pred),

@@ -11,9 +11,22 @@ import polars as pl
 from toyguide.features import splits
 from toyguide.features.vocab import Vocabulary
 
-__all__ = ["CALENDAR_FEATURES", "HISTORY_FEATURES", "SalesData", "build_sales", "calendar_features"]
+__all__ = [
+    "CALENDAR_FEATURES", "HISTORY_FEATURES", "SUMMARY_FEATURES", "SalesData", "build_sales",
+    "calendar_features", "summary_features",
+]  # fmt: skip
 
 HISTORY_FEATURES = ("log1p_units_over_scale", "relative_price", "promo", "in_stock", "in_history")
+SUMMARY_FEATURES = (
+    "log1p_level_13_over_scale", "log1p_level_26_over_scale", "log1p_level_52_over_scale",
+    "nonzero_share_26", "weeks_since_sale", "weeks_on_sale", "store_trend_4_13",
+    "store_trend_4_52",
+)  # fmt: skip
+"""What an item's K-week history window cannot show: its level over longer windows, how
+intermittent it is, how long since it last sold and how long it has been on sale (the features
+of Croston-type methods), and where the whole shop's weekly units are heading (the ramp to a
+peak season that every item shares)."""
+_LONG_WINDOWS = (13, 26, 52)
 CALENDAR_FEATURES = (
     "week_sin", "week_cos", "christmas", "childrens_day", "singles_day", "black_friday",
 )  # fmt: skip
@@ -37,6 +50,12 @@ class SalesData:
     first_week: np.ndarray  # [N+1] int64, W for items that never sell
     calendar: np.ndarray  # [W + H, Fc] float32, past the data end too
     weeks: splits.WeekSplit
+    # running sums over weeks 0..w-1 ([N+1, W+1]) and the last sales week before w (-1: none)
+    cum_units: np.ndarray
+    cum_in_history: np.ndarray
+    cum_selling: np.ndarray
+    last_sale_before: np.ndarray
+    cum_store_units: np.ndarray  # [W+1]
 
 
 def _dense(
@@ -79,9 +98,10 @@ def build_sales(
     rel_price = np.nan_to_num(ratio - 1.0, nan=0.0, posinf=0.0)
     stock = _dense(rows, week, column["stock_on_hand"], shape)
     mondays = first_day + 7 * np.arange(n_weeks + horizon)
+    units = np.nan_to_num(_dense(rows, week, column["units"], shape)).astype(np.float32)
     return SalesData(
         mondays=mondays[:n_weeks],
-        units=np.nan_to_num(_dense(rows, week, column["units"], shape)).astype(np.float32),
+        units=units,
         rel_price=(rel_price * in_history).astype(np.float32),
         promo=np.nan_to_num(_dense(rows, week, column["promo"], shape)).astype(np.float32),
         in_stock=np.where(np.isnan(stock), in_history, stock > 0).astype(np.float32),
@@ -89,7 +109,73 @@ def build_sales(
         first_week=first_week,
         calendar=calendar_features(mondays),
         weeks=week_split,
+        **_running_sums(units, in_history),
     )
+
+
+def _running_sums(units: np.ndarray, in_history: np.ndarray) -> dict[str, np.ndarray]:
+    def cumulative(x: np.ndarray) -> np.ndarray:  # [.., W] → [.., W+1], 0 first
+        return np.concatenate([np.zeros((*x.shape[:-1], 1)), np.cumsum(x, axis=-1)], axis=-1)
+
+    weeks = np.arange(units.shape[1])
+    last = np.maximum.accumulate(np.where(units > 0, weeks[None, :], -1), axis=1)
+    return {
+        "cum_units": cumulative(units.astype(np.float64)),
+        "cum_in_history": cumulative(in_history.astype(np.float64)),
+        "cum_selling": cumulative((units > 0).astype(np.float64)),
+        "last_sale_before": np.concatenate([np.full((len(units), 1), -1), last], axis=1),
+        "cum_store_units": cumulative(units.sum(axis=0, dtype=np.float64)),
+    }
+
+
+def summary_features(
+    sales: SalesData, rows: np.ndarray, origins: np.ndarray, scale: np.ndarray
+) -> np.ndarray:
+    """[B, len(SUMMARY_FEATURES)] float32 of (item row, origin week) pairs from the weeks
+    before each origin only; ``scale`` [B] is the level the history window is divided by.
+
+    Levels are mean weekly units over the weeks in the item's history, over ``scale``, as
+    log1p; weeks since the last sale and weeks on sale are log1p(weeks) / log1p(52), capped at
+    1 (an item that never sold counts as 52 weeks without a sale); the shop trends are
+    log(mean weekly units of the shop's last 4 weeks / last 13 or 52). Row 0 (an unknown or
+    new toy) has no history: levels 0, never sold, and the shop's trends.
+    """
+    n_weeks = sales.weeks.n_weeks
+    o = np.clip(origins, 0, n_weeks)
+    r = rows
+    columns = []
+    for window in _LONG_WINDOWS:
+        lo = np.maximum(o - window, 0)
+        total = sales.cum_units[r, o] - sales.cum_units[r, lo]
+        known = sales.cum_in_history[r, o] - sales.cum_in_history[r, lo]
+        columns.append(np.log1p(total / np.maximum(known, 1) / scale))
+    lo = np.maximum(o - 26, 0)
+    known = sales.cum_in_history[r, o] - sales.cum_in_history[r, lo]
+    selling = sales.cum_selling[r, o] - sales.cum_selling[r, lo]
+    columns.append(selling / np.maximum(known, 1))
+    last = sales.last_sale_before[r, o]
+    since = np.where(last >= 0, o - 1 - last, 52)
+    on_sale = np.maximum(o - sales.first_week[r], 0)
+    columns += [_log_weeks(since), _log_weeks(on_sale)]
+    columns += [_store_trend(sales, o, window) for window in (13, 52)]
+    return np.stack(columns, axis=-1).astype(np.float32)
+
+
+def _log_weeks(weeks: np.ndarray) -> np.ndarray:
+    return np.minimum(np.log1p(np.maximum(weeks, 0)) / np.log1p(52), 1.0)
+
+
+def _store_trend(sales: SalesData, origins: np.ndarray, window: int) -> np.ndarray:
+    """log of the shop's mean weekly units over the last 4 weeks / over the last ``window``."""
+    cum = sales.cum_store_units
+
+    def mean_over(weeks: int) -> np.ndarray:
+        lo = np.maximum(origins - weeks, 0)
+        return (cum[origins] - cum[lo]) / np.maximum(origins - lo, 1)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        trend = np.log(mean_over(4) / mean_over(window))
+    return np.nan_to_num(trend, nan=0.0, posinf=0.0, neginf=0.0)
 
 
 def _black_friday(year: int) -> dt.date:

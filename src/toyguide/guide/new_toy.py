@@ -69,12 +69,10 @@ def new_toy_tokens(loaded: LoadedModel, toy: NewToy) -> torch.Tensor:
 def forecast_new_toy(loaded: LoadedModel, items: torch.Tensor) -> dict[str, torch.Tensor]:
     """The sales head on new toys ``[P, D]`` in the weeks after the data, without history:
     ``quantiles`` [P, H, 3] and ``mean`` [P, H] in units, in one forward pass."""
-    cfg, sales, p = loaded.config.features, loaded.data.of("sales"), items.shape[0]
-    n = sales.weeks.n_weeks
-    history = torch.zeros((p, cfg.history_weeks, loaded.data.dims()["history_features"]))
-    calendar = torch.tensor(sales.calendar[n : n + cfg.horizon][None], dtype=torch.float32)
-    # no history: a scale of 1 (the level a toy without sales is forecast at)
-    return loaded.model.sales_forecast(items, history, calendar.expand(p, -1, -1), torch.ones(p))
+    p, n = items.shape[0], loaded.data.of("sales").weeks.n_weeks
+    # item row 0 has no history: a scale of 1 (the level a toy without sales is forecast at)
+    batch = loaded.streams["sales"].batch_at(np.zeros(p, dtype=np.int64), np.full(p, n), n)
+    return loaded.model.sales_forecast(items, batch)
 
 
 def new_toy_demand(loaded: LoadedModel, item: torch.Tensor) -> dict[str, list[float]]:

@@ -230,18 +230,17 @@ class MultiTaskModel(nn.Module):
 
     @torch.no_grad()
     def sales_forecast(
-        self, item_vectors: Tensor, history: Tensor, calendar: Tensor, scale: Tensor
+        self, item_vectors: Tensor, inputs: Mapping[str, Tensor]
     ) -> dict[str, Tensor]:
         """``quantiles`` [B, H, 3] (P10/P50/P90) and ``mean`` [B, H] (the expected units, the
-        point forecast) in units, from item vectors, history, calendar and scale."""
-        return self.part("sales").forecast(self, item_vectors, history, calendar, scale)
+        point forecast) in units, from item vectors and a sales batch's history, calendar,
+        summary and scale (catalogue toys or new ones)."""
+        return self.part("sales").forecast(self, item_vectors, inputs)
 
     @torch.no_grad()
     def sales_outputs(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         """:meth:`sales_forecast` of a sales batch."""
-        return self.sales_forecast(
-            self.encode_items(batch["items"]), batch["history"], batch["calendar"], batch["scale"]
-        )
+        return self.sales_forecast(self.encode_items(batch["items"]), batch)
 
     @torch.no_grad()
     def profile_outputs(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:

@@ -129,6 +129,12 @@ class Task(ABC):
         """Eval-time outputs of a batch (what :meth:`evaluate` reads)."""
         return model.heads[self.name](model.mixer(self.represent(model, batch), self.name))
 
+    def calibrate(self, model: Any, batches: Iterable[dict]) -> dict[str, Any] | None:
+        """Fit what the trained model's outputs need on a held-out split's batches (the
+        validation split, after the best checkpoint is chosen), in the model's own buffers so
+        that the checkpoint carries it; returns what was fitted, or None (by default nothing)."""
+        return None
+
     # -- evaluation ----------------------------------------------------------------------------
     @abstractmethod
     def evaluate(self, model: Any, batches: Iterable[dict]) -> dict[str, float]:

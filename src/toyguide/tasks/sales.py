@@ -13,11 +13,19 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+import torch
 from torch import Tensor, nn
 
 from toyguide.evaluation.protocols import sales_arrays, sales_metrics
 from toyguide.features.data import TaskData
-from toyguide.features.sales import CALENDAR_FEATURES, HISTORY_FEATURES, SalesData, build_sales
+from toyguide.features.sales import (
+    CALENDAR_FEATURES,
+    HISTORY_FEATURES,
+    SUMMARY_FEATURES,
+    SalesData,
+    build_sales,
+    summary_features,
+)
 from toyguide.features.splits import require_labels
 from toyguide.features.streams import Batch, TaskStream, as_bool, as_float, as_long
 from toyguide.models.config import ModelConfig
@@ -26,7 +34,10 @@ from toyguide.models.heads.sales import SalesHead, SalesHeadConfig
 from toyguide.tasks.base import Task, register_task
 from toyguide.tasks.spec import Target, TaskSpec
 
-__all__ = ["SalesStream", "SalesTask"]
+__all__ = ["SALES_INPUTS", "SalesStream", "SalesTask"]
+
+SALES_INPUTS = ("history", "calendar", "summary")
+"""The sales batch's inputs the sales encoder reads beside the item vector, in its order."""
 
 
 class SalesStream(TaskStream):
@@ -97,6 +108,7 @@ class SalesStream(TaskStream):
             "items": as_long(rows),
             "history": as_float(history),
             "calendar": as_float(sales.calendar[target_week]),  # [B, H, Fc]
+            "summary": as_float(summary_features(sales, rows, origins, scale)),  # [B, Fs]
             "scale": as_float(scale),
             "target": as_float(np.where(mask, target, 0.0)),
             "target_mask": as_bool(mask),
@@ -129,6 +141,7 @@ class SalesTask(Task):
             "history_features": len(HISTORY_FEATURES),
             "horizon": data.config.horizon,
             "calendar_features": len(CALENDAR_FEATURES),
+            "summary_features": len(SUMMARY_FEATURES),
         }
 
     def head_config(self, dims: Mapping[str, int], config: ModelConfig) -> SalesHeadConfig:
@@ -142,22 +155,41 @@ class SalesTask(Task):
             history_weeks=dims["history_weeks"], horizon=dims["horizon"],
             n_history_features=dims["history_features"],
             n_calendar_features=dims["calendar_features"],
+            n_summary_features=dims["summary_features"],
         )  # fmt: skip
         return {"sales_encoder": SalesEncoder(config, sizes)}
 
     def represent(self, model: Any, batch: dict[str, Tensor]) -> Tensor:
         item = model.item_encoder(batch["items"])  # [B, D]
-        return model.sales_encoder(item, batch["history"], batch["calendar"])  # [B, D]
+        return model.sales_encoder(item, *(batch[k] for k in SALES_INPUTS))  # [B, D]
 
     def forecast(
-        self, model: Any, item_vectors: Tensor, history: Tensor, calendar: Tensor, scale: Tensor
+        self, model: Any, item_vectors: Tensor, inputs: Mapping[str, Tensor]
     ) -> dict[str, Tensor]:
-        """``quantiles`` [B, H, 3] and ``mean`` [B, H] in units (``scale`` [B] = 1 for a toy
-        without history gives the head's scaled outputs as they are)."""
-        head = model.heads[self.name]
-        h = model.mixer(model.sales_encoder(item_vectors, history, calendar), self.name)
-        out = head(h)  # [B, H, 4] scaled
+        """``quantiles`` [B, H, 3] and ``mean`` [B, H] in units from item vectors and a sales
+        batch's :data:`SALES_INPUTS` (``scale`` [B] = 1 for a toy without history gives the
+        head's scaled outputs as they are)."""
+        head, scale = model.heads[self.name], inputs["scale"]
+        out = self._scaled(model, item_vectors, inputs)  # [B, H, 4]
         return {"quantiles": head.to_units(out, scale), "mean": head.mean_units(out, scale)}
+
+    def _scaled(self, model: Any, item_vectors: Tensor, inputs: Mapping[str, Tensor]) -> Tensor:
+        encoded = model.sales_encoder(item_vectors, *(inputs[k] for k in SALES_INPUTS))
+        return model.heads[self.name](model.mixer(encoded, self.name))
+
+    @torch.no_grad()
+    def calibrate(self, model: Any, batches: Iterable[dict]) -> dict[str, Any] | None:
+        """Conformal P10–P90 offsets from the held-out weeks (:meth:`SalesHead.calibrate`)."""
+        outputs, targets, masks = [], [], []
+        for batch in batches:
+            outputs.append(self._scaled(model, model.encode_items(batch["items"]), batch))
+            targets.append(batch["target"] / batch["scale"][:, None])
+            masks.append(batch["target_mask"])
+        if not outputs:
+            return None
+        return model.heads[self.name].calibrate(
+            torch.cat(outputs), torch.cat(targets), torch.cat(masks)
+        )
 
     def predict(self, model: Any, batch: dict[str, Tensor]) -> Tensor:
         """The quantiles in units ``[B, H, 3]``."""

@@ -1,7 +1,8 @@
 """The sales encoder: an item's representation plus its recent weeks and the weeks ahead.
 
 Combines the shared item vector (what the toy is) with its sales history (K weeks before the
-origin) and the calendar of the H target weeks (seasonal peaks, holidays). A toy with no history
+origin), a summary of its longer past and the shop's trend, and the calendar of the H target
+weeks (seasonal peaks, holidays). A toy with no history
 (all-zero history) is forecast from its item vector and the calendar alone.
 """
 
@@ -26,6 +27,7 @@ class SalesDims:
     horizon: int  # H
     n_history_features: int  # Fh
     n_calendar_features: int  # Fc
+    n_summary_features: int  # Fs
 
 
 class SalesEncoder(nn.Module):
@@ -36,24 +38,31 @@ class SalesEncoder(nn.Module):
         self.config, self.dims = config, dims
         d, p = config.d_model, config.dropout
         n = dims
-        n_in = n.history_weeks * n.n_history_features + n.horizon * n.n_calendar_features
+        n_in = (
+            n.history_weeks * n.n_history_features
+            + n.horizon * n.n_calendar_features
+            + n.n_summary_features
+        )
         self.context = nn.Sequential(nn.Linear(n_in, d), nn.GELU(), nn.Dropout(p), nn.Linear(d, d))
         # the item vector comes from the shared item encoder, also d_model wide
         self.project = nn.Sequential(nn.Linear(2 * d, d), nn.GELU(), nn.Dropout(p), nn.Linear(d, d))
 
-    def forward(self, item_repr: Tensor, history: Tensor, calendar: Tensor) -> Tensor:
-        """``[B, D]``, ``[B, K, Fh]``, ``[B, H, Fc]`` → ``[B, D]``."""
-        self._check(history, calendar)
-        flat = torch.cat([history.flatten(1), calendar.flatten(1)], dim=-1)  # [B, K*Fh + H*Fc]
+    def forward(
+        self, item_repr: Tensor, history: Tensor, calendar: Tensor, summary: Tensor
+    ) -> Tensor:
+        """``[B, D]``, ``[B, K, Fh]``, ``[B, H, Fc]``, ``[B, Fs]`` → ``[B, D]``."""
+        self._check(history, calendar, summary)
+        flat = torch.cat([history.flatten(1), calendar.flatten(1), summary], dim=-1)
         context = self.context(flat)  # [B, D]
         return self.project(torch.cat([item_repr, context], dim=-1))  # [B, D]
 
-    def _check(self, history: Tensor, calendar: Tensor) -> None:
+    def _check(self, history: Tensor, calendar: Tensor, summary: Tensor) -> None:
         # Flattening would accept any K*Fh of the right product; say which axis is wrong instead.
         c = self.dims
         checks = (
             ("history", history, {"K": c.history_weeks, "Fh": c.n_history_features}),
             ("calendar", calendar, {"H": c.horizon, "Fc": c.n_calendar_features}),
+            ("summary", summary, {"Fs": c.n_summary_features}),
         )
         for name, tensor, axes in checks:
             if tuple(tensor.shape[1:]) != tuple(axes.values()):
