@@ -117,7 +117,8 @@ def forecast_run(run: Path, store: Path, panel: Panel, bt: Backtest) -> Forecast
 
     from toyguide.runs import load_best
 
-    data, streams, model, _ = load_best(run, store)
+    served = "refit" if (run / "checkpoints" / "refit").is_dir() else "best"
+    data, streams, model, _ = load_best(run, store, served)
     vocab_rows = data.vocabs["items"].transform(pl.Series(panel.item_ids))
     if (vocab_rows == 0).any():
         raise ValueError(f"{int((vocab_rows == 0).sum())} backtest items are unknown to the run")

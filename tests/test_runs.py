@@ -294,6 +294,58 @@ def test_single_task_run_reports_only_its_task(shop_path: Path, tmp_path: Path) 
     assert all(set(r["validation"]) == {"attributes"} for r in log if "validation" in r)
 
 
+def test_a_refit_trains_on_the_held_out_weeks_and_serves_those_weights(
+    shop_path: Path, tmp_path: Path
+) -> None:
+    from safetensors.torch import load_file
+
+    from toyguide.training.checkpoint import read_checkpoint
+
+    config = write_config(
+        tmp_path / "refit.toml",
+        features={"tasks": ["sales", "attributes"]},
+        train={"epochs": 2, "steps_per_epoch": 3, "refit_epochs": 1},
+    )
+    run = tmp_path / "run"
+    done = train(config, shop_path, run)
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["refit"]["epochs"] == 1 and metrics["refit"]["tasks_through_the_end"] == [
+        "sales"
+    ]
+    refit_log = read_log(run / "refit")
+    assert sum("step" in r for r in refit_log) == 3  # one epoch of 3 steps, log_every = 1
+    best, _ = read_checkpoint(run / "checkpoints" / "best")
+    refitted, meta = read_checkpoint(run / "checkpoints" / "refit")
+    assert meta["epochs"] == 1
+    changed = [k for k in best["model"] if not best["model"][k].equal(refitted["model"][k])]
+    assert any(k.startswith("sales_encoder.") for k in changed)
+    # the calibration of the chosen epoch is kept; the folder serves the refitted weights
+    assert best["model"]["heads.sales.interval_offset"].equal(
+        refitted["model"]["heads.sales.interval_offset"]
+    )
+    served = load_file(str(run / "model" / "model.safetensors"))
+    assert all(served[k].equal(refitted["model"][k]) for k in changed)
+    # the reported test is the chosen epoch's, as `evaluate` (best checkpoint) gives it
+    out = toyguide("evaluate", run, "--store", shop_path)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["test"] == metrics["test"]
+
+
+def test_a_refit_without_a_task_that_holds_weeks_out_is_refused(
+    shop_path: Path, tmp_path: Path
+) -> None:
+    config = write_config(
+        tmp_path / "refit.toml",
+        features={"tasks": ["attributes"]},
+        train={"epochs": 1, "steps_per_epoch": 2, "refit_epochs": 1},
+    )
+    assert "no task of this run holds data out by time" in error_line(
+        train(config, shop_path, tmp_path / "run")
+    )
+    assert not (tmp_path / "run" / "log.jsonl").exists()  # refused before training
+
+
 def test_uncertainty_weights_are_logged_finite_for_every_task(run_a: Path) -> None:
     weights = [r["weight"] for r in read_log(run_a) if "step" in r]
     assert len(weights) == BASE["train"]["epochs"] * STEPS  # log_every = 1

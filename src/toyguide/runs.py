@@ -17,7 +17,7 @@ import math
 import os
 import resource
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -212,6 +212,8 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
     if config.grouping.active:
         return train_groups(config, store_path, out, resume)
     here = init_world()
+    if config.train.refit_epochs and here.size > 1:  # rank 0 alone goes on after the fit
+        raise ConfigError("train.refit_epochs runs in one process; train without --nproc")
     if config.threads:
         torch.set_num_threads(max(1, config.threads // _local_world_size()))
     out.mkdir(parents=True, exist_ok=True)
@@ -224,6 +226,8 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
         if resume:
             _check_same_store(out, store_path, fingerprint)
         data, streams, model = build(config, store)
+    if config.train.refit_epochs:
+        _held_out_by_time(streams)  # refused before the training, not after it
     if not resume and here.is_main:  # a resumed run keeps the record it was started with
         save_toml(config, out / "config.toml")
         (out / "features.json").write_text(json.dumps(data.state()))
@@ -271,6 +275,8 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "data": fingerprint["sha256"],
     }
+    if config.train.refit_epochs:
+        metrics["refit"] = refit(config, model, streams, out)
     (out / "metrics.json").write_text(json.dumps(json_safe(metrics), indent=1))
     if model.neighbours is not None:  # serving may read every event the store holds
         chosen = model.neighbours
@@ -279,6 +285,42 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
         )
     export_model_folder(model, data, config, out, json_safe(metrics), fingerprint)
     return metrics
+
+
+def refit(config: RunConfig, model: MultiTaskModel, streams: dict, out: Path) -> dict[str, Any]:
+    """Train ``train.refit_epochs`` more epochs from the chosen (and calibrated) weights with
+    the data the streams hold out by time in the training split, no selection; the weights
+    go to ``checkpoints/refit`` and into the model folder. The test metrics stay those of the
+    chosen epoch: the refit has seen the test weeks. Its log is in ``refit/``."""
+    started = time.perf_counter()
+    extended = _held_out_by_time(streams)
+    for task in extended:
+        streams[task].through_the_end()
+    units, per_target = loss_units(config)
+    strategy = build_weighting(config.weighting.name, units, **config.weighting.options)
+    epochs = config.train.refit_epochs
+    train = replace(config.train, epochs=epochs, patience=epochs + 1, max_minutes=0.0)
+    trainer = Trainer(
+        model, streams, strategy, lambda m, split: {}, selection_of(config), train,
+        out / "refit", per_target=per_target,
+    )  # fmt: skip
+    result = trainer.fit()
+    model.eval()
+    meta = {"epochs": result.epochs_run, "tasks_through_the_end": extended}
+    write_checkpoint(out / "checkpoints", "refit", {"model": model.state_dict()}, meta,
+                     latest=False)  # fmt: skip
+    return meta | {"seconds": round(time.perf_counter() - started, 2)}
+
+
+def _held_out_by_time(streams: dict) -> list[str]:
+    """The tasks a refit adds data to; a ConfigError when there are none."""
+    tasks = [task for task, stream in streams.items() if stream.holds_out_by_time]
+    if not tasks:
+        raise ConfigError(
+            "train.refit_epochs: no task of this run holds data out by time (sales does); "
+            "a refit would only train longer"
+        )
+    return tasks
 
 
 def calibrate_tasks(model: MultiTaskModel, streams: dict) -> dict[str, Any]:
@@ -368,14 +410,17 @@ def _check_same_store(out: Path, store_path: Path, fingerprint: dict) -> None:
         )
 
 
-def load_best(run_dir: Path, store_path: Path) -> tuple[Any, Any, Any, dict]:
+def load_best(
+    run_dir: Path, store_path: Path, checkpoint: str = "best"
+) -> tuple[Any, Any, Any, dict]:
     """A finished run's (task data, streams, model in eval mode, checkpoint meta) over the
-    store, with the run's fitted encoders and its best checkpoint's weights."""
+    store, with the run's fitted encoders and its best checkpoint's weights (``"refit"``: the
+    refitted weights the model folder serves, where ``train.refit_epochs`` made them)."""
     config = load_toml(run_dir / "config.toml", RunConfig)
     state = json.loads((run_dir / "features.json").read_text())
     with Store.open(store_path, read_only=True) as store:
         data, streams, model = build(config, store, state)
-    parts, meta = read_checkpoint(run_dir / "checkpoints" / "best")
+    parts, meta = read_checkpoint(run_dir / "checkpoints" / checkpoint)
     model.load_state_dict(parts["model"])
     model.eval()
     return data, streams, model, meta

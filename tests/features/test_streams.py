@@ -232,3 +232,26 @@ def _batch_key(batch: dict[str, torch.Tensor]) -> tuple:
     """A batch's identity: its first tensor's values (rows are examples in order)."""
     first = next(iter(batch.values()))
     return tuple(first.reshape(-1).tolist())
+
+
+def test_a_sales_refit_trains_on_the_validation_and_test_weeks_too(task_data: TaskData) -> None:
+    from toyguide.tasks.sales import SalesStream
+
+    stream = SalesStream(task_data)
+    weeks = task_data.of("sales").weeks
+
+    def last_target_week() -> int:
+        batch = stream.make_batch(stream._train, TRAIN)
+        origins = stream.pairs(TRAIN)[1][stream._train]
+        observed = batch["target_mask"].numpy()
+        return int((origins[:, None] + np.arange(observed.shape[1]))[observed].max())
+
+    before, n_before = last_target_week(), len(stream._train)
+    assert before < weeks.target_end(TRAIN)
+    stream.through_the_end()
+    assert last_target_week() == weeks.n_weeks - 1 and len(stream._train) > n_before
+    # validation and test batches are unchanged
+    fresh = SalesStream(task_data)
+    for split in ("validation", "test"):
+        for a, b in zip(stream.eval_batches(split), fresh.eval_batches(split), strict=True):
+            assert all(torch.equal(a[k], b[k]) for k in a)

@@ -45,6 +45,9 @@ class TaskStream(ABC):
     # when the host is in the run (one forward pass shared, no batch of its own); its own
     # batches serve when it trains without the host, and for validation and test
     rides: str | None = None
+    # whether the stream holds its most recent data out for validation and test (by time), so
+    # that a refit (train.refit_epochs) has something to add: see through_the_end
+    holds_out_by_time: bool = False
 
     def __init__(self, data: TaskData) -> None:
         if not data.has(self.task):
@@ -65,6 +68,11 @@ class TaskStream(ABC):
 
     def __len__(self) -> int:
         return math.ceil(len(self._train) / self.batch_size)
+
+    def through_the_end(self) -> None:
+        """Make the training split take in what the stream holds out by time (the most recent
+        weeks), for a refit after the epoch is chosen (streams with ``holds_out_by_time``)."""
+        raise NotImplementedError(f"task '{self.task}' holds nothing out by time")
 
     def batches(self, epoch: int, shard: tuple[int, int] = (0, 1)) -> Iterator[Batch]:
         """One epoch of training batches; the order depends on (seed, task, epoch) only.

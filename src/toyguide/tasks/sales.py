@@ -26,7 +26,7 @@ from toyguide.features.sales import (
     build_sales,
     summary_features,
 )
-from toyguide.features.splits import require_labels
+from toyguide.features.splits import TRAIN, require_labels
 from toyguide.features.streams import Batch, TaskStream, as_bool, as_float, as_long
 from toyguide.models.config import ModelConfig
 from toyguide.models.encoders import SalesDims, SalesEncoder
@@ -52,20 +52,38 @@ class SalesStream(TaskStream):
 
     task = "sales"
     salt = 13
+    holds_out_by_time = True
 
     def __init__(self, data: TaskData) -> None:
         self._pairs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._to_the_end = False
         super().__init__(data)
+
+    def through_the_end(self) -> None:
+        """Train on every origin and every week of the data: the validation and test weeks
+        join the training targets (a refit once the epoch is chosen)."""
+        self._to_the_end = True
+        self._pairs.pop(TRAIN, None)
+        self._train = self.examples(TRAIN)
+
+    def _origins(self, split: int) -> range:
+        if split == TRAIN and self._to_the_end:
+            return range(self.task_data.weeks.n_weeks)
+        return self.task_data.weeks.origins(split)
+
+    def _target_end(self, split: int) -> int:
+        weeks = self.task_data.weeks
+        return weeks.n_weeks if split == TRAIN and self._to_the_end else weeks.target_end(split)
 
     def pairs(self, split: int) -> tuple[np.ndarray, np.ndarray]:
         """(item rows, origin weeks) of a split, item-major."""
         if split not in self._pairs:
             sales, k, h = self.task_data, self.config.history_weeks, self.config.horizon
-            origins = np.array(sales.weeks.origins(split))
+            origins = np.array(self._origins(split))
             first = sales.first_week[:, None]
             valid = (
                 (origins[None, :] + h > first)
-                & (origins[None, :] < sales.weeks.target_end(split))
+                & (origins[None, :] < self._target_end(split))
                 & ((origins[None, :] >= k) | (first > 0))
                 & (first < sales.weeks.n_weeks)
             )
@@ -78,7 +96,7 @@ class SalesStream(TaskStream):
 
     def make_batch(self, examples: np.ndarray, split: int) -> Batch:
         rows, origins = (a[examples] for a in self.pairs(split))
-        return self.batch_at(rows, origins, self.task_data.weeks.target_end(split))
+        return self.batch_at(rows, origins, self._target_end(split))
 
     def batch_at(self, rows: np.ndarray, origins: np.ndarray, target_end: int) -> Batch:
         """The batch for (item row, origin week) pairs; target weeks from ``target_end`` on are

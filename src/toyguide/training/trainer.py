@@ -62,6 +62,10 @@ class TrainConfig:
     # task → the last epoch it trains (a curriculum: an auxiliary task that speeds up the
     # first epochs and then only costs time stops there); a task not named trains throughout
     task_epochs: dict[str, int] = field(default_factory=dict)
+    # > 0: once the epoch is chosen (and tested), train this many more epochs from it with the
+    # data held out by time (the sales task's validation and test weeks) in the training split,
+    # and serve those weights: a forecast then learns from the latest weeks too
+    refit_epochs: int = 0
 
     def __post_init__(self) -> None:
         lr_factor(self.lr_schedule, 1, 1)  # an unknown schedule fails when the config is read
@@ -69,6 +73,8 @@ class TrainConfig:
             raise ConfigError(
                 f"train.task_epochs must be >= 1 for each task, got {self.task_epochs}"
             )
+        if self.refit_epochs < 0:
+            raise ConfigError(f"train.refit_epochs must be >= 0, got {self.refit_epochs}")
         if not 0.0 <= self.lr_floor <= 1.0 or self.warmup_steps < 0:
             raise ConfigError(
                 "train.lr_floor must be in [0, 1] and train.warmup_steps >= 0, got "
