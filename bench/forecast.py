@@ -66,6 +66,17 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--steps-per-epoch", type=int, default=150)
     p.add_argument("--patience", type=int, default=3)
     p.add_argument("--lr", type=float, default=0.001)
+    p.add_argument(
+        "--refit-epochs",
+        type=int,
+        default=0,
+        help="train.refit_epochs: epochs through the held-out weeks once chosen",
+    )
+    p.add_argument(
+        "--selection-metric",
+        default="",
+        help='selection.metric, e.g. "units/wape_abs_bias" ("": the task\'s own)',
+    )
     p.add_argument("--mixer", default="mmoe")
     p.add_argument("--weighting", default="uncertainty")
     p.add_argument("--mtl-tasks", default=",".join(MTL_TASKS), help="tasks of toyguide-mtl")

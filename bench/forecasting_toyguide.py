@@ -105,6 +105,9 @@ epochs = {args.epochs}
 steps_per_epoch = {args.steps_per_epoch}
 lr = {args.lr}
 patience = {args.patience}
+refit_epochs = {args.refit_epochs}
+[selection]
+metric = "{args.selection_metric}"
 [analysis]
 every_steps = 0
 """

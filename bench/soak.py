@@ -172,10 +172,12 @@ def sample_memory(server: psutil.Process, every: float, stop: threading.Event) -
 
 
 def memory_growth(samples: list[dict], window_s: float = 60.0) -> dict:
-    """Per process: median RSS over the first and over the last ``window_s`` and the growth."""
+    """Per process: median RSS over the first and over the last ``window_s`` (a quarter of the
+    run at most, so the two windows never overlap) and the growth."""
     if not samples:
         return {}
     end = samples[-1]["t"]
+    window_s = min(window_s, (end - samples[0]["t"]) / 4)
     first = [s for s in samples if s["t"] <= samples[0]["t"] + window_s]
     last = [s for s in samples if s["t"] >= end - window_s]
     out = {}
