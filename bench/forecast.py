@@ -12,7 +12,9 @@ before the origin. Rows:
 * ``lightgbm``: a global direct multi-horizon model on lags (bench/forecasting_baselines.py);
 * ``toyguide-stl`` (the sales task alone) and ``toyguide-mtl`` (sales + preference over the
   same customers' purchases + attributes from product titles), each trained once with
-  ``toyguide train`` on the store truncated before the first origin (bench/forecasting_toyguide.py).
+  ``toyguide train`` on the store truncated before the first origin, its epoch chosen on the
+  engine's validation weeks and then refitted through the weeks the engine held out
+  (``--refit-epochs``; bench/forecasting_toyguide.py).
 
 **Seasonality.** The data covers one year (2010-11-29 … 2011-12-05), so no model can learn a
 yearly pattern from a previous year: there is no seasonal naive and ETS is non-seasonal. The
@@ -69,8 +71,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument(
         "--refit-epochs",
         type=int,
-        default=0,
-        help="train.refit_epochs: epochs through the held-out weeks once chosen",
+        default=2,
+        help="train.refit_epochs: epochs through the engine's held-out weeks once chosen",
     )
     p.add_argument(
         "--selection-metric",
@@ -96,7 +98,7 @@ def parse_args() -> argparse.Namespace:
     args.mtl_tasks = tuple(t.strip() for t in args.mtl_tasks.split(",") if t.strip())
     if args.quick:
         args.seeds, args.origins, args.items = 1, 3, 300
-        args.epochs, args.steps_per_epoch, args.patience = 1, 20, 1
+        args.epochs, args.steps_per_epoch, args.patience, args.refit_epochs = 1, 20, 1, 1
     return args
 
 

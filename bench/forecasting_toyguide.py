@@ -10,8 +10,12 @@ sales rows from the first backtest week on and events from its Monday on are del
 item's catalogue price is replaced by the median of its weekly prices before that week (items
 with no sale before it keep the catalogue's). The engine then trains on targets before week
 cutoff−8, selects its epoch on targets in weeks cutoff−8 … cutoff−5 and reports its own "test"
-on weeks cutoff−4 … cutoff−1: nothing from the backtest weeks. The catalogue (ids, titles,
-functions) stays whole, as a shop knows its listings before they sell.
+on weeks cutoff−4 … cutoff−1: nothing from the backtest weeks. With ``train.refit_epochs``
+(``--refit-epochs``, default 2) it then trains on from the chosen epoch with targets up to
+cutoff−1, the 8 weeks it held out included, and the backtest uses those refitted weights: the
+baselines see every week before the first origin, and a model 8 weeks stale forecasts a rising
+season low. The catalogue (ids, titles, functions) stays whole, as a shop knows its listings
+before they sell.
 
 **How it forecasts the backtest.** The run is loaded against the full store with its fitted
 encoders (``evaluation.experiment.build`` with the run's ``features.json``) and the best

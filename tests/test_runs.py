@@ -364,9 +364,9 @@ def test_selection_all_takes_every_tasks_own_metric() -> None:
     assert selection.higher_is_better
     assert [(task, metric) for task, metric, _ in selection.parts] == [
         ("preference", "next_item/ndcg@10"), ("attributes", "age_band/accuracy"),
-        ("sales", "units/wape"), ("profile", "age_band/accuracy"),
+        ("sales", "units/wape_abs_bias"), ("profile", "age_band/accuracy"),
     ]  # fmt: skip
-    assert dict((t, h) for t, _, h in selection.parts)["sales"] is False  # WAPE: lower is better
+    assert dict((t, h) for t, _, h in selection.parts)["sales"] is False  # lower is better
     with pytest.raises(ConfigError, match="each task's own"):
         selection_of(run_config_from_dict({"selection": {"task": "all", "metric": "x/mse"}}))
 
