@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/throughput.py --out bench/results/throughput.json
 	$(BIN)/python bench/mtl_summary.py --out bench/results/mtl_summary.json
 	$(BIN)/python bench/serve.py --out bench/results/serve.json
+	$(BIN)/python bench/soak.py --workers 2 --rate 70 --out bench/results/soak.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-import soak  # bench/ is not a package: imported from its folder
+BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
-def test_memory_growth_compares_the_first_and_the_last_windows_per_process() -> None:
+@pytest.fixture
+def soak(monkeypatch: pytest.MonkeyPatch):
+    """bench/soak.py (bench/ is not a package; on sys.path for this test only)."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    return importlib.import_module("soak")
+
+
+def test_memory_growth_compares_the_first_and_the_last_windows_per_process(soak) -> None:
     # process 1 grows from 100 to 110 MB over 10 minutes; process 2 is flat; 3 appears late
     samples = [{"t": t, "rss_mb": {1: 100 + t / 60, 2: 50.0} | ({3: 9.0} if t > 300 else {})}
                for t in range(10, 610, 10)]  # fmt: skip
@@ -27,7 +33,7 @@ def test_memory_growth_compares_the_first_and_the_last_windows_per_process() -> 
     assert short["1"]["last_minute_mb"] > short["1"]["first_minute_mb"]
 
 
-def test_the_workload_spreads_the_guide_share_evenly(monkeypatch) -> None:
+def test_the_workload_spreads_the_guide_share_evenly(soak, monkeypatch) -> None:
     monkeypatch.setattr(soak.serve, "shopper_ids", lambda store: ["s1", "s2", "s3"])
     requests = soak.workload(Path("unused"), 100, 0.2)
     routes = [route for route, _ in requests]
