@@ -212,11 +212,7 @@ def main() -> None:
         "zero failed requests",
         "versions": {"python": platform.python_version(), "machine": platform.machine()},
     }
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+    common.emit(report, args.out)
 
 
 if __name__ == "__main__":

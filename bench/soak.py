@@ -20,7 +20,6 @@ them (the goal: under 5 %, zero failed requests, zero failed reloads).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import threading
@@ -30,6 +29,7 @@ from pathlib import Path
 import httpx
 import psutil
 
+import common  # bench/common.py: python puts the script's folder first on sys.path
 import serve  # bench/serve.py: the shop, the model and the server it starts
 
 SAMPLE_S = 10
@@ -255,11 +255,7 @@ def main() -> None:
         "memory_samples": memory,
         "goal": "memory growth < 5 % per process, zero failed requests, zero failed reloads",
     }
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+    common.emit(report, args.out)
 
 
 if __name__ == "__main__":
