@@ -26,7 +26,9 @@ SUMMARY_FEATURES = (
 intermittent it is, how long since it last sold and how long it has been on sale (the features
 of Croston-type methods), and where the whole shop's weekly units are heading (the ramp to a
 peak season that every item shares)."""
-_LONG_WINDOWS = (13, 26, 52)
+_LONG_WINDOWS = (13, 26, 52)  # the levels' windows, in weeks
+_SELLING_WINDOW = 26  # the share of selling weeks
+_STORE_WINDOWS = (13, 52)  # the shop's last 4 weeks against these
 CALENDAR_FEATURES = (
     "week_sin", "week_cos", "christmas", "childrens_day", "singles_day", "black_friday",
 )  # fmt: skip
@@ -51,11 +53,10 @@ class SalesData:
     calendar: np.ndarray  # [W + H, Fc] float32, past the data end too
     weeks: splits.WeekSplit
     # running sums over weeks 0..w-1 ([N+1, W+1]) and the last sales week before w (-1: none)
-    cum_units: np.ndarray
-    cum_in_history: np.ndarray
-    cum_selling: np.ndarray
-    last_sale_before: np.ndarray
-    cum_store_units: np.ndarray  # [W+1]
+    cum_units: np.ndarray  # float64
+    cum_selling: np.ndarray  # int32: weeks with a sale
+    last_sale_before: np.ndarray  # int32
+    cum_store_units: np.ndarray  # [W+1] float64
 
 
 def _dense(
@@ -109,21 +110,21 @@ def build_sales(
         first_week=first_week,
         calendar=calendar_features(mondays),
         weeks=week_split,
-        **_running_sums(units, in_history),
+        **_running_sums(units),
     )
 
 
-def _running_sums(units: np.ndarray, in_history: np.ndarray) -> dict[str, np.ndarray]:
+def _running_sums(units: np.ndarray) -> dict[str, np.ndarray]:
     def cumulative(x: np.ndarray) -> np.ndarray:  # [.., W] → [.., W+1], 0 first
-        return np.concatenate([np.zeros((*x.shape[:-1], 1)), np.cumsum(x, axis=-1)], axis=-1)
+        zero = np.zeros((*x.shape[:-1], 1), dtype=x.dtype)
+        return np.concatenate([zero, np.cumsum(x, axis=-1, dtype=x.dtype)], axis=-1)
 
-    weeks = np.arange(units.shape[1])
-    last = np.maximum.accumulate(np.where(units > 0, weeks[None, :], -1), axis=1)
+    weeks = np.arange(units.shape[1], dtype=np.int32)
+    last = np.maximum.accumulate(np.where(units > 0, weeks[None, :], np.int32(-1)), axis=1)
     return {
         "cum_units": cumulative(units.astype(np.float64)),
-        "cum_in_history": cumulative(in_history.astype(np.float64)),
-        "cum_selling": cumulative((units > 0).astype(np.float64)),
-        "last_sale_before": np.concatenate([np.full((len(units), 1), -1), last], axis=1),
+        "cum_selling": cumulative((units > 0).astype(np.int32)),
+        "last_sale_before": np.concatenate([np.full((len(units), 1), -1, np.int32), last], 1),
         "cum_store_units": cumulative(units.sum(axis=0, dtype=np.float64)),
     }
 
@@ -140,24 +141,25 @@ def summary_features(
     log(mean weekly units of the shop's last 4 weeks / last 13 or 52). Row 0 (an unknown or
     new toy) has no history: levels 0, never sold, and the shop's trends.
     """
-    n_weeks = sales.weeks.n_weeks
-    o = np.clip(origins, 0, n_weeks)
-    r = rows
+    o, first = np.clip(origins, 0, sales.weeks.n_weeks), sales.first_week[rows]
+
+    def in_window(window: int) -> tuple[np.ndarray, np.ndarray]:
+        """The window's first week and its weeks in the item's history (from its first sale)."""
+        lo = np.maximum(o - window, 0)
+        return lo, np.maximum(o - np.maximum(lo, first), 0)
+
     columns = []
     for window in _LONG_WINDOWS:
-        lo = np.maximum(o - window, 0)
-        total = sales.cum_units[r, o] - sales.cum_units[r, lo]
-        known = sales.cum_in_history[r, o] - sales.cum_in_history[r, lo]
+        lo, known = in_window(window)
+        total = sales.cum_units[rows, o] - sales.cum_units[rows, lo]
         columns.append(np.log1p(total / np.maximum(known, 1) / scale))
-    lo = np.maximum(o - 26, 0)
-    known = sales.cum_in_history[r, o] - sales.cum_in_history[r, lo]
-    selling = sales.cum_selling[r, o] - sales.cum_selling[r, lo]
+    lo, known = in_window(_SELLING_WINDOW)
+    selling = sales.cum_selling[rows, o] - sales.cum_selling[rows, lo]
     columns.append(selling / np.maximum(known, 1))
-    last = sales.last_sale_before[r, o]
+    last = sales.last_sale_before[rows, o]
     since = np.where(last >= 0, o - 1 - last, 52)
-    on_sale = np.maximum(o - sales.first_week[r], 0)
-    columns += [_log_weeks(since), _log_weeks(on_sale)]
-    columns += [_store_trend(sales, o, window) for window in (13, 52)]
+    columns += [_log_weeks(since), _log_weeks(np.maximum(o - first, 0))]
+    columns += [_store_trend(sales, o, window) for window in _STORE_WINDOWS]
     return np.stack(columns, axis=-1).astype(np.float32)
 
 
