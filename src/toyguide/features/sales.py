@@ -158,7 +158,7 @@ def summary_features(
     columns.append(selling / np.maximum(known, 1))
     last = sales.last_sale_before[rows, o]
     since = np.where(last >= 0, o - 1 - last, 52)
-    columns += [_log_weeks(since), _log_weeks(np.maximum(o - first, 0))]
+    columns += [_log_weeks(since), _log_weeks(o - first)]  # before the launch: 0
     columns += [_store_trend(sales, o, window) for window in _STORE_WINDOWS]
     return np.stack(columns, axis=-1).astype(np.float32)
 
