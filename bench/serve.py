@@ -58,6 +58,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--seconds", type=int, default=60)
     p.add_argument("--concurrency", default="1,32")
     p.add_argument("--workers", type=int, default=1, help="toyguide serve --workers")
+    p.add_argument("--shopper-cache", type=int, default=None,
+                   help="toyguide serve --shopper-cache (default: serve's; 0 = no cache)")
+    p.add_argument("--request-shoppers", type=int, default=200,
+                   help="distinct known shoppers the recommendation requests cycle through")
     p.add_argument("--workdir", type=Path, default=None)
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--quick", action="store_true")
@@ -89,7 +93,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(store: Path, run: Path, port: int, workers: int) -> subprocess.Popen:
+def start_server(
+    store: Path, run: Path, port: int, workers: int, shopper_cache: int | None = None
+) -> subprocess.Popen:
     env = {
         **os.environ,
         "TOYGUIDE_ADMIN_TOKEN": "bench-admin",
@@ -97,7 +103,8 @@ def start_server(store: Path, run: Path, port: int, workers: int) -> subprocess.
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "toyguide", "serve", "--model", str(run), "--store", str(store),
-         "--port", str(port), "--workers", str(workers)],
+         "--port", str(port), "--workers", str(workers),
+         *(["--shopper-cache", str(shopper_cache)] if shopper_cache is not None else [])],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
     )  # fmt: skip
     deadline, pids = time.time() + 300, set()
@@ -187,9 +194,9 @@ def main() -> None:
     work = args.workdir or Path(tempfile.mkdtemp(prefix="toyguide-serve-"))
     work.mkdir(parents=True, exist_ok=True)
     store, run = prepare(args, work)
-    shoppers = shopper_ids(store)
+    shoppers = shopper_ids(store, args.request_shoppers)
     port = free_port()
-    server = start_server(store, run, port, args.workers)
+    server = start_server(store, run, port, args.workers, args.shopper_cache)
     workloads = {
         "/v1/recommendations": [{"shopper_id": s, "k": 10} for s in shoppers],
         "/v1/guide": [{"text": t, "k": 10} for t in GUIDE_TEXTS],

@@ -10,39 +10,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from toyguide.data.ingest import build_synthetic_store
-from toyguide.data.store import Store
-from toyguide.data.synth import SynthConfig
 from toyguide.errors import CheckpointError, DataValidationError, NotFoundError
 from toyguide.guide import parse
 from toyguide.guide.engine import Guide
-from toyguide.runs import run_config_from_dict, train_run
-
-RUN = {
-    "threads": 1,
-    "features": {"tasks": ["preference", "attributes", "sales", "profile"], "horizon": 8},
-    "model": {"d_model": 16, "shopper_layers": 1},
-    "train": {"epochs": 1, "steps_per_epoch": 15},
-    "analysis": {"every_steps": 0},
-}
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("guide")
-    store = root / "shop.duckdb"
-    with Store.open(store) as s:
-        build_synthetic_store(s, SynthConfig(n_shoppers=400, n_items=80, n_weeks=30, seed=3))
-    train_run(run_config_from_dict(RUN), store, root / "run")
-    return root / "run", store
-
-
-@pytest.fixture(scope="module")
-def guide(trained: tuple[Path, Path]):
-    run, store = trained
-    g = Guide.load(run, store, semantic=False)
-    yield g
-    g.close()
 
 
 def test_tampered_model_folder_is_refused(trained: tuple[Path, Path], tmp_path: Path) -> None:

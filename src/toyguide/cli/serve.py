@@ -43,6 +43,14 @@ def serve_command(
             "the rate limit is per worker.",
         ),
     ] = 1,
+    shopper_cache: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Known shoppers whose vectors each worker keeps between their requests "
+            "(least recently asked go first; emptied by a reload; 0 = compute every time).",
+        ),
+    ] = 50_000,
 ) -> None:
     """Serve the HTTP API and the web pages (uvicorn) until interrupted. Prefer the
     environment variables for tokens: options show in the process list. A per-client rate
@@ -60,6 +68,7 @@ def serve_command(
         port=port,
         rates=rates,
         workers=workers,
+        shopper_cache=shopper_cache,
     )
     serve(
         settings,

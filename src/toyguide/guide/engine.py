@@ -27,7 +27,6 @@ from toyguide.guide.loaded import (
     label_probabilities,
     load_model_folder,
     neighbour_candidates,
-    retrieval_queries,
     sales_forecasts,
     shopper_state,
     top_k,
@@ -56,6 +55,7 @@ from toyguide.guide.request import GuideRequest
 from toyguide.guide.rules import check_rules, rule_notes
 from toyguide.guide.segments import predicted_segments
 from toyguide.guide.semantic import match_text
+from toyguide.guide.shopper_cache import DEFAULT_SHOPPERS, ShopperVectors
 from toyguide.guide.views import (
     Forecast,
     InventoryPlan,
@@ -81,7 +81,7 @@ NO_HISTORY_NOTE = (
 class Guide:
     def __init__(
         self, loaded: LoadedModel, store: Store, semantic: Any = None,
-        rates: ExchangeRates = DEFAULT_RATES,
+        rates: ExchangeRates = DEFAULT_RATES, shopper_cache: int = DEFAULT_SHOPPERS,
     ) -> None:  # fmt: skip
         from toyguide.features.text import TextEmbedder
 
@@ -93,6 +93,7 @@ class Guide:
         self._segments: list[Segment] | None = None
         self._book: CatalogueForecast | None = None  # every toy's forecast, on first use
         self._book_lock = threading.Lock()
+        self.shoppers = ShopperVectors(loaded, CANDIDATES, shopper_cache)
         with torch.no_grad():
             self.item_space = (
                 self.model.item_vectors() if "preference" in self.model.tasks else None
@@ -135,6 +136,7 @@ class Guide:
     def load(
         cls, model_dir: Path, store_path: Path, *, semantic: bool = True,
         rates: ExchangeRates = DEFAULT_RATES, read_only: bool = False,
+        shopper_cache: int = DEFAULT_SHOPPERS,
     ) -> Guide:  # fmt: skip
         """``read_only``: open the store so that other processes can read it too (then
         ``record_events`` cannot write; ``check_events`` still validates)."""
@@ -148,7 +150,7 @@ class Guide:
         except BaseException:
             store.close()  # a refused folder (say, on a reload) leaves no connection behind
             raise
-        return cls(loaded, store, SemanticMatcher() if semantic else None, rates)
+        return cls(loaded, store, SemanticMatcher() if semantic else None, rates, shopper_cache)
 
     def close(self) -> None:
         self.store.close()
@@ -231,14 +233,11 @@ class Guide:
 
     @torch.no_grad()
     def _preference_scores(self, row: int) -> tuple[np.ndarray, np.ndarray]:
-        state = shopper_state(self.loaded, row)
-        h = self.model.shopper_vector(state)  # [1, D]
-        query = retrieval_queries(self.loaded, h)[0]
-        _, candidates = top_k(self.loaded.items_index, query, CANDIDATES)
-        logits = self.model.next_item_scores(h, self.item_space)  # [1, N+1]
+        shopper = self.shoppers.get(row)
+        logits = self.model.next_item_scores(shopper.vector, self.item_space)  # [1, N+1]
         log_probs = torch.log_softmax(logits, -1).numpy().astype(np.float64)
-        base, paired = neighbour_candidates(self.loaded, state["seq_items"], log_probs, CANDIDATES)
-        return base[0], np.union1d(candidates, paired[0])
+        base, paired = neighbour_candidates(self.loaded, shopper.events, log_probs, CANDIDATES)
+        return base[0], np.union1d(shopper.retrieved, paired[0])
 
     def _text_scores(
         self, text: str, request: GuideRequest | None

@@ -59,7 +59,7 @@ def _build(settings: Settings, guide: Any, *, owned: bool) -> FastAPI:
     shared = settings.workers > 1  # worker processes share the store, dialogues and reloads
     store_lock = threading.Lock()
     loader = partial(load_guide, store_path=settings.store, rates=settings.rates,
-                     read_only=shared)  # fmt: skip
+                     read_only=shared, shopper_cache=settings.shopper_cache)  # fmt: skip
     holder = GuideHolder(loader, settings.model_dir, store_lock)
     if guide is not None:
         holder.install(guide, settings.model_dir, owned=owned)
@@ -140,7 +140,9 @@ def serve(
         serve_workers(settings, announce, say)
         return
     torch.set_num_threads(settings.torch_threads)
-    guide = load_guide(settings.model_dir, settings.store, settings.rates)
+    guide = load_guide(
+        settings.model_dir, settings.store, settings.rates, shopper_cache=settings.shopper_cache
+    )
     try:
         app = _build(settings, guide, owned=True)
         if announce is not None:

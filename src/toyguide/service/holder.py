@@ -47,12 +47,18 @@ class SerialEmbedder:
 
 
 def load_guide(
-    model_dir: Path, store_path: Path, rates: Path | None = None, *, read_only: bool = False
+    model_dir: Path,
+    store_path: Path,
+    rates: Path | None = None,
+    *,
+    read_only: bool = False,
+    shopper_cache: int | None = None,
 ) -> Any:
     """``Guide.load`` made ready to serve: one shared, serialised MiniLM for search and the
     parser's fallback, loaded and warmed now rather than by the first shopper; ``rates`` a
     rate table TOML (``guide/currency.py``; None: the guide's dated defaults); ``read_only``
-    opens the store so that other worker processes can open it too."""
+    opens the store so that other worker processes can open it too; ``shopper_cache``: known
+    shoppers' vectors kept between requests (None: the guide's default; guide/shopper_cache.py)."""
     from toyguide.guide.currency import DEFAULT_RATES, load_rates
     from toyguide.guide.engine import Guide
 
@@ -60,7 +66,10 @@ def load_guide(
         raise StoreError(f"{store_path}: no store there")
     try:
         table = load_rates(rates) if rates is not None else DEFAULT_RATES
-        guide = Guide.load(Path(model_dir), Path(store_path), rates=table, read_only=read_only)
+        cache = {} if shopper_cache is None else {"shopper_cache": shopper_cache}
+        guide = Guide.load(
+            Path(model_dir), Path(store_path), rates=table, read_only=read_only, **cache
+        )
     except OSError as exc:  # an unreadable path given to reload: the admin's input, not a bug
         raise ConfigError(f"cannot read model folder '{model_dir}': {exc}") from None
     try:

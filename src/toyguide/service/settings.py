@@ -45,6 +45,8 @@ class Settings:
     # use the cores better than threads inside one request (which thrash under load).
     torch_threads: int = 1
     inference_slots: int = 2  # requests using the model at once (about the number of cores)
+    # known shoppers' vectors kept between requests (guide/shopper_cache.py; 0 = none)
+    shopper_cache: int = 50_000
     # Open routes, per client address: ``rate_limit`` requests a second after a burst of
     # ``rate_burst`` (0 = no limit); the addresses of ``rate_clients`` clients are kept.
     rate_limit: float = 0.0
@@ -86,6 +88,8 @@ class Settings:
         for name in ("admin_token", "merchant_token"):  # blank = not configured
             value = getattr(self, name)
             object.__setattr__(self, name, value.strip() or None if value else None)
+        if self.shopper_cache < 0:
+            raise ConfigError(f"shopper_cache must be >= 0, got {self.shopper_cache}")
         if self.max_dialogues < 1:
             raise ConfigError(f"max_dialogues must be >= 1, got {self.max_dialogues}")
         if not self.dialogue_ttl_s > 0:

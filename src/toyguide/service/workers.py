@@ -66,7 +66,13 @@ def serve_workers(
     taken), run ``settings.workers`` workers until interrupted, then ingest their spool."""
     from toyguide.service.app import ingest_pending_events
 
-    load_guide(settings.model_dir, settings.store, settings.rates, read_only=True).close()
+    load_guide(
+        settings.model_dir,
+        settings.store,
+        settings.rates,
+        read_only=True,
+        shopper_cache=settings.shopper_cache,
+    ).close()
     clear_marker(settings.runtime_dir)  # an earlier run's reload must not pick the folder
     sockets = reuse_port_sockets(settings.host, settings.port, settings.workers)
     try:
