@@ -58,10 +58,18 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--seconds", type=int, default=60)
     p.add_argument("--concurrency", default="1,32")
     p.add_argument("--workers", type=int, default=1, help="toyguide serve --workers")
-    p.add_argument("--shopper-cache", type=int, default=None,
-                   help="toyguide serve --shopper-cache (default: serve's; 0 = no cache)")
-    p.add_argument("--request-shoppers", type=int, default=200,
-                   help="distinct known shoppers the recommendation requests cycle through")
+    p.add_argument(
+        "--shopper-cache",
+        type=int,
+        default=None,
+        help="toyguide serve --shopper-cache (default: serve's; 0 = no cache)",
+    )
+    p.add_argument(
+        "--request-shoppers",
+        type=int,
+        default=200,
+        help="distinct known shoppers the recommendation requests cycle through",
+    )
     p.add_argument("--workdir", type=Path, default=None)
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--quick", action="store_true")

@@ -106,6 +106,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--max-len", type=int, default=8)
     p.add_argument("--mixer", default="mmoe")
     p.add_argument("--weighting", default="uncertainty")
+    p.add_argument(
+        "--profile-items",
+        action="store_true",
+        help="model.profile_items: a linear term over the shopper's items in the "
+        "profile head; the toyguide rows are then named *-items",
+    )
     p.add_argument("--permutations", type=int, default=200)
     p.add_argument("--c-grid", type=float, nargs="+", default=pb.LOGREG_C, help="logreg C values")
     p.add_argument("--threads", type=int, default=1)
@@ -136,13 +142,18 @@ def run_config(
     selection: tuple[str, str] = ("profile", "age_band/accuracy"),
 ) -> str:
     features = tomli_w.dumps({"features": feature_config(args, tasks, fold)})
+    items = (
+        f"\nprofile_items = true\nprofile_item_scale = {args.profile_item_scale}"
+        if args.profile_items and "profile" in tasks
+        else ""
+    )
     return f"""seed = {seed}
 threads = {args.threads}
 {features}
 [model]
 d_model = {args.d_model}
 mixer = "{args.mixer}"
-use_text = false
+use_text = false{items}
 [weighting]
 name = "{args.weighting if len(tasks) > 1 else "equal"}"
 [train]
@@ -202,6 +213,7 @@ def engine_fold(test: dict, target: str) -> dict:
 def toyguide_rows(args: argparse.Namespace, work: Path, store: Path) -> dict:
     rows: dict = {}
     for name, tasks in MODELS.items():
+        name += "-items" if args.profile_items else ""  # the suffix main() reads them by
         runs = []
         for fold in range(args.toyguide_folds):
             for seed in range(args.seeds):
@@ -282,6 +294,7 @@ def main() -> None:
     permutation = pp.permutation_tests(rows, x, labelled, args.permutations)
     print(f"permutation tests done after {time.perf_counter() - start:.0f}s", file=sys.stderr)
     rows |= toyguide_rows(args, work, store)
+    suffix = "-items" if args.profile_items else ""
     rows["toyguide-stl-sales"] = sales_alone(args, work, store)
     report = {
         "benchmark": "profile",
@@ -293,8 +306,14 @@ def main() -> None:
         | CONFIG_NOTES,
         "data": data_section(args, items, store, labelled) | {"derived_rows": derived},
         "rows": rows,
-        "delta_m": common.delta_m_of_rows(rows, DELTA_METRICS, profile_metrics),
-        "relatedness": common.relatedness_of(work / "toyguide-mtl-fold0-seed0"),
+        "delta_m": common.delta_m_of_rows(
+            rows,
+            DELTA_METRICS,
+            profile_metrics,
+            mtl=f"toyguide-mtl{suffix}",
+            stl=f"toyguide-stl{suffix}",
+        ),
+        "relatedness": common.relatedness_of(work / f"toyguide-mtl{suffix}-fold0-seed0"),
         "permutation_test": permutation,
         "signal": pp.verdict(permutation),
         "wall_seconds": round(time.perf_counter() - start, 1),

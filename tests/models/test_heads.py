@@ -246,6 +246,34 @@ def test_the_word_term_starts_at_zero_and_learns_the_word_that_decides_a_label()
     assert (predicted == batch["age_band"]).float().mean() > 0.9
 
 
+def test_the_item_term_starts_at_zero_and_learns_the_item_that_decides_a_profile() -> None:
+    torch.manual_seed(0)
+    plain = ProfileHead(ProfileHeadConfig(D))
+    itemed = ProfileHead(ProfileHeadConfig(D, n_items=40))
+    itemed.load_state_dict(plain.state_dict(), strict=False)
+    h = torch.randn(B, D)
+    items = torch.randint(1, 41, (B, 6))
+    items[:, :2] = 0  # left padding, as shopper sequences are right-aligned
+    for name, out in itemed(h, items).items():  # zero item weights: the head without items
+        assert torch.allclose(out, plain(h)[name]), name
+    assert itemed(h)["age_band"].shape == (B, 6)  # no items given: the encoding alone
+    # the child's age band is decided by one bought item; the states are noise
+    items[:, -1] = torch.randint(1, 7, (B,))
+    batch = {"age_band": items[:, -1] - 1, "gender": torch.full((B,), -1),
+             "interests": torch.zeros(B, 15), "interests_mask": torch.zeros(B, dtype=torch.bool)}  # fmt: skip
+    optim = torch.optim.Adam(itemed.items.parameters(), lr=0.5)
+    first = None
+    for _ in range(30):
+        loss = itemed.losses(itemed(torch.randn(B, D), items), batch)["age_band"].loss
+        first = first if first is not None else float(loss)
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+    assert float(loss) < 0.5 * first
+    predicted = itemed(torch.zeros(B, D), items)["age_band"].argmax(-1)
+    assert (predicted == batch["age_band"]).float().mean() > 0.9
+
+
 def test_a_store_without_categories_builds_the_head() -> None:
     head = AttributesHead(AttributesHeadConfig(D, 0))
     assert head(torch.randn(B, D))["categories"].shape == (B, 0)
@@ -466,6 +494,7 @@ def test_bad_head_configs() -> None:
         lambda: PreferenceHeadConfig(4, init_temperature=0.0),
         lambda: AttributesHeadConfig(4, -1),
         lambda: ProfileHeadConfig(0),
+        lambda: ProfileHeadConfig(4, n_items=-1),
         lambda: SalesHeadConfig(4, 0),
     ):
         with pytest.raises(ConfigError):

@@ -84,3 +84,24 @@ def test_the_catalogue_is_encoded_once_per_step_and_renewed_by_an_optimiser_step
     finally:
         model.eval()
     assert model.encoded_catalogue() is not model.encoded_catalogue()
+
+
+def test_the_profile_item_term_is_the_profile_tasks_own_and_reaches_its_predictions(
+    shop_path: Path,
+) -> None:
+    config = run_config_from_dict(
+        {"features": {"tasks": ["profile"]}, "model": SMALL | {"profile_items": True}}
+    )
+    with Store.open(shop_path, read_only=True) as store:
+        _, streams, model = build(config, store)
+    term = model.heads["profile"].items
+    assert term.weight.shape[0] == model.dims["n_items"] + 1
+    assert id(term.weight) in {id(p) for p in model.task_parameters("profile")}
+    batch = next(streams["profile"].batches(0))
+    before = model.predict("profile", batch)["age_band"]
+    loss, _ = model.task_loss("profile", batch)
+    loss.backward()
+    assert term.weight.grad is not None and term.weight.grad.abs().sum() > 0
+    with torch.no_grad():
+        term.weight.add_(0.1 * torch.randn_like(term.weight))
+    assert not torch.allclose(model.predict("profile", batch)["age_band"], before)

@@ -35,7 +35,11 @@ class ModelConfig:
     words that decide a label ("jigsaw", a brand, "0-3 months") reach it without passing the
     encoder's bottleneck; needs ``features.text_buckets > 0`` (ignored without).
     ``attribute_word_scale`` multiplies that term: its weights learn this much faster than
-    the rest (see ``AttributesHead._word_logits``).
+    the rest (see ``heads/bag.py``).
+
+    ``profile_items``: the profile head adds, to each target's logits, a linear term over the
+    items of the shopper's events (a learned weight per item and label: logistic regression on
+    the bag of items, beside the shopper encoder's state), times ``profile_item_scale``.
 
     ``length_buckets``: the shopper encoder runs a batch's sequences in groups of similar
     length, each padded only to its own longest (the same states, less padding: most shoppers
@@ -70,6 +74,8 @@ class ModelConfig:
     token_pooling: str = "mean"
     attribute_words: bool = False
     attribute_word_scale: float = 30.0
+    profile_items: bool = False
+    profile_item_scale: float = 30.0
     full_softmax_max_items: int = 200_000  # larger catalogues train with sampled softmax
     n_negatives: int = 2048
     # the later_items task (tasks/later_items.py): the events after the next one whose items it
@@ -103,10 +109,9 @@ class ModelConfig:
                 "model.later_window must be >= 1 and model.later_head 'shared' or 'own', got "
                 f"{self.later_window} and {self.later_head!r}"
             )
-        if not self.attribute_word_scale > 0:
-            raise ConfigError(
-                f"model.attribute_word_scale must be > 0, got {self.attribute_word_scale}"
-            )
+        for name in ("attribute_word_scale", "profile_item_scale"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"model.{name} must be > 0, got {getattr(self, name)}")
         for name in ("dropout", "id_dropout", "shopper_dropout"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"model.{name} must be in [0, 1], got {getattr(self, name)}")

@@ -25,6 +25,7 @@ from toyguide.features.streams import Batch, TaskStream, as_bool, as_float, as_l
 from toyguide.models.config import ModelConfig
 from toyguide.models.encoders import last_state
 from toyguide.models.heads.profile import ProfileHead, ProfileHeadConfig
+from toyguide.models.losses import LossOutput
 from toyguide.tasks.base import MIN_LABELS, Task, register_task
 from toyguide.tasks.spec import Target, TaskSpec
 
@@ -101,7 +102,11 @@ class ProfileTask(Task):
         return profile
 
     def head_config(self, dims: Mapping[str, int], config: ModelConfig) -> ProfileHeadConfig:
-        return ProfileHeadConfig(d_model=config.d_model)
+        return ProfileHeadConfig(
+            d_model=config.d_model,
+            n_items=dims["n_items"] if config.profile_items else 0,
+            item_scale=config.profile_item_scale,
+        )
 
     def loss_targets(self, config: FeatureConfig) -> tuple[str, ...]:
         return tuple(target.name for target in self.spec.targets)
@@ -109,6 +114,21 @@ class ProfileTask(Task):
     def represent(self, model: Any, batch: dict[str, Tensor]) -> Tensor:
         states = model.shopper_encoder(batch, model.item_encoder)  # [B, L, D]
         return last_state(states, batch["seq_mask"])  # [B, D]
+
+    def _logits(self, model: Any, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        """The head's logits of the mixed shopper state, with the events' items for its item
+        term (padding is item 0, which the term skips)."""
+        h = model.mixer(self.represent(model, batch), self.name)
+        return model.heads[self.name](h, batch["seq_items"])
+
+    def task_loss(self, model: Any, batch: dict[str, Tensor]) -> LossOutput:
+        return model.heads[self.name].loss(self._logits(model, batch), batch)
+
+    def target_losses(self, model: Any, batch: dict[str, Tensor]) -> dict[str, LossOutput]:
+        return model.heads[self.name].losses(self._logits(model, batch), batch)
+
+    def predict(self, model: Any, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        return self._logits(model, batch)
 
     def evaluate(self, model: Any, batches: Iterable[dict]) -> dict[str, float]:
         return label_metrics(lambda b: model.predict(self.name, b), batches, _METRICS)

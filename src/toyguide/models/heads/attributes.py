@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from toyguide.data.taxonomy import AGE_BANDS, FUNCTIONS, GENDER_TARGETS
 from toyguide.errors import ConfigError
+from toyguide.models.heads.bag import LinearBag
 from toyguide.models.losses import (
     LossOutput,
     masked_bce_with_logits,
@@ -75,13 +76,10 @@ class AttributesHead(nn.Module):
         self.widths = {name: layer.out_features for name, layer in self._layers().items()
                        if name != "categories"}  # fmt: skip
         self.words = (
-            nn.EmbeddingBag(config.n_token_buckets + 1, sum(self.widths.values()), mode="sum",
-                            padding_idx=0)
+            LinearBag(config.n_token_buckets, sum(self.widths.values()), config.word_scale)
             if config.n_token_buckets
             else None
-        )  # fmt: skip
-        if self.words is not None:
-            nn.init.zeros_(self.words.weight)  # starts as the head without words
+        )
 
     def _layers(self) -> dict[str, nn.Linear]:
         names = ("age_band", "gender_target", "functions", "categories", "top_category",
@@ -94,18 +92,8 @@ class AttributesHead(nn.Module):
         out = self._encoding_logits(h)
         if self.words is None or tokens is None:
             return out
-        words = self._word_logits(tokens).split(list(self.widths.values()), dim=-1)
+        words = self.words(tokens).split(list(self.widths.values()), dim=-1)
         return out | {name: out[name] + w for name, w in zip(self.widths, words, strict=True)}
-
-    def _word_logits(self, tokens: Tensor) -> Tensor:
-        """Σ weights of the toy's words / √(its word count), as logistic regression reads an
-        L2-normalised bag of words; times ``word_scale``: Adam moves a weight by about the
-        learning rate per step and a word's weight steps only in its own toys' batches, so
-        the scale lets the rare deciding words reach their size within the epochs a shared
-        encoder trains for."""
-        present = (tokens > 0).to(self.words.weight.dtype)
-        norm = present.sum(-1, keepdim=True).clamp(min=1.0).sqrt()
-        return self.config.word_scale * self.words(tokens, per_sample_weights=present / norm)
 
     def _encoding_logits(self, h: Tensor) -> dict[str, Tensor]:
         out = {
