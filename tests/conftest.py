@@ -42,6 +42,21 @@ def one_torch_thread():
     torch.set_num_threads(before)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory):
+    """The request embedder's ONNX graph goes to a folder of this session (exported once, read
+    by every guide and server process the tests start), not to the user's cache."""
+    from toyguide.features.text_onnx import CACHE_ENV
+
+    before = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("toyguide-cache"))
+    yield
+    if before is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = before
+
+
 @pytest.fixture
 def store(tmp_path: Path):
     with Store.open(tmp_path / "shop.duckdb") as s:
