@@ -23,7 +23,6 @@ from toyguide.features.labels import AttributeData, build_attribute_data
 from toyguide.features.streams import Batch, TaskStream, as_bool, as_float, as_long
 from toyguide.models.config import ModelConfig
 from toyguide.models.heads.attributes import AttributesHead, AttributesHeadConfig
-from toyguide.models.losses import LossOutput
 from toyguide.tasks.base import MIN_LABELS, Task, register_task
 from toyguide.tasks.spec import Target, TaskSpec
 
@@ -174,19 +173,11 @@ class AttributesTask(Task):
         and, for a head with a word term, the toys' hashed words ``[B, L]``."""
         return model.heads[self.name](model.mixer(item_vectors, self.name), tokens)
 
-    def _logits(self, model: Any, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+    def head_inputs(self, model: Any, batch: dict[str, Tensor]) -> tuple[Tensor | None]:
+        """The toys' hashed words, for a head with a word term (None: the encoder keeps no
+        words)."""
         tokens = model.item_encoder.tokens
-        words = None if tokens is None else tokens[batch["items"]]
-        return self.outputs(model, self.represent(model, batch), words)
-
-    def task_loss(self, model: Any, batch: dict[str, Tensor]) -> LossOutput:
-        return model.heads[self.name].loss(self._logits(model, batch), batch)
-
-    def target_losses(self, model: Any, batch: dict[str, Tensor]) -> dict[str, LossOutput]:
-        return model.heads[self.name].losses(self._logits(model, batch), batch)
-
-    def predict(self, model: Any, batch: dict[str, Tensor]) -> dict[str, Tensor]:
-        return self._logits(model, batch)
+        return (None if tokens is None else tokens[batch["items"]],)
 
     def evaluate(self, model: Any, batches: Iterable[dict]) -> dict[str, float]:
         """Each switched-on target's metrics, and ``all/macro_f1``, their macro-F1s' mean: one

@@ -112,7 +112,12 @@ class Task(ABC):
     def loss(self, model: Any, h: Tensor, batch: dict[str, Tensor]) -> LossOutput:
         """The masked loss of the mixer's output ``h`` for this batch."""
         head = model.heads[self.name]
-        return head.loss(head(h), batch)
+        return head.loss(head(h, *self.head_inputs(model, batch)), batch)
+
+    def head_inputs(self, model: Any, batch: dict[str, Tensor]) -> tuple[Any, ...]:
+        """What the head reads besides the mixer's output (a bag-of-words or bag-of-items
+        term's ids); by default nothing."""
+        return ()
 
     def loss_targets(self, config: FeatureConfig) -> tuple[str, ...]:
         """The targets whose losses a per-target weighting weighs apart (``weighting.per_target``),
@@ -123,11 +128,13 @@ class Task(ABC):
         """Each of :meth:`loss_targets`' losses for this batch (those it has labels for); by
         default the head's ``losses`` of the mixer's output."""
         head = model.heads[self.name]
-        return head.losses(head(model.mixer(self.represent(model, batch), self.name)), batch)
+        h = model.mixer(self.represent(model, batch), self.name)
+        return head.losses(head(h, *self.head_inputs(model, batch)), batch)
 
     def predict(self, model: Any, batch: dict[str, Tensor]) -> Any:
         """Eval-time outputs of a batch (what :meth:`evaluate` reads)."""
-        return model.heads[self.name](model.mixer(self.represent(model, batch), self.name))
+        h = model.mixer(self.represent(model, batch), self.name)
+        return model.heads[self.name](h, *self.head_inputs(model, batch))
 
     def calibrate(self, model: Any, batches: Iterable[dict]) -> dict[str, Any] | None:
         """Fit what the trained model's outputs need on a held-out split's batches (the

@@ -25,7 +25,6 @@ from toyguide.features.streams import Batch, TaskStream, as_bool, as_float, as_l
 from toyguide.models.config import ModelConfig
 from toyguide.models.encoders import last_state
 from toyguide.models.heads.profile import ProfileHead, ProfileHeadConfig
-from toyguide.models.losses import LossOutput
 from toyguide.tasks.base import MIN_LABELS, Task, register_task
 from toyguide.tasks.spec import Target, TaskSpec
 
@@ -115,20 +114,9 @@ class ProfileTask(Task):
         states = model.shopper_encoder(batch, model.item_encoder)  # [B, L, D]
         return last_state(states, batch["seq_mask"])  # [B, D]
 
-    def _logits(self, model: Any, batch: dict[str, Tensor]) -> dict[str, Tensor]:
-        """The head's logits of the mixed shopper state, with the events' items for its item
-        term (padding is item 0, which the term skips)."""
-        h = model.mixer(self.represent(model, batch), self.name)
-        return model.heads[self.name](h, batch["seq_items"])
-
-    def task_loss(self, model: Any, batch: dict[str, Tensor]) -> LossOutput:
-        return model.heads[self.name].loss(self._logits(model, batch), batch)
-
-    def target_losses(self, model: Any, batch: dict[str, Tensor]) -> dict[str, LossOutput]:
-        return model.heads[self.name].losses(self._logits(model, batch), batch)
-
-    def predict(self, model: Any, batch: dict[str, Tensor]) -> dict[str, Tensor]:
-        return self._logits(model, batch)
+    def head_inputs(self, model: Any, batch: dict[str, Tensor]) -> tuple[Tensor]:
+        """The events' items, for the head's item term (padding is item 0, which it skips)."""
+        return (batch["seq_items"],)
 
     def evaluate(self, model: Any, batches: Iterable[dict]) -> dict[str, float]:
         return label_metrics(lambda b: model.predict(self.name, b), batches, _METRICS)
