@@ -37,6 +37,14 @@ def train(work: Path, store: Path, name: str, seed: int, config_text: str) -> di
     return metrics
 
 
+def grouped(config_text: str, run: Path) -> str:
+    """``config_text`` with ``[grouping]`` set to train the grouping that ``run`` (a finished
+    multi-task run that measured task affinity) suggests: one model per group."""
+    import tomli_w
+
+    return config_text + "\n" + tomli_w.dumps({"grouping": {"suggested_by": str(run)}})
+
+
 def cached(path: Path, key: Any, compute: Callable[[], dict]) -> tuple[dict, bool]:
     """``compute()``, kept in ``path`` with ``key`` (what it depends on) so a resumed benchmark
     does not redo it; returns the value and whether it was reused."""

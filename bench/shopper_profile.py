@@ -15,6 +15,8 @@ DESIGN §4 (5-fold cross-validation over the shoppers with known labels; the eng
   preference + category-level weekly demand over all 29,971 trades (their own test metrics
   under ``aux``); one ``toyguide train`` per fold; ``toyguide-stl-sales``: category demand
   alone (one run; its split is by time), to read the MTL's sales metrics against;
+  ``toyguide-grouped``: the same three tasks in the grouping each fold's ``toyguide-mtl`` run
+  suggests from the task affinity it measured while training (one model per group);
 * a label-permutation test of logreg and LightGBM per target: does the target carry signal?
 
 Targets: ``gender`` (girl/boy; the 26 "unknown" are unlabelled) and ``age_band`` (the taxonomy's
@@ -56,6 +58,7 @@ BASELINES = {  # row → (fitter, feature groups)
 }
 MTL_TASKS = ("profile", "preference", "sales")
 MODELS = {"toyguide-stl": ("profile",), "toyguide-mtl": MTL_TASKS}
+GROUPED = "toyguide-grouped"  # MTL_TASKS in the grouping each fold's toyguide-mtl run suggests
 ENGINE_METRICS = {"gender": pb.GENDER_METRICS, "age_band": pb.AGE_METRICS}
 UNBORN_RULE = (
     "age band = band of (purchase day - birth date) at the last input purchase; a child not yet "
@@ -118,6 +121,13 @@ def parse_args() -> argparse.Namespace:
         help="model.profile_item_scale of the toyguide rows: the profile head's linear term "
         "over the shopper's items (model.profile_items); 0 = no item term",
     )
+    p.add_argument(
+        "--analysis-every",
+        type=int,
+        default=5,
+        help="analysis.every_steps of the multi-task runs: the task affinity whose suggested "
+        "grouping the toyguide-grouped row trains (0 = no such row)",
+    )
     p.add_argument("--permutations", type=int, default=200)
     p.add_argument("--c-grid", type=float, nargs="+", default=pb.LOGREG_C, help="logreg C values")
     p.add_argument("--threads", type=int, default=1)
@@ -128,6 +138,7 @@ def parse_args() -> argparse.Namespace:
     if args.quick:
         args.toyguide_folds, args.epochs, args.steps_per_epoch, args.patience = 1, 2, 3, 2
         args.permutations, args.c_grid = 3, (0.01, 1.0)
+        args.analysis_every = min(args.analysis_every, 1)
     if args.toyguide_folds is None:
         args.toyguide_folds = args.folds
     return args
@@ -171,7 +182,7 @@ lr = {args.lr}
 task = "{selection[0]}"
 metric = "{selection[1]}"
 [analysis]
-every_steps = 0
+every_steps = {args.analysis_every if len(tasks) > 1 else 0}
 """
 
 
@@ -227,7 +238,21 @@ def toyguide_rows(args: argparse.Namespace, work: Path, store: Path) -> dict:
                 runs[-1] |= {"fold": fold, "seed": seed}
             print(f"{name} fold {fold} done", file=sys.stderr)
         rows[name] = model_row(runs, tasks)
+    if args.analysis_every:
+        rows[GROUPED] = grouped_row(args, work, store, rows["toyguide-mtl"])
     return rows
+
+
+def grouped_row(args: argparse.Namespace, work: Path, store: Path, mtl: dict) -> dict:
+    """Each fold's tasks trained in the grouping its toyguide-mtl run suggests (from the task
+    affinity measured while it trained on that fold's training shoppers)."""
+    runs = []
+    for fold, seed, mtl_run in ((f["fold"], f["seed"], f["run"]) for f in mtl["runs"]):
+        config = common.grouped(run_config(args, MTL_TASKS, fold, seed), Path(mtl_run))
+        runs.append(common.train(work, store, f"{GROUPED}-fold{fold}", seed, config))
+        runs[-1] |= {"fold": fold, "seed": seed}
+        print(f"{GROUPED} fold {fold}: {[g['tasks'] for g in runs[-1]['groups']]}", file=sys.stderr)
+    return model_row(runs, MTL_TASKS)
 
 
 def sales_alone(args: argparse.Namespace, work: Path, store: Path) -> dict:
@@ -251,9 +276,17 @@ def model_row(runs: list[dict], tasks: tuple[str, ...]) -> dict:
         row["aux"] = {t: {m: common.summarise([r["test"][t].get(m) for r in runs])
                           for m in runs[0]["test"][t]} for t in aux}  # fmt: skip
     row["train_seconds"] = [r["train_seconds"] for r in runs]
-    row["best_epoch"] = [r["best_epoch"] for r in runs]
+    row["best_epoch"] = [r["best_epoch"] if "best_epoch" in r else group_epochs(r) for r in runs]
+    row["runs"] = [{"fold": r["fold"], "seed": r["seed"], "run": r["run"]}
+                   | ({"groups": [g["tasks"] for g in r["groups"]]} if "groups" in r else {})
+                   for r in runs]  # fmt: skip
     row["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
     return row
+
+
+def group_epochs(run: dict) -> dict[str, int]:
+    """A grouped run's best epoch of each group."""
+    return {"+".join(g["tasks"]): g["best_epoch"] for g in run["groups"]}
 
 
 # -- report ------------------------------------------------------------------------------------
@@ -311,6 +344,11 @@ def main() -> None:
         "data": data_section(args, items, store, labelled) | {"derived_rows": derived},
         "rows": rows,
         "delta_m": common.delta_m_of_rows(rows, DELTA_METRICS, profile_metrics),
+        "delta_m_grouped": (
+            common.delta_m_of_rows(rows, DELTA_METRICS, profile_metrics, mtl=GROUPED)
+            if GROUPED in rows
+            else None
+        ),
         "relatedness": common.relatedness_of(work / "toyguide-mtl-fold0-seed0"),
         "permutation_test": permutation,
         "signal": pp.verdict(permutation),

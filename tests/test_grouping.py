@@ -3,6 +3,7 @@ grouping a finished run suggests can be trained by naming that run."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -54,6 +55,16 @@ def test_groups_come_in_task_order_and_each_config_narrows_to_its_group() -> Non
     # the selected task is in the other group: these tasks are selected alike
     assert second.weighting.options["weights"] == {"attributes": 2.0}
     assert (second.selection.task, second.selection.metric) == ("all", "")
+
+
+def test_a_task_alone_in_its_group_is_its_single_task_run() -> None:
+    run = run_config_from_dict({**BASE, "weighting": {"name": "uncertainty"}})
+    alone = group_config(run, ("sales",))
+    assert alone.weighting.name == "equal" and alone.weighting.options == {}
+    assert group_config(run, ("sales", "profile")).weighting.name == "uncertainty"
+    per_target = dataclasses.replace(run, weighting=dataclasses.replace(run.weighting,
+                                                                        per_target=True))  # fmt: skip
+    assert group_config(per_target, ("attributes",)).weighting.name == "uncertainty"
 
 
 def test_a_grouped_run_trains_one_model_per_group(shop_path: Path, tmp_path: Path) -> None:

@@ -78,11 +78,16 @@ def group_folder(out: Path, group: Sequence[str]) -> Path:
 
 def group_config(config: Any, group: Sequence[str]) -> Any:
     """``config`` (a RunConfig) for one group: its tasks only, no grouping, fixed weights and
-    the selection narrowed to them (a selected task outside the group: every task alike)."""
+    the selection narrowed to them (a selected task outside the group: every task alike). A
+    task alone in its group, one loss unit, trains with equal weighting: there is nothing to
+    weigh it against, and a strategy's learned scale (uncertainty's) would only change its
+    step size, so that the group would not be the task's single-task run."""
     group = tuple(group)
     weighting = config.weighting
     weights = weighting.options.get("weights")
-    if isinstance(weights, dict):
+    if len(group) == 1 and not weighting.per_target:
+        weighting = type(weighting)()
+    elif isinstance(weights, dict):
         kept = {k: v for k, v in weights.items() if k.split("/")[0] in group}
         weighting = dataclasses.replace(weighting, options={**weighting.options, "weights": kept})
     selection = config.selection

@@ -14,6 +14,7 @@ from torch import nn
 
 from toyguide.errors import CheckpointError, ConfigError, NonFiniteLossError
 from toyguide.training.callbacks import Callback
+from toyguide.training.checkpoint import read_checkpoint
 from toyguide.training.trainer import MeanSelection, Selection, TrainConfig, Trainer
 from toyguide.weighting import build_weighting
 
@@ -120,6 +121,16 @@ def test_non_finite_loss_stops_and_keeps_last_checkpoint(tmp_path: Path) -> None
     ):
         trainer2.fit(resume=True)
     assert (tmp_path / "checkpoints" / "LATEST").read_text() == "epoch-0001"
+
+
+def test_a_selection_never_measured_keeps_the_latest_epoch_as_the_best(tmp_path: Path) -> None:
+    trainer = make_trainer(tmp_path, epochs=5)
+    trainer.selection = Selection("a", "absent", higher_is_better=True)  # NaN every epoch
+    trainer.config = dataclasses.replace(trainer.config, patience=2)
+    result = trainer.fit()
+    assert result.epochs_run == 5 and not result.stopped_early  # NaN epochs are not "bad"
+    assert result.best_epoch == 5 and result.best_value is None
+    assert read_checkpoint(tmp_path / "checkpoints" / "best")[1]["epoch"] == 5
 
 
 def test_resume_without_checkpoint_is_an_error(tmp_path: Path) -> None:

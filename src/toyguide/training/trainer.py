@@ -340,6 +340,11 @@ class Trainer:
         if improved:
             s.best_epoch, s.best_value, s.bad_epochs = epoch, value, 0
             self._save_best(epoch)
+        elif s.best_value is None:
+            # nothing measured yet (a task alone with no validation examples, say): the latest
+            # epoch stands in as the best, and no epoch counts against the patience
+            s.best_epoch = epoch
+            self._save_best(epoch)
         else:
             s.bad_epochs += 1
         record = {
