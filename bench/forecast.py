@@ -14,7 +14,8 @@ before the origin. Rows:
   same customers' purchases + attributes from product titles), each trained once with
   ``toyguide train`` on the store truncated before the first origin, its epoch chosen on the
   engine's validation weeks and then refitted through the weeks the engine held out
-  (``--refit-epochs``; bench/forecasting_toyguide.py).
+  (``--refit-epochs``; bench/forecasting_toyguide.py); ``toyguide-grouped``: the same tasks in
+  the grouping each seed's ``toyguide-mtl`` run suggests from its measured task affinity.
 
 **Seasonality.** The data covers one year (2010-11-29 … 2011-12-05), so no model can learn a
 yearly pattern from a previous year: there is no seasonal naive and ETS is non-seasonal. The
@@ -48,10 +49,13 @@ from forecasting_toyguide import (
     item_sample_store,
     models,
     run_config,
+    sales_run,
     truncated_store,
 )
 
 SOURCE_FILES = ("online_retail.csv.gz",)
+GROUPED = "toyguide-grouped"
+DELTA_METRICS = {"sales": ("wape", "mase", "pinball")}
 
 
 def parse_args() -> argparse.Namespace:
@@ -84,6 +88,13 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--mtl-tasks", default=",".join(MTL_TASKS), help="tasks of toyguide-mtl")
     p.add_argument("--d-model", type=int, default=64)
     p.add_argument(
+        "--analysis-every",
+        type=int,
+        default=50,
+        help="analysis.every_steps of toyguide-mtl: the task affinity whose suggested grouping "
+        "the toyguide-grouped row trains (0 = no such row)",
+    )
+    p.add_argument(
         "--lgbm-refit-every",
         type=int,
         default=0,
@@ -99,6 +110,7 @@ def parse_args() -> argparse.Namespace:
     if args.quick:
         args.seeds, args.origins, args.items = 1, 3, 300
         args.epochs, args.steps_per_epoch, args.patience, args.refit_epochs = 1, 20, 1, 1
+        args.analysis_every = min(args.analysis_every, 5)
     return args
 
 
@@ -136,15 +148,31 @@ def toyguide_rows(store: Path, work: Path, panel: Panel, bt: Backtest, args) -> 
     cutoff = panel.mondays[int(bt.origins[0])]
     train_store = truncated_store(store, work / "uci-train.duckdb", cutoff)
     runs: dict[str, list[dict]] = {}
+    groups: list[list[list[str]]] = []
     for seed in range(args.seeds):
-        for name, tasks in models(args.mtl_tasks).items():
-            metrics = common.train(work, train_store, name, seed, run_config(tasks, seed, args))
-            scored = score(bt, forecast_run(Path(metrics["run"]), store, panel, bt))
+        for name, config in row_configs(work, seed, args):
+            metrics = common.train(work, train_store, name, seed, config)
+            scored = score(bt, forecast_run(sales_run(metrics), store, panel, bt))
             scored |= {"train_seconds": metrics["train_seconds"],
                        "engine_holdout": metrics["test"]["sales"]}  # fmt: skip
             runs.setdefault(name, []).append(scored)
+            if "groups" in metrics:
+                groups.append([g["tasks"] for g in metrics["groups"]])
             log(f"{name} seed {seed}: wape {scored['wape']:.4f}, bias {scored['bias']:+.4f}")
-    return {name: summarise_seeds(per_seed) for name, per_seed in runs.items()}
+    rows = {name: summarise_seeds(per_seed) for name, per_seed in runs.items()}
+    if GROUPED in rows:
+        rows[GROUPED]["groups"] = groups  # per seed
+    return rows
+
+
+def row_configs(work: Path, seed: int, args) -> list[tuple[str, str]]:
+    """(row, run config) of one seed; toyguide-grouped trains the grouping that the seed's
+    toyguide-mtl run (trained first) suggests from the task affinity it measured."""
+    rows = [(name, run_config(tasks, seed, args)) for name, tasks in models(args.mtl_tasks).items()]
+    if args.analysis_every and len(args.mtl_tasks) > 1:
+        mtl = dict(rows)["toyguide-mtl"]
+        rows.append((GROUPED, common.grouped(mtl, work / f"toyguide-mtl-seed{seed}")))
+    return rows
 
 
 def summarise_seeds(per_seed: list[dict]) -> dict:
@@ -230,8 +258,11 @@ def main() -> None:
         "data": data_section(store, panel, bt, args.data),
         "rows": rows,
         "goal": goal(rows),
-        "delta_m": common.delta_m_of_rows(
-            rows, {"sales": ("wape", "mase", "pinball")}, lambda row, task: row
+        "delta_m": common.delta_m_of_rows(rows, DELTA_METRICS, lambda row, task: row),
+        "delta_m_grouped": (
+            common.delta_m_of_rows(rows, DELTA_METRICS, lambda row, task: row, mtl=GROUPED)
+            if GROUPED in rows
+            else None
         ),
         "relatedness": common.relatedness_of(work / "toyguide-mtl-seed0"),
         "wall_seconds": round(time.perf_counter() - start, 1),

@@ -113,8 +113,16 @@ refit_epochs = {args.refit_epochs}
 [selection]
 metric = "{args.selection_metric}"
 [analysis]
-every_steps = 0
+every_steps = {args.analysis_every if len(tasks) > 1 else 0}
 """
+
+
+def sales_run(metrics: dict) -> Path:
+    """The run folder that holds the sales model: the run, or in a grouped run its group with
+    sales."""
+    run = Path(metrics["run"])
+    groups = metrics.get("groups")
+    return run / next(g["run"] for g in groups if "sales" in g["tasks"]) if groups else run
 
 
 def forecast_run(run: Path, store: Path, panel: Panel, bt: Backtest) -> Forecast:

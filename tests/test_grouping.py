@@ -67,6 +67,12 @@ def test_a_task_alone_in_its_group_is_its_single_task_run() -> None:
     assert group_config(per_target, ("attributes",)).weighting.name == "uncertainty"
 
 
+def test_only_a_group_with_weeks_held_out_keeps_the_refit() -> None:
+    run = run_config_from_dict({**BASE, "train": {**BASE["train"], "refit_epochs": 2}})
+    assert group_config(run, ("preference", "sales")).train.refit_epochs == 2
+    assert group_config(run, ("attributes", "profile")).train.refit_epochs == 0
+
+
 def test_a_grouped_run_trains_one_model_per_group(shop_path: Path, tmp_path: Path) -> None:
     run = config(groups=[["preference", "profile"], ["attributes", "sales"]])
     metrics = train_groups(run, shop_path, tmp_path / "grouped")

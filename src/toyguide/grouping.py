@@ -19,6 +19,7 @@ from typing import Any
 from toyguide.errors import ConfigError
 from toyguide.evaluation.analysis import with_suggested_grouping
 from toyguide.evaluation.relatedness import RelatednessReport
+from toyguide.tasks import get_task
 
 __all__ = ["GroupingConfig", "group_config", "group_folder", "groups_of"]
 
@@ -78,7 +79,8 @@ def group_folder(out: Path, group: Sequence[str]) -> Path:
 
 def group_config(config: Any, group: Sequence[str]) -> Any:
     """``config`` (a RunConfig) for one group: its tasks only, no grouping, fixed weights and
-    the selection narrowed to them (a selected task outside the group: every task alike). A
+    the selection narrowed to them (a selected task outside the group: every task alike), a
+    refit (``train.refit_epochs``) only for a group with a task that holds weeks out. A
     task alone in its group, one loss unit, trains with equal weighting: there is nothing to
     weigh it against, and a strategy's learned scale (uncertainty's) would only change its
     step size, so that the group would not be the task's single-task run."""
@@ -93,10 +95,14 @@ def group_config(config: Any, group: Sequence[str]) -> Any:
     selection = config.selection
     if selection.task and selection.task != "all" and selection.task not in group:
         selection = dataclasses.replace(selection, task="all" if len(group) > 1 else "", metric="")
+    train = config.train
+    if train.refit_epochs and not any(get_task(t).stream.holds_out_by_time for t in group):
+        train = dataclasses.replace(train, refit_epochs=0)  # nothing held out to refit on
     return dataclasses.replace(
         config,
         features=dataclasses.replace(config.features, tasks=group),
         weighting=weighting,
+        train=train,
         selection=selection,
         grouping=GroupingConfig(),
     )

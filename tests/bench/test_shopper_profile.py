@@ -8,7 +8,7 @@ import pytest
 GENDER = ("auc", "accuracy", "macro_f1")
 AGE = ("accuracy", "macro_f1", "mae_bands")
 BASELINES = ("majority", "logreg", "lightgbm", "logreg-category")
-TOYGUIDE = ("toyguide-stl", "toyguide-mtl")
+TOYGUIDE = ("toyguide-stl", "toyguide-mtl", "toyguide-grouped")
 
 
 def _mean(value):
@@ -43,3 +43,9 @@ def test_quick_run_reports_every_row_target_and_metric(run_bench, shared_dataset
         for model in ("logreg", "lightgbm"):
             assert 0.0 < test[model][test["primary_metric"]]["p_value"] <= 1.0
         assert isinstance(report["signal"][target]["signal"], bool)
+    # the grouped row trains every task once, in the grouping its fold's mtl run suggested
+    for run in rows["toyguide-grouped"]["runs"]:
+        assert sorted(t for group in run["groups"] for t in group) == sorted(
+            aux.keys() | {"profile"}
+        )
+    assert report["delta_m_grouped"]["tasks"].keys() == {"profile"}
