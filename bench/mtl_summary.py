@@ -7,7 +7,8 @@ Two parts, one JSON document:
   and each cell's task-relatedness matrices (gradient cosine and lookahead affinity on shared
   parameters, measured during training on probe batches; label NMI of tasks sharing a unit);
 * ``datasets``: the Δm and relatedness matrices that the other benchmark scripts wrote into
-  their reports under ``--results`` (``delta_m`` and ``relatedness`` keys), side by side.
+  their reports under ``--results`` (``delta_m`` and ``relatedness`` keys), side by side, with
+  the Δm of the grouping the engine suggested (``delta_m_grouped``) where a benchmark trains it.
 
     python bench/mtl_summary.py --out bench/results/mtl_summary.json
     python bench/mtl_summary.py --quick        # a tiny shop, two cells: a smoke test
@@ -121,10 +122,18 @@ def datasets(results: Path, own: Path | None) -> dict:
         if "delta_m" in report:
             out[report.get("benchmark", path.stem)] = {
                 "delta_m": report["delta_m"],
+                # the grouping the engine suggested, trained (toyguide-grouped), where measured
+                "delta_m_grouped": report.get("delta_m_grouped"),
+                "groups": _groups(report.get("rows", {}).get("toyguide-grouped", {})),
                 "relatedness": report.get("relatedness", {}),
                 "source": str(path),
             }
     return out
+
+
+def _groups(row: dict) -> list:
+    """The groups a toyguide-grouped row trained, per seed or fold."""
+    return row.get("groups") or [run["groups"] for run in row.get("runs", []) if "groups" in run]
 
 
 def main() -> None:

@@ -14,7 +14,9 @@ import pytest
 def test_quick_sweep_reports_delta_m_and_relatedness_per_cell(run_bench, tmp_path: Path) -> None:
     results = tmp_path / "results"
     results.mkdir()
-    other = {"benchmark": "other", "delta_m": {"delta_m": 1.5, "tasks": {"a": 1.5}}}
+    other = {"benchmark": "other", "delta_m": {"delta_m": 1.5, "tasks": {"a": 1.5}},
+             "delta_m_grouped": {"delta_m": 0.0, "tasks": {"a": 0.0}},
+             "rows": {"toyguide-grouped": {"runs": [{"groups": [["a"], ["b"]]}]}}}  # fmt: skip
     (results / "other.json").write_text(json.dumps(other))
     report = run_bench("mtl_summary.py", "--results", str(results))
     cells = report["sweep"]["cells"]
@@ -28,3 +30,5 @@ def test_quick_sweep_reports_delta_m_and_relatedness_per_cell(run_bench, tmp_pat
         assert all(-1.0 <= v <= 1.0 for row in cosine["values"] for v in row if v is not None)
     assert report["rows"]["toyguide-mtl/mmoe/equal"]["delta_m"] == cells["mmoe/equal"]["delta_m"]
     assert report["datasets"]["other"]["delta_m"]["delta_m"] == 1.5
+    assert report["datasets"]["other"]["delta_m_grouped"]["delta_m"] == 0.0
+    assert report["datasets"]["other"]["groups"] == [[["a"], ["b"]]]

@@ -80,6 +80,11 @@ class Catalogue:
         out = self.functions[:, FUNCTIONS.index(label)].copy()
         return out | self._in_title(label) if with_title else out
 
+    @cached_property
+    def gender_targets(self) -> np.ndarray:
+        """[N+1] str: each toy's gender target ("girl", "boy", "unisex"; "" unknown)."""
+        return np.array([(v.gender_target or "") if v else "" for v in self.views], dtype=object)
+
     def serves_any(self, labels: Iterable[str]) -> np.ndarray:
         """[N+1] bool: the toy serves one of ``labels`` (``serves`` with its title); all
         False for none."""

@@ -24,6 +24,7 @@ from toyguide.guide.dialogue import Dialogue
 from toyguide.guide.inventory import plan_inventory
 from toyguide.guide.loaded import (
     LoadedModel,
+    all_scores,
     label_probabilities,
     load_model_folder,
     neighbour_candidates,
@@ -89,6 +90,8 @@ class Guide:
         self.data, self.model = loaded.data, loaded.model
         self.catalogue = Catalogue.from_store(store, list(self.data.vocabs["items"].tokens))
         self.embedder = OnnxTextEmbedder()  # MiniLM's vectors, ~2.6x faster per request
+        if semantic is not None and semantic.embedder is None:
+            semantic.embedder = self.embedder  # one MiniLM per worker, on ONNX Runtime too
         self.popularity, self.popularity_source = self._popularity()
         self._segments: list[Segment] | None = None
         self._book: CatalogueForecast | None = None  # every toy's forecast, on first use
@@ -246,14 +249,14 @@ class Guide:
         if not text.strip():
             return self.popularity.copy(), np.arange(1, n)
         vector = self.embedder.embed([text])[0]
-        # every row: the rules and interests re-rank the whole catalogue, and a flat index
-        # costs the same to search for all rows as for a quarter of them
-        scores, rows = top_k(self.loaded.text_index, vector, n)
+        # every row: the rules and interests re-rank the whole catalogue
+        scores = all_scores(self.loaded.text_index, vector)
+        rows = np.arange(1, len(scores))  # row 0 is padding
         base = np.full(n, -np.inf)
-        base[rows] = scores + POPULARITY_WEIGHT * self.popularity[rows] / (
+        base[rows] = scores[rows] + POPULARITY_WEIGHT * self.popularity[rows] / (
             self.popularity.max() or 1.0
         )
-        return base, rows
+        return base, rows[np.isfinite(scores[rows])]
 
     def ask(
         self,

@@ -60,9 +60,9 @@ def _request_bonus(
             served = np.where(guessed & (served > 0), 0.5, served)
         bonus += INTEREST_BONUS * served
     if request.gender is not None:
-        targets = [catalogue.views[r].gender_target for r in rows]
-        bonus += np.array([GENDER_BONUS if t in (request.gender, "unisex") else
-                           -GENDER_PENALTY if t else 0.0 for t in targets])  # fmt: skip
+        targets = catalogue.gender_targets[rows]
+        fits = (targets == request.gender) | (targets == "unisex")
+        bonus += np.where(fits, GENDER_BONUS, np.where(targets != "", -GENDER_PENALTY, 0.0))
     return bonus
 
 
