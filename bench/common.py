@@ -37,12 +37,14 @@ def train(work: Path, store: Path, name: str, seed: int, config_text: str) -> di
     return metrics
 
 
-def grouped(config_text: str, run: Path) -> str:
+def grouped(config_text: str, run: Path, choose: str = "") -> str:
     """``config_text`` with ``[grouping]`` set to train the grouping that ``run`` (a finished
-    multi-task run that measured task affinity) suggests: one model per group."""
+    multi-task run that measured task affinity) suggests: one model per group; ``choose =
+    "validation"``: also every task together and each alone, each task served by its best."""
     import tomli_w
 
-    return config_text + "\n" + tomli_w.dumps({"grouping": {"suggested_by": str(run)}})
+    grouping = {"suggested_by": str(run)} | ({"choose": choose} if choose else {})
+    return config_text + "\n" + tomli_w.dumps({"grouping": grouping})
 
 
 def cached(path: Path, key: Any, compute: Callable[[], dict]) -> tuple[dict, bool]:
@@ -115,6 +117,22 @@ def delta_m_of_rows(
         return out
 
     return delta_m(pick(mtl), pick(stl))
+
+
+# rows of the groupings the engine picks, beside toyguide-mtl (every task together)
+GROUPED = "toyguide-grouped"  # the grouping the mtl run's measured task affinity suggests
+CHOSEN = "toyguide-chosen"  # those groups, together and alone: each task by its validation
+
+
+def grouping_deltas(
+    rows: dict, metrics: dict[str, tuple[str, ...]], metric_of: Callable[[dict, str], dict]
+) -> dict:
+    """``delta_m_grouped`` and ``delta_m_chosen``: Δm of the grouping rows against
+    ``toyguide-stl`` (None for a row the report lacks)."""
+    return {
+        key: delta_m_of_rows(rows, metrics, metric_of, mtl=row) if row in rows else None
+        for key, row in (("delta_m_grouped", GROUPED), ("delta_m_chosen", CHOSEN))
+    }
 
 
 def _mean(value: Any) -> float:

@@ -15,7 +15,9 @@ before the origin. Rows:
   ``toyguide train`` on the store truncated before the first origin, its epoch chosen on the
   engine's validation weeks and then refitted through the weeks the engine held out
   (``--refit-epochs``; bench/forecasting_toyguide.py); ``toyguide-grouped``: the same tasks in
-  the grouping each seed's ``toyguide-mtl`` run suggests from its measured task affinity.
+  the grouping each seed's ``toyguide-mtl`` run suggests from its measured task affinity;
+  ``toyguide-chosen``: those groups, every task together and each alone, each task served by
+  the model best on its validation metric (``grouping.choose = "validation"``).
 
 **Seasonality.** The data covers one year (2010-11-29 … 2011-12-05), so no model can learn a
 yearly pattern from a previous year: there is no seasonal naive and ETS is non-seasonal. The
@@ -54,7 +56,7 @@ from forecasting_toyguide import (
 )
 
 SOURCE_FILES = ("online_retail.csv.gz",)
-GROUPED = "toyguide-grouped"
+GROUPED, CHOSEN = common.GROUPED, common.CHOSEN
 DELTA_METRICS = {"sales": ("wape", "mase", "pinball")}
 
 
@@ -148,7 +150,7 @@ def toyguide_rows(store: Path, work: Path, panel: Panel, bt: Backtest, args) -> 
     cutoff = panel.mondays[int(bt.origins[0])]
     train_store = truncated_store(store, work / "uci-train.duckdb", cutoff)
     runs: dict[str, list[dict]] = {}
-    groups: list[list[list[str]]] = []
+    groups: dict[str, list[dict]] = {}  # grouped row → per seed, task → its serving group
     for seed in range(args.seeds):
         for name, config in row_configs(work, seed, args):
             metrics = common.train(work, train_store, name, seed, config)
@@ -157,11 +159,13 @@ def toyguide_rows(store: Path, work: Path, panel: Panel, bt: Backtest, args) -> 
                        "engine_holdout": metrics["test"]["sales"]}  # fmt: skip
             runs.setdefault(name, []).append(scored)
             if "groups" in metrics:
-                groups.append([g["tasks"] for g in metrics["groups"]])
+                groups.setdefault(name, []).append(
+                    {t: g["tasks"] for g in metrics["groups"] for t in g["serves"]}
+                )
             log(f"{name} seed {seed}: wape {scored['wape']:.4f}, bias {scored['bias']:+.4f}")
     rows = {name: summarise_seeds(per_seed) for name, per_seed in runs.items()}
-    if GROUPED in rows:
-        rows[GROUPED]["groups"] = groups  # per seed
+    for name, served in groups.items():
+        rows[name]["served_by"] = served
     return rows
 
 
@@ -170,8 +174,9 @@ def row_configs(work: Path, seed: int, args) -> list[tuple[str, str]]:
     toyguide-mtl run (trained first) suggests from the task affinity it measured."""
     rows = [(name, run_config(tasks, seed, args)) for name, tasks in models(args.mtl_tasks).items()]
     if args.analysis_every and len(args.mtl_tasks) > 1:
-        mtl = dict(rows)["toyguide-mtl"]
-        rows.append((GROUPED, common.grouped(mtl, work / f"toyguide-mtl-seed{seed}")))
+        mtl, measured = dict(rows)["toyguide-mtl"], work / f"toyguide-mtl-seed{seed}"
+        rows.append((GROUPED, common.grouped(mtl, measured)))
+        rows.append((CHOSEN, common.grouped(mtl, measured, choose="validation")))
     return rows
 
 
@@ -259,11 +264,7 @@ def main() -> None:
         "rows": rows,
         "goal": goal(rows),
         "delta_m": common.delta_m_of_rows(rows, DELTA_METRICS, lambda row, task: row),
-        "delta_m_grouped": (
-            common.delta_m_of_rows(rows, DELTA_METRICS, lambda row, task: row, mtl=GROUPED)
-            if GROUPED in rows
-            else None
-        ),
+        **common.grouping_deltas(rows, DELTA_METRICS, lambda row, task: row),
         "relatedness": common.relatedness_of(work / "toyguide-mtl-seed0"),
         "wall_seconds": round(time.perf_counter() - start, 1),
         "peak_rss_mb": peak_rss_mb(),

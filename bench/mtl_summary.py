@@ -8,7 +8,8 @@ Two parts, one JSON document:
   parameters, measured during training on probe batches; label NMI of tasks sharing a unit);
 * ``datasets``: the Δm and relatedness matrices that the other benchmark scripts wrote into
   their reports under ``--results`` (``delta_m`` and ``relatedness`` keys), side by side, with
-  the Δm of the grouping the engine suggested (``delta_m_grouped``) where a benchmark trains it.
+  the Δm of the grouping the engine suggested (``delta_m_grouped``) and of the one chosen on
+  validation (``delta_m_chosen``) where a benchmark trains them.
 
     python bench/mtl_summary.py --out bench/results/mtl_summary.json
     python bench/mtl_summary.py --quick        # a tiny shop, two cells: a smoke test
@@ -124,16 +125,22 @@ def datasets(results: Path, own: Path | None) -> dict:
                 "delta_m": report["delta_m"],
                 # the grouping the engine suggested, trained (toyguide-grouped), where measured
                 "delta_m_grouped": report.get("delta_m_grouped"),
-                "groups": _groups(report.get("rows", {}).get("toyguide-grouped", {})),
+                "delta_m_chosen": report.get("delta_m_chosen"),
+                "served_by": _served_by(report.get("rows", {})),
                 "relatedness": report.get("relatedness", {}),
                 "source": str(path),
             }
     return out
 
 
-def _groups(row: dict) -> list:
-    """The groups a toyguide-grouped row trained, per seed or fold."""
-    return row.get("groups") or [run["groups"] for run in row.get("runs", []) if "groups" in run]
+def _served_by(rows: dict) -> dict[str, list]:
+    """Of each grouping row: task → the group that served it, per seed or fold."""
+    out = {}
+    for name in (common.GROUPED, common.CHOSEN):
+        row = rows.get(name, {})
+        runs = row.get("runs", [])
+        out[name] = row.get("served_by") or [r["served_by"] for r in runs if "served_by" in r]
+    return out
 
 
 def main() -> None:

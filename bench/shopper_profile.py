@@ -17,6 +17,8 @@ DESIGN §4 (5-fold cross-validation over the shoppers with known labels; the eng
   alone (one run; its split is by time), to read the MTL's sales metrics against;
   ``toyguide-grouped``: the same three tasks in the grouping each fold's ``toyguide-mtl`` run
   suggests from the task affinity it measured while training (one model per group);
+  ``toyguide-chosen``: those groups, all three tasks together and each alone, each task served
+  by the model best on its validation metric (``grouping.choose = "validation"``);
 * a label-permutation test of logreg and LightGBM per target: does the target carry signal?
 
 Targets: ``gender`` (girl/boy; the 26 "unknown" are unlabelled) and ``age_band`` (the taxonomy's
@@ -58,7 +60,7 @@ BASELINES = {  # row → (fitter, feature groups)
 }
 MTL_TASKS = ("profile", "preference", "sales")
 MODELS = {"toyguide-stl": ("profile",), "toyguide-mtl": MTL_TASKS}
-GROUPED = "toyguide-grouped"  # MTL_TASKS in the grouping each fold's toyguide-mtl run suggests
+GROUPED, CHOSEN = common.GROUPED, common.CHOSEN
 ENGINE_METRICS = {"gender": pb.GENDER_METRICS, "age_band": pb.AGE_METRICS}
 UNBORN_RULE = (
     "age band = band of (purchase day - birth date) at the last input purchase; a child not yet "
@@ -239,19 +241,24 @@ def toyguide_rows(args: argparse.Namespace, work: Path, store: Path) -> dict:
             print(f"{name} fold {fold} done", file=sys.stderr)
         rows[name] = model_row(runs, tasks)
     if args.analysis_every:
-        rows[GROUPED] = grouped_row(args, work, store, rows["toyguide-mtl"])
+        for name, choose in ((GROUPED, ""), (CHOSEN, "validation")):
+            rows[name] = grouped_row(args, work, store, rows["toyguide-mtl"], name, choose)
     return rows
 
 
-def grouped_row(args: argparse.Namespace, work: Path, store: Path, mtl: dict) -> dict:
+def grouped_row(
+    args: argparse.Namespace, work: Path, store: Path, mtl: dict, name: str, choose: str
+) -> dict:
     """Each fold's tasks trained in the grouping its toyguide-mtl run suggests (from the task
-    affinity measured while it trained on that fold's training shoppers)."""
+    affinity measured while it trained on that fold's training shoppers); ``choose``: see
+    ``grouping.choose``."""
     runs = []
     for fold, seed, mtl_run in ((f["fold"], f["seed"], f["run"]) for f in mtl["runs"]):
-        config = common.grouped(run_config(args, MTL_TASKS, fold, seed), Path(mtl_run))
-        runs.append(common.train(work, store, f"{GROUPED}-fold{fold}", seed, config))
+        config = common.grouped(run_config(args, MTL_TASKS, fold, seed), Path(mtl_run), choose)
+        runs.append(common.train(work, store, f"{name}-fold{fold}", seed, config))
         runs[-1] |= {"fold": fold, "seed": seed}
-        print(f"{GROUPED} fold {fold}: {[g['tasks'] for g in runs[-1]['groups']]}", file=sys.stderr)
+        served = {t: g["tasks"] for g in runs[-1]["groups"] for t in g["serves"]}
+        print(f"{name} fold {fold}: served by {served}", file=sys.stderr)
     return model_row(runs, MTL_TASKS)
 
 
@@ -277,11 +284,19 @@ def model_row(runs: list[dict], tasks: tuple[str, ...]) -> dict:
                           for m in runs[0]["test"][t]} for t in aux}  # fmt: skip
     row["train_seconds"] = [r["train_seconds"] for r in runs]
     row["best_epoch"] = [r["best_epoch"] if "best_epoch" in r else group_epochs(r) for r in runs]
-    row["runs"] = [{"fold": r["fold"], "seed": r["seed"], "run": r["run"]}
-                   | ({"groups": [g["tasks"] for g in r["groups"]]} if "groups" in r else {})
+    row["runs"] = [{"fold": r["fold"], "seed": r["seed"], "run": r["run"]} | served_groups(r)
                    for r in runs]  # fmt: skip
     row["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
     return row
+
+
+def served_groups(run: dict) -> dict:
+    """A grouped run's groups (those that serve a task) and which group serves each task."""
+    if "groups" not in run:
+        return {}
+    serving = [g for g in run["groups"] if g["serves"]]
+    return {"groups": [g["tasks"] for g in serving],
+            "served_by": {t: g["tasks"] for g in serving for t in g["serves"]}}  # fmt: skip
 
 
 def group_epochs(run: dict) -> dict[str, int]:
@@ -344,11 +359,7 @@ def main() -> None:
         "data": data_section(args, items, store, labelled) | {"derived_rows": derived},
         "rows": rows,
         "delta_m": common.delta_m_of_rows(rows, DELTA_METRICS, profile_metrics),
-        "delta_m_grouped": (
-            common.delta_m_of_rows(rows, DELTA_METRICS, profile_metrics, mtl=GROUPED)
-            if GROUPED in rows
-            else None
-        ),
+        **common.grouping_deltas(rows, DELTA_METRICS, profile_metrics),
         "relatedness": common.relatedness_of(work / "toyguide-mtl-fold0-seed0"),
         "permutation_test": permutation,
         "signal": pp.verdict(permutation),

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 
 import pytest
 
 from toyguide.errors import ConfigError
 from toyguide.evaluation.analysis import analyze_run
-from toyguide.grouping import GroupingConfig, group_config, groups_of
+from toyguide.grouping import (
+    GroupingConfig,
+    candidate_groups,
+    group_config,
+    groups_of,
+    serving_groups,
+)
 from toyguide.runs import run_config_from_dict, train_groups
 
 TASKS = ("preference", "attributes", "sales", "profile")
@@ -73,6 +80,35 @@ def test_only_a_group_with_weeks_held_out_keeps_the_refit() -> None:
     assert group_config(run, ("attributes", "profile")).train.refit_epochs == 0
 
 
+def test_each_task_is_served_by_the_group_best_on_its_validation_metric() -> None:
+    def run(**validation: dict) -> dict:
+        return {"validation": validation}
+
+    runs = [
+        (("a", "b"), run(a={"acc": 0.5}, b={"wape": 0.7})),  # the suggested group
+        (("a", "b", "c"), run(a={"acc": 0.6}, b={"wape": 0.7}, c={"acc": math.nan})),
+        (("a",), run(a={"acc": 0.55})),
+        (("b",), run(b={"wape": 0.6})),
+        (("c",), run(c={"acc": math.nan})),
+    ]
+    selections = {"a": ("acc", True), "b": ("wape", False), "c": ("acc", True)}
+    chosen = serving_groups(("a", "b", "c"), runs, selections)
+    assert chosen == {"a": ("a", "b", "c"), "b": ("b",), "c": ("a", "b", "c")}  # c: no value
+    runs[2] = (("a",), run(a={"acc": 0.6}))  # a tie keeps the earlier group
+    assert serving_groups(("a",), runs, selections)["a"] == ("a", "b", "c")
+
+
+def test_choosing_by_validation_adds_every_task_together_and_each_alone() -> None:
+    run = config(groups=[["profile", "attributes"], ["sales", "preference"]], choose="validation")
+    groups = candidate_groups(run.grouping, run.features.tasks)
+    assert groups[:2] == [("preference", "sales"), ("attributes", "profile")]
+    assert groups[2:] == [TASKS, *((t,) for t in TASKS)]
+    with pytest.raises(ConfigError, match="choose"):
+        config(choose="best")
+    with pytest.raises(ConfigError, match="choose needs"):
+        config(choose="validation")
+
+
 def test_a_grouped_run_trains_one_model_per_group(shop_path: Path, tmp_path: Path) -> None:
     run = config(groups=[["preference", "profile"], ["attributes", "sales"]])
     metrics = train_groups(run, shop_path, tmp_path / "grouped")
@@ -103,3 +139,23 @@ def test_the_grouping_a_run_suggests_can_be_trained(shop_path: Path, tmp_path: P
     assert "lookahead_affinity" in report["matrices"]
     with pytest.raises(ConfigError, match="cannot read"):
         groups_of(GroupingConfig(suggested_by=str(tmp_path / "nowhere")), TASKS)
+
+
+def test_a_run_choosing_by_validation_serves_each_task_from_its_best_group(
+    shop_path: Path, tmp_path: Path
+) -> None:
+    groups = [["preference", "profile"], ["attributes", "sales"]]
+    metrics = train_groups(config(groups=groups, choose="validation"), shop_path, tmp_path / "g")
+    trained = [tuple(g["tasks"]) for g in metrics["groups"]]
+    assert len(trained) == 2 + 1 + len(TASKS)  # given, together, alone
+    serving = {t: g for g in metrics["groups"] for t in g["serves"]}
+    assert sorted(serving) == sorted(TASKS)  # each task served by exactly one group
+    for task, group in serving.items():
+        own = json.loads((tmp_path / "g" / group["run"] / "metrics.json").read_text())
+        assert metrics["test"][task] == own["test"][task]
+        metric = {"preference": "next_item/ndcg@10", "attributes": "age_band/accuracy",
+                  "sales": "units/wape_abs_bias", "profile": "age_band/accuracy"}[task]  # fmt: skip
+        values = [json.loads((tmp_path / "g" / g["run"] / "metrics.json").read_text())
+                  ["validation"][task][metric] for g in metrics["groups"] if task in g["tasks"]]  # fmt: skip
+        best = min(values) if task == "sales" else max(values)
+        assert own["validation"][task][metric] == best

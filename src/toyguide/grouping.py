@@ -5,12 +5,16 @@ training (``relatedness.json``); a run config's ``[grouping]`` section trains on
 spelled out, or ``suggested_by = "RUN"`` to take RUN's suggestion. Each group is trained as a
 run of its own in ``OUT/groups/<tasks>``, with the rest of the config unchanged; a task alone
 in its group is its single-task run, so the grouping that puts every task alone is the
-single-task baseline and the one-group grouping is the plain multi-task run.
+single-task baseline and the one-group grouping is the plain multi-task run. With
+``choose = "validation"`` the run also trains every task together and each task alone, and
+serves each task from the group that scores it best on validation: affinity measured over a
+few probe steps is a noisy guide, the validation split is what the run is judged on.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +25,14 @@ from toyguide.evaluation.analysis import with_suggested_grouping
 from toyguide.evaluation.relatedness import RelatednessReport
 from toyguide.tasks import get_task
 
-__all__ = ["GroupingConfig", "group_config", "group_folder", "groups_of"]
+__all__ = [
+    "GroupingConfig",
+    "candidate_groups",
+    "group_config",
+    "group_folder",
+    "groups_of",
+    "serving_groups",
+]
 
 
 @dataclass(frozen=True)
@@ -32,11 +43,19 @@ class GroupingConfig:
 
     groups: tuple[tuple[str, ...], ...] = ()
     suggested_by: str = ""
+    # "validation": also train every task together and each task alone, and serve each task
+    # from the group whose model scores it best on validation (a task may then be trained in
+    # several groups, as TAG's network selection does); "": serve each from its own group
+    choose: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "groups", tuple(tuple(g) for g in self.groups))
         if self.groups and self.suggested_by:
             raise ConfigError("grouping: give groups or suggested_by, not both")
+        if self.choose not in ("", "validation"):
+            raise ConfigError(f"grouping.choose '{self.choose}': use 'validation' or ''")
+        if self.choose and not (self.groups or self.suggested_by):
+            raise ConfigError("grouping.choose needs groups or suggested_by to choose among")
 
     @property
     def active(self) -> bool:
@@ -55,6 +74,39 @@ def groups_of(grouping: GroupingConfig, tasks: Sequence[str]) -> list[tuple[str,
     order = {task: i for i, task in enumerate(tasks)}
     ordered = [tuple(sorted(g, key=order.__getitem__)) for g in groups if g]
     return sorted(ordered, key=lambda g: order[g[0]])
+
+
+def candidate_groups(grouping: GroupingConfig, tasks: Sequence[str]) -> list[tuple[str, ...]]:
+    """The groups to train: :func:`groups_of`, and with ``choose = "validation"`` also every
+    task together and each task alone (each distinct group once, the given ones first)."""
+    groups = groups_of(grouping, tasks)
+    if grouping.choose:
+        groups += [tuple(tasks), *((task,) for task in tasks)]
+    return list(dict.fromkeys(groups))
+
+
+def serving_groups(
+    tasks: Sequence[str], runs: Sequence[tuple[tuple[str, ...], dict]], selections: dict
+) -> dict[str, tuple[str, ...]]:
+    """Task → the trained group that serves it: of the groups holding the task, the one whose
+    best epoch scores the task's own selection metric best on validation; a tie or no value
+    keeps the earliest (the given or suggested group). ``runs``: (group, its metrics.json);
+    ``selections``: task → (metric, higher is better)."""
+    chosen = {}
+    for task in tasks:
+        metric, higher = selections[task]
+        best, best_value = None, math.nan
+        for group, metrics in runs:
+            if task not in group:
+                continue
+            value = metrics.get("validation", {}).get(task, {}).get(metric, math.nan)
+            better = value > best_value if higher else value < best_value
+            if best is None or (math.isnan(best_value) and not math.isnan(value)) or better:
+                best, best_value = group, value
+        if best is None:
+            raise ConfigError(f"grouping: no trained group holds task '{task}'")
+        chosen[task] = best
+    return chosen
 
 
 def _suggested(run: Path) -> list[tuple[str, ...]]:

@@ -37,7 +37,14 @@ from toyguide.evaluation.protocols import Evaluator, evaluate_model
 from toyguide.evaluation.relatedness import RelatednessReport
 from toyguide.evaluation.truth import recover_truth
 from toyguide.features.data import FeatureConfig
-from toyguide.grouping import GroupingConfig, group_config, group_folder, groups_of
+from toyguide.grouping import (
+    GroupingConfig,
+    candidate_groups,
+    group_config,
+    group_folder,
+    groups_of,
+    serving_groups,
+)
 from toyguide.models.config import ModelConfig
 from toyguide.models.mixers import MIXERS
 from toyguide.models.mtl import MultiTaskModel
@@ -267,6 +274,7 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
         "test_seconds": round(time.perf_counter() - test_start, 2),
         "best_epoch": result.best_epoch,
         "best_validation": result.best_value,
+        "validation": _validation_at(result.history, result.best_epoch),
         "epochs_run": result.epochs_run,
         "stopped_early": result.stopped_early,
         "seconds_per_epoch": [h["seconds"] for h in result.history],
@@ -353,7 +361,7 @@ def _with_neighbours(
 def train_groups(config: RunConfig, store_path: Path, out: Path, resume: bool = False) -> dict:
     """One run per group of tasks; ``out/metrics.json`` holds each task's test metrics from
     its group's run and what each group took. A resumed grouped run skips finished groups."""
-    groups = groups_of(config.grouping, config.features.tasks)
+    groups = candidate_groups(config.grouping, config.features.tasks)
     out.mkdir(parents=True, exist_ok=True)
     if not resume:
         save_toml(config, out / "config.toml")
@@ -371,14 +379,36 @@ def train_groups(config: RunConfig, store_path: Path, out: Path, resume: bool = 
         runs.append({"tasks": list(group), "run": str(folder.relative_to(out)), **metrics})
     if not runs:
         return {}
+    served = _served_by(config, runs)
     merged = {
-        "groups": [{k: r[k] for k in ("tasks", "run", "best_epoch", "epochs_run")} for r in runs],
-        "test": {task: r["test"][task] for r in runs for task in r["tasks"]},
+        "groups": [_group_record(r, served) for r in runs],
+        "test": {task: served[task]["test"][task] for task in config.features.tasks},
         "train_seconds": round(sum(r["train_seconds"] for r in runs), 2),
         "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
     }
     (out / "metrics.json").write_text(json.dumps(json_safe(merged), indent=1))
     return merged
+
+
+def _validation_at(history: list[dict], epoch: int | None) -> dict:
+    """The validation metrics of ``epoch`` (the best), from the trainer's history."""
+    return next((h["validation"] for h in history if h["epoch"] == epoch), {})
+
+
+def _group_record(run: dict, served: dict[str, dict]) -> dict:
+    """What a grouped run's metrics.json keeps of one group: which tasks it serves too."""
+    record = {k: run[k] for k in ("tasks", "run", "best_epoch", "epochs_run")}
+    return record | {"serves": [t for t in run["tasks"] if served[t] is run]}
+
+
+def _served_by(config: RunConfig, runs: list[dict]) -> dict[str, dict]:
+    """Task → the group run that serves it (its own group, or with ``grouping.choose`` the
+    best on validation of the groups that trained it)."""
+    tasks = config.features.tasks
+    selections = {t: _own_selection(t, config.features)[1:] for t in tasks}
+    by_group = {tuple(r["tasks"]): r for r in runs}
+    chosen = serving_groups(tasks, [(g, r) for g, r in by_group.items()], selections)
+    return {task: by_group[group] for task, group in chosen.items()}
 
 
 def _local_world_size() -> int:

@@ -6,7 +6,7 @@ import pytest
 
 BASELINES = ["naive", "moving_average", "autoets", "croston_optimized", "tsb", "adida", "imapa",
              "lightgbm"]  # fmt: skip
-TOYGUIDE = ["toyguide-stl", "toyguide-mtl", "toyguide-grouped"]
+TOYGUIDE = ["toyguide-stl", "toyguide-mtl", "toyguide-grouped", "toyguide-chosen"]
 WITH_QUANTILES = ["naive", "autoets", "lightgbm", *TOYGUIDE]
 SECTION_METRICS = ["wape", "mase", "bias", "pinball", "coverage_80", "coverage_80_nonzero",
                    "wape_by_horizon", "n_cells"]  # fmt: skip
@@ -45,7 +45,10 @@ def test_quick_run_scores_every_row_on_the_same_cells(run_bench, shared_dataset)
     goal = report["goal"]
     assert goal["target_wape"] == pytest.approx(0.9 * goal["best_baseline_wape"])
     assert goal["best_baseline"] in BASELINES
-    # the grouped row: every task of the mtl row once, in the grouping that row's run suggested
-    (groups,) = rows["toyguide-grouped"]["groups"]  # one seed
-    assert sorted(t for group in groups for t in group) == sorted(report["config"]["mtl_tasks"])
-    assert report["delta_m_grouped"]["tasks"].keys() == {"sales"}
+    # the grouping rows: each task of the mtl row served by one group holding it
+    tasks = sorted(report["config"]["mtl_tasks"])
+    for name in ("toyguide-grouped", "toyguide-chosen"):
+        (served,) = rows[name]["served_by"]  # one seed
+        assert sorted(served) == tasks and all(t in served[t] for t in tasks)
+    for key in ("delta_m_grouped", "delta_m_chosen"):
+        assert report[key]["tasks"].keys() == {"sales"}

@@ -16,7 +16,7 @@ def test_quick_sweep_reports_delta_m_and_relatedness_per_cell(run_bench, tmp_pat
     results.mkdir()
     other = {"benchmark": "other", "delta_m": {"delta_m": 1.5, "tasks": {"a": 1.5}},
              "delta_m_grouped": {"delta_m": 0.0, "tasks": {"a": 0.0}},
-             "rows": {"toyguide-grouped": {"runs": [{"groups": [["a"], ["b"]]}]}}}  # fmt: skip
+             "rows": {"toyguide-grouped": {"runs": [{"served_by": {"a": ["a"], "b": ["b"]}}]}}}  # fmt: skip
     (results / "other.json").write_text(json.dumps(other))
     report = run_bench("mtl_summary.py", "--results", str(results))
     cells = report["sweep"]["cells"]
@@ -31,4 +31,5 @@ def test_quick_sweep_reports_delta_m_and_relatedness_per_cell(run_bench, tmp_pat
     assert report["rows"]["toyguide-mtl/mmoe/equal"]["delta_m"] == cells["mmoe/equal"]["delta_m"]
     assert report["datasets"]["other"]["delta_m"]["delta_m"] == 1.5
     assert report["datasets"]["other"]["delta_m_grouped"]["delta_m"] == 0.0
-    assert report["datasets"]["other"]["groups"] == [[["a"], ["b"]]]
+    served = report["datasets"]["other"]["served_by"]
+    assert served == {"toyguide-grouped": [{"a": ["a"], "b": ["b"]}], "toyguide-chosen": []}

@@ -8,7 +8,7 @@ import pytest
 GENDER = ("auc", "accuracy", "macro_f1")
 AGE = ("accuracy", "macro_f1", "mae_bands")
 BASELINES = ("majority", "logreg", "lightgbm", "logreg-category")
-TOYGUIDE = ("toyguide-stl", "toyguide-mtl", "toyguide-grouped")
+TOYGUIDE = ("toyguide-stl", "toyguide-mtl", "toyguide-grouped", "toyguide-chosen")
 
 
 def _mean(value):
@@ -43,9 +43,14 @@ def test_quick_run_reports_every_row_target_and_metric(run_bench, shared_dataset
         for model in ("logreg", "lightgbm"):
             assert 0.0 < test[model][test["primary_metric"]]["p_value"] <= 1.0
         assert isinstance(report["signal"][target]["signal"], bool)
-    # the grouped row trains every task once, in the grouping its fold's mtl run suggested
+    # the grouping rows serve every task from one of their groups (the suggested row trains
+    # each task once; the chosen row also together and alone, and serves from the best)
+    tasks = sorted(aux.keys() | {"profile"})
+    for name in ("toyguide-grouped", "toyguide-chosen"):
+        for run in rows[name]["runs"]:
+            assert sorted(run["served_by"]) == tasks
+            assert all(task in run["served_by"][task] for task in tasks)
     for run in rows["toyguide-grouped"]["runs"]:
-        assert sorted(t for group in run["groups"] for t in group) == sorted(
-            aux.keys() | {"profile"}
-        )
-    assert report["delta_m_grouped"]["tasks"].keys() == {"profile"}
+        assert sorted(t for group in run["groups"] for t in group) == tasks
+    for key in ("delta_m_grouped", "delta_m_chosen"):
+        assert report[key]["tasks"].keys() == {"profile"}
