@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import resource
 import sys
 import tempfile
@@ -150,32 +151,49 @@ def toyguide_rows(store: Path, work: Path, panel: Panel, bt: Backtest, args) -> 
     cutoff = panel.mondays[int(bt.origins[0])]
     train_store = truncated_store(store, work / "uci-train.duckdb", cutoff)
     runs: dict[str, list[dict]] = {}
-    groups: dict[str, list[dict]] = {}  # grouped row → per seed, task → its serving group
     for seed in range(args.seeds):
         for name, config in row_configs(work, seed, args):
             metrics = common.train(work, train_store, name, seed, config)
-            scored = score(bt, forecast_run(sales_run(metrics), store, panel, bt))
-            scored |= {"train_seconds": metrics["train_seconds"],
-                       "engine_holdout": metrics["test"]["sales"]}  # fmt: skip
-            runs.setdefault(name, []).append(scored)
+            for row, run in backtested_runs(name, metrics):
+                scored = score(bt, forecast_run(run, store, panel, bt))
+                own = json.loads((run / "metrics.json").read_text())
+                scored |= {"train_seconds": own["train_seconds"],
+                           "engine_holdout": own["test"]["sales"]}  # fmt: skip
+                runs.setdefault(row, []).append(scored)
+                log(f"{row} seed {seed}: wape {scored['wape']:.4f}, bias {scored['bias']:+.4f}")
             if "groups" in metrics:
-                groups.setdefault(name, []).append(
-                    {t: g["tasks"] for g in metrics["groups"] for t in g["serves"]}
-                )
-            log(f"{name} seed {seed}: wape {scored['wape']:.4f}, bias {scored['bias']:+.4f}")
+                for row, given in ((GROUPED, True), (CHOSEN, False)):
+                    runs[row][-1]["served_by"] = served_by(metrics, given)
     rows = {name: summarise_seeds(per_seed) for name, per_seed in runs.items()}
-    for name, served in groups.items():
-        rows[name]["served_by"] = served
+    for name in (GROUPED, CHOSEN):
+        if name in runs:
+            rows[name]["served_by"] = [r["served_by"] for r in runs[name]]
     return rows
 
 
+def backtested_runs(name: str, metrics: dict) -> list[tuple[str, Path]]:
+    """(row, run folder of its sales model): a plain run is its own row; the run that chose on
+    validation gives two, the suggested grouping's sales group and the one chosen for sales."""
+    if name != CHOSEN:
+        return [(name, sales_run(metrics))]
+    return [(GROUPED, sales_run(metrics, given=True)), (CHOSEN, sales_run(metrics))]
+
+
+def served_by(metrics: dict, given: bool) -> dict[str, list[str]]:
+    """Task → the group that serves it: of the given (suggested) groups, or as chosen."""
+    if given:
+        return {t: g["tasks"] for g in metrics["groups"] if g["given"] for t in g["tasks"]}
+    return {t: g["tasks"] for g in metrics["groups"] for t in g["serves"]}
+
+
 def row_configs(work: Path, seed: int, args) -> list[tuple[str, str]]:
-    """(row, run config) of one seed; toyguide-grouped trains the grouping that the seed's
-    toyguide-mtl run (trained first) suggests from the task affinity it measured."""
+    """(row, run config) of one seed. The grouping rows are one run that trains the grouping
+    the seed's toyguide-mtl run (trained first) suggests from the task affinity it measured,
+    and every task together and each alone, then serves each task from its best on
+    validation: toyguide-grouped is its suggested groups, toyguide-chosen what it chose."""
     rows = [(name, run_config(tasks, seed, args)) for name, tasks in models(args.mtl_tasks).items()]
     if args.analysis_every and len(args.mtl_tasks) > 1:
         mtl, measured = dict(rows)["toyguide-mtl"], work / f"toyguide-mtl-seed{seed}"
-        rows.append((GROUPED, common.grouped(mtl, measured)))
         rows.append((CHOSEN, common.grouped(mtl, measured, choose="validation")))
     return rows
 

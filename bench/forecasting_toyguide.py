@@ -117,12 +117,16 @@ every_steps = {args.analysis_every if len(tasks) > 1 else 0}
 """
 
 
-def sales_run(metrics: dict) -> Path:
-    """The run folder that holds the sales model: the run, or in a grouped run its group with
-    sales."""
+def sales_run(metrics: dict, given: bool = False) -> Path:
+    """The run folder that holds the sales model: the run, or in a grouped run the group that
+    serves sales (``given``: the given or suggested group with sales, of a run that chose)."""
     run = Path(metrics["run"])
     groups = metrics.get("groups")
-    return run / next(g["run"] for g in groups if "sales" in g["tasks"]) if groups else run
+    if not groups:
+        return run
+    if given:
+        return run / next(g["run"] for g in groups if g["given"] and "sales" in g["tasks"])
+    return run / next(g["run"] for g in groups if "sales" in g["serves"])
 
 
 def forecast_run(run: Path, store: Path, panel: Panel, bt: Backtest) -> Forecast:

@@ -148,6 +148,7 @@ def test_a_run_choosing_by_validation_serves_each_task_from_its_best_group(
     metrics = train_groups(config(groups=groups, choose="validation"), shop_path, tmp_path / "g")
     trained = [tuple(g["tasks"]) for g in metrics["groups"]]
     assert len(trained) == 2 + 1 + len(TASKS)  # given, together, alone
+    assert [g["given"] for g in metrics["groups"]] == [True, True] + [False] * (1 + len(TASKS))
     serving = {t: g for g in metrics["groups"] for t in g["serves"]}
     assert sorted(serving) == sorted(TASKS)  # each task served by exactly one group
     for task, group in serving.items():

@@ -362,6 +362,7 @@ def train_groups(config: RunConfig, store_path: Path, out: Path, resume: bool = 
     """One run per group of tasks; ``out/metrics.json`` holds each task's test metrics from
     its group's run and what each group took. A resumed grouped run skips finished groups."""
     groups = candidate_groups(config.grouping, config.features.tasks)
+    given = set(groups_of(config.grouping, config.features.tasks))  # the rest: choose's
     out.mkdir(parents=True, exist_ok=True)
     if not resume:
         save_toml(config, out / "config.toml")
@@ -376,7 +377,8 @@ def train_groups(config: RunConfig, store_path: Path, out: Path, resume: bool = 
             metrics = train_run(group_config(config, group), store_path, folder, started)
         if not metrics:  # a rank other than 0
             continue
-        runs.append({"tasks": list(group), "run": str(folder.relative_to(out)), **metrics})
+        runs.append({"tasks": list(group), "run": str(folder.relative_to(out)),
+                     "given": group in given, **metrics})  # fmt: skip
     if not runs:
         return {}
     served = _served_by(config, runs)
@@ -396,8 +398,9 @@ def _validation_at(history: list[dict], epoch: int | None) -> dict:
 
 
 def _group_record(run: dict, served: dict[str, dict]) -> dict:
-    """What a grouped run's metrics.json keeps of one group: which tasks it serves too."""
-    record = {k: run[k] for k in ("tasks", "run", "best_epoch", "epochs_run")}
+    """What a grouped run's metrics.json keeps of one group: whether the config gave or
+    suggested it (or ``choose`` added it) and which tasks it serves."""
+    record = {k: run[k] for k in ("tasks", "run", "given", "best_epoch", "epochs_run")}
     return record | {"serves": [t for t in run["tasks"] if served[t] is run]}
 
 
