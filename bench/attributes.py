@@ -26,7 +26,10 @@ a fastText-like bag: the exact words TF-IDF sees); ``toyguide-mtl-bow-per-target
 with each target as its own loss unit under uncertainty weighting (``weighting.per_target``), so
 the 15-label functions loss is not drowned beside the 43-class top category;
 ``toyguide-mtl-bow-learned`` pools the hashed words with a learned weight per word
-(``model.token_pooling = "learned"``) instead of their plain mean, as TF-IDF weighs them.
+(``model.token_pooling = "learned"``) instead of their plain mean, as TF-IDF weighs them;
+the ``-words`` rows add the head's linear term over the hashed words (``model.attribute_words``)
+and the ``-words-idf`` rows weigh that term's words by their IDF over the catalogue
+(``model.attribute_word_idf``: TF-IDF's weighting, words of one toy left out, as min_df=2).
 
     python bench/attributes.py --out bench/results/attributes.json
     python bench/attributes.py --quick            # 400 products, one seed: a smoke test
@@ -65,7 +68,7 @@ CORE, FULL = "toy_products_10k_core_columns.csv", "toy_products_863_full_columns
 TOYGUIDE_ROWS = (
     "toyguide-stl", "toyguide-mtl", "toyguide-mtl-bow", "toyguide-mtl-bow-per-target",
     "toyguide-mtl-bow-learned", "toyguide-stl-words", "toyguide-mtl-words",
-    "toyguide-mtl-words-per-target",
+    "toyguide-mtl-words-per-target", "toyguide-stl-words-idf", "toyguide-mtl-words-idf",
 )  # fmt: skip
 
 
@@ -300,12 +303,13 @@ def tfidf_row(bench: dict, grid: list[float]) -> dict:
 # -- toyguide ---------------------------------------------------------------------------------
 def run_config(
     args: argparse.Namespace, targets: tuple[str, ...], seed: int, buckets: int,
-    per_target: bool = False, pooling: str = "mean", words: bool = False,
+    per_target: bool = False, pooling: str = "mean", words: bool = False, idf: bool = False,
 ) -> str:  # fmt: skip
     """``per_target``: each target its own loss unit, weighted by uncertainty (Kendall et al.),
     which scales every unit by its learned 1/σ²: the normalisation across targets.
     ``pooling``: model.token_pooling of the hashed words (mean, or learned word weights).
-    ``words``: model.attribute_words, the head's linear term over the hashed words."""
+    ``words``: model.attribute_words, the head's linear term over the hashed words; ``idf``:
+    model.attribute_word_idf, that term's words weighed by their IDF over the catalogue."""
     features = feature_config(targets, args.batch_size)
     weighting = 'name = "uncertainty"\nper_target = true' if per_target else 'name = "equal"'
     features |= {"text_buckets": buckets, "max_tokens": args.max_tokens}
@@ -324,6 +328,7 @@ use_price = false
 token_pooling = "{pooling}"
 attribute_words = {str(words).lower()}
 attribute_word_scale = {args.word_scale}
+attribute_word_idf = {str(idf).lower()}
 [weighting]
 {weighting}
 [train]
@@ -405,7 +410,8 @@ def variants(args) -> dict[str, dict]:
         out |= {"-bow": bow, "-bow-per-target": bow | {"per_target": True},
                 "-bow-learned": bow | {"pooling": "learned"},
                 "-words": bow | {"words": True},
-                "-words-per-target": bow | {"words": True, "per_target": True}}  # fmt: skip
+                "-words-per-target": bow | {"words": True, "per_target": True},
+                "-words-idf": bow | {"words": True, "idf": True}}  # fmt: skip
     return out
 
 
@@ -414,7 +420,7 @@ def toyguide_rows(args, work: Path, store: Path, bench: dict) -> dict:
     and the word term — the single-target runs (``toyguide-stl<suffix>``); ``--rows`` picks."""
     rows: dict = {}
     for suffix, variant in variants(args).items():
-        if f"toyguide-stl{suffix}" in args.rows and suffix in ("", "-words"):
+        if f"toyguide-stl{suffix}" in args.rows and suffix in ("", "-words", "-words-idf"):
             stl = {t: [toyguide_run(args, work, store, bench, f"stl{suffix}-{t}", (t,), seed,
                                     variant) for seed in range(args.seeds)]
                    for t in TARGETS}  # fmt: skip
@@ -470,6 +476,7 @@ def report_goals(rows: dict, work: Path) -> dict:
     for key, mtl, stl in (
         ("delta_m", "toyguide-mtl", "toyguide-stl"),
         ("delta_m_words", "toyguide-mtl-words", "toyguide-stl-words"),
+        ("delta_m_words_idf", "toyguide-mtl-words-idf", "toyguide-stl-words-idf"),
     ):
         if mtl in rows and stl in rows:
             out[key] = common.delta_m_of_rows(rows, DELTA_METRICS, target_metrics, mtl, stl)

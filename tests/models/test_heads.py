@@ -14,7 +14,10 @@ from hypothesis import strategies as st
 from torch import Tensor, nn
 
 from toyguide.errors import ConfigError
+from toyguide.models.config import ModelConfig
+from toyguide.models.encoders.item import inverse_document_frequency
 from toyguide.models.heads.attributes import AttributesHead, AttributesHeadConfig
+from toyguide.models.heads.bag import LinearBag
 from toyguide.models.heads.label_set import LabelSetHead, LabelSetHeadConfig
 from toyguide.models.heads.preference import PreferenceHead, PreferenceHeadConfig
 from toyguide.models.heads.profile import ProfileHead, ProfileHeadConfig
@@ -244,6 +247,38 @@ def test_the_word_term_starts_at_zero_and_learns_the_word_that_decides_a_label()
     assert float(loss) < 0.5 * first
     predicted = worded(torch.zeros(B, D), tokens)["age_band"].argmax(-1)
     assert (predicted == batch["age_band"]).float().mean() > 0.9
+
+
+def test_idf_weights_the_word_term_as_tfidf_weighs_a_bag() -> None:
+    bag = LinearBag(n_ids=4, width=1, scale=1.0)
+    with torch.no_grad():
+        bag.weight[:, 0] = torch.tensor([0.0, 1.0, 10.0, 100.0, 1000.0])
+    ids = torch.tensor([[1, 2, 0], [3, 3, 4]])
+    plain = bag(ids)[:, 0]  # each word 1, the row L2-normalised by the count
+    assert torch.allclose(plain, torch.tensor([11 / 2**0.5, 1200 / 3**0.5]))
+    idf = torch.tensor([0.0, 2.0, 1.0, 0.0, 1.0])  # id 3 weighs nothing
+    weighted = bag(ids, idf[ids])[:, 0]
+    assert torch.allclose(weighted, torch.tensor([(2 + 10) / 5**0.5, 1000.0]))
+
+
+def test_inverse_document_frequency_counts_each_row_once_and_drops_rare_ids() -> None:
+    ids = torch.tensor([[1, 1, 2, 0], [1, 3, 0, 0], [1, 2, 2, 4]])
+    idf = inverse_document_frequency(ids, n_ids=5)
+    # as sklearn's smooth IDF: ln((1 + 3) / (1 + df)) + 1; df: id 1 in 3 rows, 2 in 2
+    assert idf[1] == pytest.approx(math.log(4 / 4) + 1) and idf[2] == pytest.approx(
+        math.log(4 / 3) + 1
+    )
+    assert idf[0] == 0 and idf[3] == 0 and idf[4] == 0 and idf[5] == 0  # padding, df < 2, unseen
+
+
+def test_a_head_that_weighs_words_by_idf_needs_it() -> None:
+    head = AttributesHead(AttributesHeadConfig(D, C, n_token_buckets=50, word_idf=True))
+    tokens = torch.randint(1, 51, (B, 5))
+    with pytest.raises(ConfigError, match="IDF"):
+        head(torch.randn(B, D), tokens)
+    assert head(torch.randn(B, D), tokens, torch.ones(51))["age_band"].shape == (B, 6)
+    with pytest.raises(ConfigError, match="attribute_words"):
+        ModelConfig(attribute_word_idf=True)
 
 
 def test_the_item_term_starts_at_zero_and_learns_the_item_that_decides_a_profile() -> None:

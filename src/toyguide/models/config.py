@@ -35,7 +35,9 @@ class ModelConfig:
     words that decide a label ("jigsaw", a brand, "0-3 months") reach it without passing the
     encoder's bottleneck; needs ``features.text_buckets > 0`` (ignored without).
     ``attribute_word_scale`` multiplies that term: its weights learn this much faster than
-    the rest (see ``heads/bag.py``).
+    the rest (see ``heads/bag.py``). ``attribute_word_idf`` weighs each word by its inverse
+    document frequency over the catalogue before the normalisation (TF-IDF's weighting; words
+    of a single toy weigh 0), instead of 1 each.
 
     ``profile_items``: the profile head adds, to each target's logits, a linear term over the
     items of the shopper's events (a learned weight per item and label: logistic regression on
@@ -74,6 +76,7 @@ class ModelConfig:
     token_pooling: str = "mean"
     attribute_words: bool = False
     attribute_word_scale: float = 30.0
+    attribute_word_idf: bool = False
     profile_items: bool = False
     profile_item_scale: float = 30.0
     full_softmax_max_items: int = 200_000  # larger catalogues train with sampled softmax
@@ -109,6 +112,8 @@ class ModelConfig:
                 "model.later_window must be >= 1 and model.later_head 'shared' or 'own', got "
                 f"{self.later_window} and {self.later_head!r}"
             )
+        if self.attribute_word_idf and not self.attribute_words:
+            raise ConfigError("model.attribute_word_idf weighs the word term: set attribute_words")
         for name in ("attribute_word_scale", "profile_item_scale"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"model.{name} must be > 0, got {getattr(self, name)}")

@@ -161,6 +161,7 @@ class AttributesTask(Task):
             top_category=bool(dims.get("top_category", 0)),
             n_token_buckets=dims.get("text_buckets", 0) if config.attribute_words else 0,
             word_scale=config.attribute_word_scale,
+            word_idf=config.attribute_word_idf,
         )
 
     def loss_targets(self, config: FeatureConfig) -> tuple[str, ...]:
@@ -171,13 +172,16 @@ class AttributesTask(Task):
     ) -> dict[str, Tensor]:
         """Logits per target of shared item vectors ``[B, D]`` (catalogue rows or new toys)
         and, for a head with a word term, the toys' hashed words ``[B, L]``."""
-        return model.heads[self.name](model.mixer(item_vectors, self.name), tokens)
+        idf = model.item_encoder.token_idf
+        return model.heads[self.name](model.mixer(item_vectors, self.name), tokens, idf)
 
-    def head_inputs(self, model: Any, batch: dict[str, Tensor]) -> tuple[Tensor | None]:
-        """The toys' hashed words, for a head with a word term (None: the encoder keeps no
-        words)."""
-        tokens = model.item_encoder.tokens
-        return (None if tokens is None else tokens[batch["items"]],)
+    def head_inputs(
+        self, model: Any, batch: dict[str, Tensor]
+    ) -> tuple[Tensor | None, Tensor | None]:
+        """The toys' hashed words and the catalogue's word IDF, for a head with a word term
+        (None: the encoder keeps no words)."""
+        tokens, idf = model.item_encoder.tokens, model.item_encoder.token_idf
+        return (None if tokens is None else tokens[batch["items"]], idf)
 
     def evaluate(self, model: Any, batches: Iterable[dict]) -> dict[str, float]:
         """Each switched-on target's metrics, and ``all/macro_f1``, their macro-F1s' mean: one

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from toyguide.errors import ConfigError
 from toyguide.models.config import ITEM_PARTS, ModelConfig
 
-__all__ = ["ItemDims", "ItemEncoder", "ItemTablesLike"]
+__all__ = ["ItemDims", "ItemEncoder", "ItemTablesLike", "inverse_document_frequency"]
 
 _TABLES = ("brand", "categories", "log_price", "price_missing", "text")
 _BAG_MODE = {"mean": "mean", "learned": "sum"}  # learned: weights sum to 1 per toy
@@ -97,7 +97,7 @@ class ItemEncoder(nn.Module):
         )
         # Catalogue data, not weights: non-persistent so the state dict holds learned
         # parameters only and a refreshed catalogue does not invalidate a checkpoint.
-        for name in (*_TABLES, "tokens"):
+        for name in (*_TABLES, "tokens", "token_idf"):
             self.register_buffer(name, None, persistent=False)
 
     def set_tables(self, tables: ItemTablesLike) -> None:
@@ -119,6 +119,8 @@ class ItemEncoder(nn.Module):
             setattr(self, name, getattr(tables, name).detach().to(device))
         if self.token_emb is not None:
             self.tokens = self._token_table(tables).detach().to(device)
+            # over the whole catalogue's texts (no labels): what a shop knows of its toys
+            self.token_idf = inverse_document_frequency(self.tokens, self.dims.n_token_buckets)
 
     def _token_table(self, tables: ItemTablesLike) -> Tensor:
         tokens = getattr(tables, "tokens", None)
@@ -223,3 +225,17 @@ class ItemEncoder(nn.Module):
         left out of the mean, and an item without categories gives zeros."""
         assert self.cat_emb is not None
         return self.cat_emb(categories)
+
+
+def inverse_document_frequency(ids: Tensor, n_ids: int, min_count: int = 2) -> Tensor:
+    """``[n_ids + 1]`` smoothed IDF of each id over the rows of ``ids`` [N, L] (0 = padding),
+    as scikit-learn's TfidfVectorizer computes it: ln((1 + N) / (1 + df)) + 1; 0 for an id in
+    fewer than ``min_count`` rows (its min_df: a word of one toy tells nothing of another)."""
+    ordered = ids.sort(dim=-1).values
+    first = torch.ones_like(ordered, dtype=torch.bool)
+    first[:, 1:] = ordered[:, 1:] != ordered[:, :-1]  # each id once per row
+    df = torch.bincount(ordered[first & (ordered > 0)], minlength=n_ids + 1).to(torch.float32)
+    idf = torch.log((1.0 + ids.shape[0]) / (1.0 + df)) + 1.0
+    idf[df < min_count] = 0.0
+    idf[0] = 0.0
+    return idf

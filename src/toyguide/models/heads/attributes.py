@@ -34,6 +34,7 @@ class AttributesHeadConfig:
     top_category: bool = False
     n_token_buckets: int = 0
     word_scale: float = 30.0
+    word_idf: bool = False  # the word term weighs each word by the IDF it is given
 
     def __post_init__(self) -> None:
         if self.d_model < 1 or self.n_categories < 0:
@@ -86,13 +87,19 @@ class AttributesHead(nn.Module):
                  "price_band")  # fmt: skip
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
-    def forward(self, h: Tensor, tokens: Tensor | None = None) -> dict[str, Tensor]:
+    def forward(
+        self, h: Tensor, tokens: Tensor | None = None, idf: Tensor | None = None
+    ) -> dict[str, Tensor]:
         """Logits per target of encodings ``h`` [B, D], plus the word term of the toys' hashed
-        words ``tokens`` [B, L] (0 = padding) when the head has one and they are given."""
+        words ``tokens`` [B, L] (0 = padding) when the head has one and they are given, each
+        word weighed by ``idf`` [buckets + 1] when the head weighs words so."""
         out = self._encoding_logits(h)
         if self.words is None or tokens is None:
             return out
-        words = self.words(tokens).split(list(self.widths.values()), dim=-1)
+        if self.config.word_idf and idf is None:
+            raise ConfigError("attributes head: word_idf needs the catalogue's word IDF")
+        weights = idf[tokens] if self.config.word_idf else None
+        words = self.words(tokens, weights).split(list(self.widths.values()), dim=-1)
         return out | {name: out[name] + w for name, w in zip(self.widths, words, strict=True)}
 
     def _encoding_logits(self, h: Tensor) -> dict[str, Tensor]:

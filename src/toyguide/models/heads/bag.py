@@ -27,7 +27,11 @@ class LinearBag(nn.EmbeddingBag):
         self.scale = scale
         nn.init.zeros_(self.weight)
 
-    def forward(self, ids: Tensor) -> Tensor:  # type: ignore[override]
+    def forward(self, ids: Tensor, weights: Tensor | None = None) -> Tensor:  # type: ignore[override]
+        """``weights`` [B, L]: each id's weight in the bag (an IDF, say) before the L2
+        normalisation; None: every id 1."""
         present = (ids > 0).to(self.weight.dtype)
-        norm = present.sum(-1, keepdim=True).clamp(min=1.0).sqrt()
+        if weights is not None:
+            present = present * weights
+        norm = present.square().sum(-1, keepdim=True).clamp(min=1.0).sqrt()
         return self.scale * super().forward(ids, per_sample_weights=present / norm)
