@@ -30,6 +30,8 @@ the 15-label functions loss is not drowned beside the 43-class top category;
 the ``-words`` rows add the head's linear term over the hashed words (``model.attribute_words``)
 and the ``-words-idf`` rows weigh that term's words by their IDF over the catalogue
 (``model.attribute_word_idf``: TF-IDF's weighting, words of one toy left out, as min_df=2).
+Where a variant has both, ``toyguide-chosen<suffix>`` serves each target from the all-target
+or its single-target run, whichever validates better (``grouping.choose`` for targets).
 
     python bench/attributes.py --out bench/results/attributes.json
     python bench/attributes.py --quick            # 400 products, one seed: a smoke test
@@ -314,6 +316,7 @@ def run_config(
     weighting = 'name = "uncertainty"\nper_target = true' if per_target else 'name = "equal"'
     features |= {"text_buckets": buckets, "max_tokens": args.max_tokens}
     selection = f"{targets[0]}/macro_f1" if len(targets) == 1 else "all/macro_f1"
+    idf_line = "\nattribute_word_idf = true" if idf else ""  # earlier runs' configs stay reusable
     return f"""seed = {seed}
 threads = {args.threads}
 text_cache = "{args.text_cache}"
@@ -327,8 +330,7 @@ use_categories = false
 use_price = false
 token_pooling = "{pooling}"
 attribute_words = {str(words).lower()}
-attribute_word_scale = {args.word_scale}
-attribute_word_idf = {str(idf).lower()}
+attribute_word_scale = {args.word_scale}{idf_line}
 [weighting]
 {weighting}
 [train]
@@ -399,7 +401,35 @@ def toyguide_run(args, work: Path, store: Path, bench: dict, name: str, targets,
     scores = toyguide_scores(Path(metrics["run"]), store)
     out = {t: score(t, truth(bench, t, r), scores[t][r]) for t, r in test_rows.items()}
     kept = ("train_seconds", "best_epoch", "epochs_run", "peak_rss_mb")
-    return out | {k: metrics[k] for k in kept}
+    validation = validation_at_best(Path(metrics["run"]), metrics["best_epoch"])
+    return out | {k: metrics[k] for k in kept} | {"validation": validation}
+
+
+def validation_at_best(run: Path, epoch: int) -> dict[str, float]:
+    """The run's validation metrics of the attributes task at its best epoch (its log)."""
+    for line in (run / "log.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        if record.get("epoch") == epoch and "validation" in record:
+            return record["validation"]["attributes"]
+    return {}
+
+
+def chosen_row(stl: dict[str, list[dict]], mtl: list[dict]) -> dict:
+    """Each target of each seed served by the all-target run or its single-target run,
+    whichever scores its validation macro-F1 higher (a tie: all together): ``grouping.choose
+    = "validation"`` applied to the targets of this one task."""
+    seeds = []
+    for seed, together in enumerate(mtl):
+        picked, served = {}, {}
+        for t in TARGETS:
+            alone = stl[t][seed]
+            key = f"{t}/macro_f1"
+            best = together if together["validation"][key] >= alone["validation"][key] else alone
+            picked[t], served[t] = best[t], "together" if best is together else "alone"
+        cost = together["train_seconds"] + sum(stl[t][seed]["train_seconds"] for t in TARGETS)
+        kept = {k: together[k] for k in ("best_epoch", "peak_rss_mb")}
+        seeds.append(picked | kept | {"train_seconds": cost, "served_by": served})
+    return summarise_runs(seeds, TARGETS) | {"served_by": [s["served_by"] for s in seeds]}
 
 
 def variants(args) -> dict[str, dict]:
@@ -429,6 +459,8 @@ def toyguide_rows(args, work: Path, store: Path, bench: dict) -> dict:
             mtl = [toyguide_run(args, work, store, bench, f"mtl{suffix}", TARGETS, seed, variant)
                    for seed in range(args.seeds)]  # fmt: skip
             rows[f"toyguide-mtl{suffix}"] = summarise_runs(mtl, TARGETS)
+            if f"toyguide-stl{suffix}" in rows:
+                rows[f"toyguide-chosen{suffix}"] = chosen_row(stl, mtl)
         print(f"{suffix or 'plain'} rows done", file=sys.stderr)
     return rows
 
@@ -477,6 +509,7 @@ def report_goals(rows: dict, work: Path) -> dict:
         ("delta_m", "toyguide-mtl", "toyguide-stl"),
         ("delta_m_words", "toyguide-mtl-words", "toyguide-stl-words"),
         ("delta_m_words_idf", "toyguide-mtl-words-idf", "toyguide-stl-words-idf"),
+        ("delta_m_chosen", "toyguide-chosen-words", "toyguide-stl-words"),
     ):
         if mtl in rows and stl in rows:
             out[key] = common.delta_m_of_rows(rows, DELTA_METRICS, target_metrics, mtl, stl)
