@@ -6,7 +6,7 @@ import faiss
 import numpy as np
 import pytest
 
-from toyguide.guide.loaded import all_scores, top_k
+from toyguide.guide.loaded import row_scores, top_k
 
 
 def _vectors(n: int = 500, d: int = 16) -> np.ndarray:
@@ -15,7 +15,7 @@ def _vectors(n: int = 500, d: int = 16) -> np.ndarray:
 
 
 @pytest.mark.parametrize("kind", ["flat_ip", "id_map"])
-def test_all_scores_are_every_rows_inner_product(kind: str) -> None:
+def test_row_scores_are_every_rows_inner_product(kind: str) -> None:
     vectors = _vectors()
     flat = faiss.IndexFlatIP(vectors.shape[1])
     if kind == "flat_ip":
@@ -25,16 +25,18 @@ def test_all_scores_are_every_rows_inner_product(kind: str) -> None:
         index = faiss.IndexIDMap(flat)
         index.add_with_ids(vectors, np.arange(len(vectors)))
     query = vectors[3] * 0.5 + vectors[7]
-    scores = all_scores(index, query)
+    scores = row_scores(index, query)
     assert scores.shape == (len(vectors),)
     np.testing.assert_allclose(scores, vectors @ query, rtol=1e-5, atol=1e-4)
+    rows = np.array([400, 3, 17])
+    np.testing.assert_allclose(row_scores(index, query, rows), scores[rows], rtol=1e-6)
     _, best = top_k(index, query, 5)  # row 0 is padding: top_k skips it
     assert list(best) == [r for r in np.argsort(-scores) if r][:5]
 
 
-def test_all_scores_read_the_index_in_place_without_changing_it() -> None:
+def test_row_scores_read_the_index_in_place_without_changing_it() -> None:
     vectors = _vectors()
     index = faiss.IndexFlatIP(vectors.shape[1])
     index.add(vectors)
-    all_scores(index, vectors[0])
+    row_scores(index, vectors[0])
     np.testing.assert_array_equal(index.reconstruct_n(0, index.ntotal), vectors)

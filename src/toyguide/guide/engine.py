@@ -24,10 +24,10 @@ from toyguide.guide.dialogue import Dialogue
 from toyguide.guide.inventory import plan_inventory
 from toyguide.guide.loaded import (
     LoadedModel,
-    all_scores,
     label_probabilities,
     load_model_folder,
     neighbour_candidates,
+    row_scores,
     sales_forecasts,
     shopper_state,
     top_k,
@@ -209,7 +209,7 @@ class Guide:
             base, candidates = self._preference_scores(row)
             source = "shoppers with similar recent toys chose it"
         else:
-            base, candidates = self._text_scores(text or "", request)
+            base, candidates = self._text_scores(text or "", allowed)
             source = self._text_source(bool(text))
         if relaxed or allowed[candidates].sum() < k:  # the best of them may not be retrieved
             candidates = np.flatnonzero(allowed)  # base scores every row: rank them all
@@ -242,21 +242,21 @@ class Guide:
         base, paired = neighbour_candidates(self.loaded, shopper.events, log_probs, CANDIDATES)
         return base[0], np.union1d(shopper.retrieved, paired[0])
 
-    def _text_scores(
-        self, text: str, request: GuideRequest | None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def _text_scores(self, text: str, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Text closeness plus popularity of every row the request's rules allow (the rules
+        and interests re-rank all of them; the others are never ranked, so never scored)."""
         n = len(self.catalogue.ids)
         if not text.strip():
             return self.popularity.copy(), np.arange(1, n)
         vector = self.embedder.embed([text])[0]
-        # every row: the rules and interests re-rank the whole catalogue
-        scores = all_scores(self.loaded.text_index, vector)
-        rows = np.arange(1, len(scores))  # row 0 is padding
+        rows = np.flatnonzero(allowed[: self.loaded.text_index.ntotal])
+        rows = rows[rows > 0]  # row 0 is padding
+        scores = row_scores(self.loaded.text_index, vector, rows)
         base = np.full(n, -np.inf)
-        base[rows] = scores[rows] + POPULARITY_WEIGHT * self.popularity[rows] / (
+        base[rows] = scores + POPULARITY_WEIGHT * self.popularity[rows] / (
             self.popularity.max() or 1.0
         )
-        return base, rows[np.isfinite(scores[rows])]
+        return base, rows[np.isfinite(scores)]
 
     def ask(
         self,

@@ -73,9 +73,10 @@ def load_guide(
     except OSError as exc:  # an unreadable path given to reload: the admin's input, not a bug
         raise ConfigError(f"cannot read model folder '{model_dir}': {exc}") from None
     try:
-        guide.embedder = SerialEmbedder(guide.embedder, threading.Lock())
-        if guide.semantic is not None and guide.semantic.embedder is None:
-            guide.semantic.embedder = guide.embedder
+        inner = guide.embedder
+        guide.embedder = SerialEmbedder(inner, threading.Lock())
+        if guide.semantic is not None and guide.semantic.embedder in (None, inner):
+            guide.semantic.embedder = guide.embedder  # one tokenizer, one call at a time
         guide.embedder.embed(["warm up"])
         if guide.semantic is not None:
             guide.semantic.match(["warm up"])
