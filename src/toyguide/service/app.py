@@ -130,7 +130,6 @@ def serve(
     bad model or store fails here, before the port is taken), then run the app under uvicorn
     until interrupted; ``announce`` gets the address first, ``say`` what the spool ingests did
     (default: the log). Several workers: ``workers.serve_workers``."""
-    import torch
     import uvicorn
 
     ingest_pending_events(settings.store, say)
@@ -139,7 +138,7 @@ def serve(
 
         serve_workers(settings, announce, say)
         return
-    torch.set_num_threads(settings.torch_threads)
+    settings.limit_compute_threads()
     guide = load_guide(
         settings.model_dir, settings.store, settings.rates, shopper_cache=settings.shopper_cache
     )

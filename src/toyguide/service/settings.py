@@ -41,8 +41,9 @@ class Settings:
     dialogue_ttl_s: float = 3600  # a dialogue untouched this long is forgotten
     host: str = "127.0.0.1"
     port: int = 8000
-    # Torch threads per inference: one request's tensors are small, so requests in parallel
-    # use the cores better than threads inside one request (which thrash under load).
+    # Torch and BLAS threads per inference: one request's tensors are small, so requests in
+    # parallel use the cores better than threads inside one request (which thrash under load:
+    # OpenBLAS's idle threads spin, and doubled a guide request's CPU at 32 connections).
     torch_threads: int = 1
     inference_slots: int = 2  # requests using the model at once (about the number of cores)
     # known shoppers' vectors kept between requests (guide/shopper_cache.py; 0 = none)
@@ -59,6 +60,15 @@ class Settings:
     # spools events, shares dialogues and reloads through ``runtime_dir`` (service/workers.py).
     workers: int = 1
     reload_check_s: float = 1.0  # how often a worker looks for a reload made by another
+
+    def limit_compute_threads(self) -> None:
+        """Hold this process's torch and BLAS (numpy's OpenBLAS, FAISS's) thread pools to
+        ``torch_threads`` each."""
+        import torch
+        from threadpoolctl import threadpool_limits
+
+        torch.set_num_threads(self.torch_threads)
+        threadpool_limits(limits=self.torch_threads)
 
     @property
     def runtime_dir(self) -> Path:

@@ -45,15 +45,13 @@ PID_HEADER = "x-toyguide-worker"
 
 def worker_app() -> FastAPI:
     """The app of one worker process (uvicorn calls it once in each)."""
-    import torch
-
     from toyguide.service.app import create_app
 
     text = os.environ.get(SETTINGS_ENV, "")
     if not text.strip():
         raise ConfigError(f"${SETTINGS_ENV} is not set: start workers with `toyguide serve`")
     settings = Settings.from_json(text)
-    torch.set_num_threads(settings.torch_threads)
+    settings.limit_compute_threads()
     return create_app(settings)  # loads the guide read-only before taking requests
 
 
