@@ -510,6 +510,7 @@ def report_goals(rows: dict, work: Path) -> dict:
         ("delta_m_words", "toyguide-mtl-words", "toyguide-stl-words"),
         ("delta_m_words_idf", "toyguide-mtl-words-idf", "toyguide-stl-words-idf"),
         ("delta_m_chosen", "toyguide-chosen-words", "toyguide-stl-words"),
+        ("delta_m_chosen_idf", "toyguide-chosen-words-idf", "toyguide-stl-words-idf"),
     ):
         if mtl in rows and stl in rows:
             out[key] = common.delta_m_of_rows(rows, DELTA_METRICS, target_metrics, mtl, stl)
