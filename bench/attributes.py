@@ -418,14 +418,19 @@ def chosen_row(stl: dict[str, list[dict]], mtl: list[dict]) -> dict:
     """Each target of each seed served by the all-target run or its single-target run,
     whichever scores its validation macro-F1 higher (a tie: all together): ``grouping.choose
     = "validation"`` applied to the targets of this one task."""
+    from toyguide.grouping import serving_groups
+
+    def scored(run: dict, targets: tuple[str, ...]) -> dict:  # as serving_groups reads a run
+        return {"validation": {t: {"macro_f1": run["validation"][f"{t}/macro_f1"]}
+                               for t in targets}}  # fmt: skip
+
     seeds = []
     for seed, together in enumerate(mtl):
-        picked, served = {}, {}
-        for t in TARGETS:
-            alone = stl[t][seed]
-            key = f"{t}/macro_f1"
-            best = together if together["validation"][key] >= alone["validation"][key] else alone
-            picked[t], served[t] = best[t], "together" if best is together else "alone"
+        runs = [(TARGETS, scored(together, TARGETS)),
+                *(((t,), scored(stl[t][seed], (t,))) for t in TARGETS)]  # fmt: skip
+        chosen = serving_groups(TARGETS, runs, {t: ("macro_f1", True) for t in TARGETS})
+        served = {t: "together" if g == TARGETS else "alone" for t, g in chosen.items()}
+        picked = {t: (together if served[t] == "together" else stl[t][seed])[t] for t in TARGETS}
         cost = together["train_seconds"] + sum(stl[t][seed]["train_seconds"] for t in TARGETS)
         kept = {k: together[k] for k in ("best_epoch", "peak_rss_mb")}
         seeds.append(picked | kept | {"train_seconds": cost, "served_by": served})

@@ -124,6 +124,14 @@ GROUPED = "toyguide-grouped"  # the grouping the mtl run's measured task affinit
 CHOSEN = "toyguide-chosen"  # those groups, together and alone: each task by its validation
 
 
+def served_by(metrics: dict, given: bool = False) -> dict[str, list[str]]:
+    """Task → the group that serves it in a grouped run's metrics.json (``given``: the group
+    the config gave or suggested for it, whatever ``grouping.choose`` chose)."""
+    if given:
+        return {t: g["tasks"] for g in metrics["groups"] if g["given"] for t in g["tasks"]}
+    return {t: g["tasks"] for g in metrics["groups"] for t in g["serves"]}
+
+
 def grouping_deltas(
     rows: dict, metrics: dict[str, tuple[str, ...]], metric_of: Callable[[dict, str], dict]
 ) -> dict:

@@ -163,7 +163,7 @@ def toyguide_rows(store: Path, work: Path, panel: Panel, bt: Backtest, args) -> 
                 log(f"{row} seed {seed}: wape {scored['wape']:.4f}, bias {scored['bias']:+.4f}")
             if "groups" in metrics:
                 for row, given in ((GROUPED, True), (CHOSEN, False)):
-                    runs[row][-1]["served_by"] = served_by(metrics, given)
+                    runs[row][-1]["served_by"] = common.served_by(metrics, given)
     rows = {name: summarise_seeds(per_seed) for name, per_seed in runs.items()}
     for name in (GROUPED, CHOSEN):
         if name in runs:
@@ -177,13 +177,6 @@ def backtested_runs(name: str, metrics: dict) -> list[tuple[str, Path]]:
     if name != CHOSEN:
         return [(name, sales_run(metrics))]
     return [(GROUPED, sales_run(metrics, given=True)), (CHOSEN, sales_run(metrics))]
-
-
-def served_by(metrics: dict, given: bool) -> dict[str, list[str]]:
-    """Task → the group that serves it: of the given (suggested) groups, or as chosen."""
-    if given:
-        return {t: g["tasks"] for g in metrics["groups"] if g["given"] for t in g["tasks"]}
-    return {t: g["tasks"] for g in metrics["groups"] for t in g["serves"]}
 
 
 def row_configs(work: Path, seed: int, args) -> list[tuple[str, str]]:

@@ -257,8 +257,7 @@ def grouped_row(
         config = common.grouped(run_config(args, MTL_TASKS, fold, seed), Path(mtl_run), choose)
         runs.append(common.train(work, store, f"{name}-fold{fold}", seed, config))
         runs[-1] |= {"fold": fold, "seed": seed}
-        served = {t: g["tasks"] for g in runs[-1]["groups"] for t in g["serves"]}
-        print(f"{name} fold {fold}: served by {served}", file=sys.stderr)
+        print(f"{name} fold {fold}: served by {common.served_by(runs[-1])}", file=sys.stderr)
     return model_row(runs, MTL_TASKS)
 
 
@@ -294,9 +293,8 @@ def served_groups(run: dict) -> dict:
     """A grouped run's groups (those that serve a task) and which group serves each task."""
     if "groups" not in run:
         return {}
-    serving = [g for g in run["groups"] if g["serves"]]
-    return {"groups": [g["tasks"] for g in serving],
-            "served_by": {t: g["tasks"] for g in serving for t in g["serves"]}}  # fmt: skip
+    return {"groups": [g["tasks"] for g in run["groups"] if g["serves"]],
+            "served_by": common.served_by(run)}  # fmt: skip
 
 
 def group_epochs(run: dict) -> dict[str, int]:

@@ -76,10 +76,13 @@ def groups_of(grouping: GroupingConfig, tasks: Sequence[str]) -> list[tuple[str,
     return sorted(ordered, key=lambda g: order[g[0]])
 
 
-def candidate_groups(grouping: GroupingConfig, tasks: Sequence[str]) -> list[tuple[str, ...]]:
-    """The groups to train: :func:`groups_of`, and with ``choose = "validation"`` also every
-    task together and each task alone (each distinct group once, the given ones first)."""
-    groups = groups_of(grouping, tasks)
+def candidate_groups(
+    grouping: GroupingConfig, tasks: Sequence[str], given: list[tuple[str, ...]] | None = None
+) -> list[tuple[str, ...]]:
+    """The groups to train: the ``given`` ones (default :func:`groups_of`), and with ``choose
+    = "validation"`` also every task together and each task alone (each distinct group once,
+    the given ones first)."""
+    groups = list(groups_of(grouping, tasks) if given is None else given)
     if grouping.choose:
         groups += [tuple(tasks), *((task,) for task in tasks)]
     return list(dict.fromkeys(groups))
@@ -100,13 +103,19 @@ def serving_groups(
             if task not in group:
                 continue
             value = metrics.get("validation", {}).get(task, {}).get(metric, math.nan)
-            better = value > best_value if higher else value < best_value
-            if best is None or (math.isnan(best_value) and not math.isnan(value)) or better:
+            if best is None or _beats(value, best_value, higher):
                 best, best_value = group, value
         if best is None:
             raise ConfigError(f"grouping: no trained group holds task '{task}'")
         chosen[task] = best
     return chosen
+
+
+def _beats(value: float, best: float, higher: bool) -> bool:
+    """A measured value beats an unmeasured best; an unmeasured one never beats."""
+    if math.isnan(value):
+        return False
+    return math.isnan(best) or (value > best if higher else value < best)
 
 
 def _suggested(run: Path) -> list[tuple[str, ...]]:

@@ -361,8 +361,8 @@ def _with_neighbours(
 def train_groups(config: RunConfig, store_path: Path, out: Path, resume: bool = False) -> dict:
     """One run per group of tasks; ``out/metrics.json`` holds each task's test metrics from
     its group's run and what each group took. A resumed grouped run skips finished groups."""
-    groups = candidate_groups(config.grouping, config.features.tasks)
-    given = set(groups_of(config.grouping, config.features.tasks))  # the rest: choose's
+    given = groups_of(config.grouping, config.features.tasks)  # the rest: choose's
+    groups = candidate_groups(config.grouping, config.features.tasks, given)
     out.mkdir(parents=True, exist_ok=True)
     if not resume:
         save_toml(config, out / "config.toml")
@@ -410,7 +410,7 @@ def _served_by(config: RunConfig, runs: list[dict]) -> dict[str, dict]:
     tasks = config.features.tasks
     selections = {t: _own_selection(t, config.features)[1:] for t in tasks}
     by_group = {tuple(r["tasks"]): r for r in runs}
-    chosen = serving_groups(tasks, [(g, r) for g, r in by_group.items()], selections)
+    chosen = serving_groups(tasks, list(by_group.items()), selections)
     return {task: by_group[group] for task, group in chosen.items()}
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-ROWS = ("majority", "tfidf-logreg", "toyguide-stl", "toyguide-mtl")
+# toyguide-chosen: each target from the all-target or its single-target run (validation)
+ROWS = ("majority", "tfidf-logreg", "toyguide-stl", "toyguide-mtl", "toyguide-chosen")
 METRICS = {
     "top_category": ("accuracy", "macro_f1"),
     "functions": ("micro_f1", "macro_f1", "auc"),
