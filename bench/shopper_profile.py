@@ -124,13 +124,6 @@ def parse_args() -> argparse.Namespace:
         "over the shopper's items (model.profile_items); 0 = no item term",
     )
     p.add_argument(
-        "--event-calendar",
-        action=argparse.BooleanOptionalAction,
-        default=False,
-        help="model.event_calendar of the toyguide rows: each event's month and weekday in "
-        "the shopper encoder (the baselines' date features, as calendar)",
-    )
-    p.add_argument(
         "--analysis-every",
         type=int,
         default=5,
@@ -179,8 +172,7 @@ threads = {args.threads}
 [model]
 d_model = {args.d_model}
 mixer = "{args.mixer}"
-use_text = false
-event_calendar = {str(args.event_calendar).lower()}{items}
+use_text = false{items}
 [weighting]
 name = "{args.weighting if len(tasks) > 1 else "equal"}"
 [train]

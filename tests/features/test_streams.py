@@ -17,7 +17,7 @@ from toyguide.tasks import build_task_data, make_streams
 L = 400  # the task_data fixture's max_len
 F = 15
 SEQ = {"seq_items": torch.int64, "seq_kinds": torch.int64, "seq_gaps": torch.int64,
-       "seq_month": torch.int64, "seq_weekday": torch.int64, "seq_mask": torch.bool}  # fmt: skip
+       "seq_mask": torch.bool}  # fmt: skip
 CONTRACT = {
     "preference": {**SEQ, "next_items": torch.int64},
     "profile": {**SEQ, "age_band": torch.int64, "gender": torch.int64,
@@ -28,8 +28,7 @@ CONTRACT = {
               "summary": torch.float32, "scale": torch.float32, "target": torch.float32, "target_mask": torch.bool},
 }  # fmt: skip
 SHAPES = {
-    "seq_items": (L,), "seq_kinds": (L,), "seq_gaps": (L,), "seq_month": (L,),
-    "seq_weekday": (L,), "seq_mask": (L,), "next_items": (L,),
+    "seq_items": (L,), "seq_kinds": (L,), "seq_gaps": (L,), "seq_mask": (L,), "next_items": (L,),
     "age_band": (), "gender": (), "interests": (F,), "interests_mask": (), "items": (),
     "gender_target": (), "functions": (F,), "functions_mask": (), "history": (8, 5),
     "calendar": (4, 6), "summary": (8,), "scale": (), "target": (4,), "target_mask": (4,),
@@ -125,9 +124,6 @@ def test_training_sequences_are_the_events_before_the_validation_target(
         assert vocab.lookup(batch["seq_items"][b][mask].tolist()) == events["item_id"].to_list()
         kinds = [EVENT_KINDS[k - 1] for k in batch["seq_kinds"][b][mask].tolist()]
         assert kinds == events["kind"].to_list()
-        days = events["ts"].dt.replace_time_zone(None)
-        assert batch["seq_month"][b][mask].tolist() == days.dt.month().to_list()
-        assert batch["seq_weekday"][b][mask].tolist() == days.dt.weekday().to_list()  # Monday 1
         wanted = [
             item if kind in ("click", "cart", "purchase") else None
             for item, kind in zip(events["item_id"][1:], events["kind"][1:], strict=True)

@@ -324,36 +324,3 @@ def test_an_unknown_token_pooling_is_a_config_error() -> None:
 def test_a_word_scale_that_is_not_positive_is_a_config_error(scale: float) -> None:
     with pytest.raises(ConfigError, match="attribute_word_scale"):
         ModelConfig(attribute_word_scale=scale)
-
-
-def test_event_calendar_reaches_that_event_and_later_ones_in_length_groups_too() -> None:
-    torch.manual_seed(5)
-    b, length = 40, 12
-    lengths = torch.randint(0, length + 1, (b,))
-    lengths[0] = length
-    mask = torch.arange(length).unsqueeze(0) >= (length - lengths).unsqueeze(1)
-    batch = {
-        "seq_items": torch.randint(1, N_ITEMS + 1, (b, length)) * mask,
-        "seq_kinds": torch.randint(1, 6, (b, length)) * mask,
-        "seq_gaps": torch.randint(0, 16, (b, length)) * mask,
-        "seq_month": torch.randint(1, 13, (b, length)) * mask,
-        "seq_weekday": torch.randint(1, 8, (b, length)) * mask,
-        "seq_mask": mask,
-    }
-    items, states = item_encoder().eval(), {}
-    for buckets in (True, False):
-        torch.manual_seed(0)
-        config = ModelConfig(d_model=D, length_buckets=buckets, event_calendar=True)
-        encoder = ShopperEncoder(config, SequenceDims(max_len=length)).eval()
-        states[buckets] = encoder(batch, items)
-    torch.testing.assert_close(states[True], states[False], rtol=0, atol=1e-5)
-    later = {**batch, "seq_month": batch["seq_month"].clone()}
-    later["seq_month"][0, 5] = later["seq_month"][0, 5] % 12 + 1  # row 0 is full: a real event
-    after = encoder(later, items)
-    torch.testing.assert_close(after[0, :5], states[False][0, :5], rtol=0, atol=1e-6)
-    assert not torch.allclose(after[0, 5:], states[False][0, 5:])
-    torch.testing.assert_close(after[1:], states[False][1:], rtol=0, atol=1e-6)
-    # without the switch the calendar is not read (older checkpoints load as they were)
-    plain = ShopperEncoder(ModelConfig(d_model=D), SequenceDims(max_len=length)).eval()
-    assert not any("month" in name for name in plain.state_dict())
-    torch.testing.assert_close(plain(later, items), plain(batch, items), rtol=0, atol=0)

@@ -29,11 +29,10 @@ if TYPE_CHECKING:
     from toyguide.features.data import TaskData
     from toyguide.features.sequences import EventSequences
 
-__all__ = ["Batch", "TaskStream", "as_bool", "as_float", "as_long", "calendar_keys", "padded",
-           "ragged_ranges", "sequence_batch", "window_lengths"]  # fmt: skip
+__all__ = ["Batch", "TaskStream", "as_bool", "as_float", "as_long", "padded", "ragged_ranges",
+           "sequence_batch", "window_lengths"]  # fmt: skip
 
 Batch = dict[str, torch.Tensor]
-_US_PER_DAY = 86_400_000_000
 
 
 class TaskStream(ABC):
@@ -130,20 +129,9 @@ def sequence_batch(
         "seq_items": as_long(np.where(real, seqs.items[idx], 0)),
         "seq_kinds": as_long(np.where(real, seqs.kinds[idx], 0)),
         "seq_gaps": as_long(np.where(real, seqs.gaps[idx], 0)),
-        **calendar_keys(seqs.ts[idx], real),
         "seq_mask": as_bool(real),
     }
     return batch, idx, real
-
-
-def calendar_keys(ts: np.ndarray, real: np.ndarray) -> Batch:
-    """``seq_month`` (1-12) and ``seq_weekday`` (1 = Monday .. 7) of events at ``ts``
-    (microseconds since 1970, UTC); 0 where ``real`` is False."""
-    days = ts // _US_PER_DAY
-    month = ts.astype("datetime64[us]").astype("datetime64[M]").astype(np.int64) % 12 + 1
-    weekday = (days + 3) % 7 + 1  # 1970-01-01 was a Thursday
-    return {"seq_month": as_long(np.where(real, month, 0)),
-            "seq_weekday": as_long(np.where(real, weekday, 0))}  # fmt: skip
 
 
 def window_lengths(

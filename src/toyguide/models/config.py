@@ -53,12 +53,6 @@ class ModelConfig:
     carries how many events follow it, and the position every prediction is served from (0)
     is trained once per sequence; with ``"first"`` a state depends on its own past only, the
     same in training and at serving.
-
-    ``event_calendar``: the shopper encoder adds to each event embeddings of its month of the
-    year and day of the week (UTC), as it adds its kind and the gap before it: when a shopper
-    buys says something of what they buy for (the season's toys, a child's age at the time of
-    a purchase). Calendar, not absolute time, so that a model serves later events as it
-    trained on earlier ones.
     """
 
     d_model: int = 64
@@ -79,7 +73,6 @@ class ModelConfig:
     shopper_dropout: float = 0.2
     length_buckets: bool = True
     positions: str = "latest"
-    event_calendar: bool = False
     token_pooling: str = "mean"
     attribute_words: bool = False
     attribute_word_scale: float = 30.0

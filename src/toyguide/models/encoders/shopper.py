@@ -19,7 +19,7 @@ from toyguide.models.encoders.item import ItemEncoder
 
 __all__ = ["SEQUENCE_KEYS", "SequenceDims", "ShopperEncoder", "last_state", "length_groups"]
 
-SEQUENCE_KEYS = ("seq_items", "seq_kinds", "seq_gaps", "seq_month", "seq_weekday", "seq_mask")
+SEQUENCE_KEYS = ("seq_items", "seq_kinds", "seq_gaps", "seq_mask")
 
 
 @dataclass(frozen=True)
@@ -50,9 +50,6 @@ class ShopperEncoder(nn.Module):
         self.kind_emb = nn.Embedding(dims.n_kinds, d, padding_idx=0)
         self.gap_emb = nn.Embedding(dims.n_gap_buckets, d)
         self.pos_emb = nn.Embedding(dims.max_len, d)
-        if config.event_calendar:  # 0 = padding; months 1-12, weekdays 1-7
-            self.month_emb = nn.Embedding(13, d, padding_idx=0)
-            self.weekday_emb = nn.Embedding(8, d, padding_idx=0)
         self.dropout = nn.Dropout(config.shopper_dropout)
         layer = nn.TransformerEncoderLayer(
             d,
@@ -71,8 +68,7 @@ class ShopperEncoder(nn.Module):
     def forward(
         self, batch: dict[str, Tensor], item_encoder: ItemEncoder | Callable[[Tensor], Tensor]
     ) -> Tensor:
-        """``seq_items``, ``seq_kinds``, ``seq_gaps``, ``seq_mask`` (and with
-        ``model.event_calendar`` ``seq_month``, ``seq_weekday``) ``[B, L]`` → ``[B, L, D]``;
+        """``seq_items``, ``seq_kinds``, ``seq_gaps``, ``seq_mask`` ``[B, L]`` → ``[B, L, D]``;
         ``item_encoder`` embeds item rows (the encoder, or a lookup in a catalogue encoded
         once for the step)."""
         mask = batch["seq_mask"]
@@ -82,7 +78,7 @@ class ShopperEncoder(nn.Module):
         length = mask.shape[1]
         parts, order = [], []
         for rows, width in groups:  # right-aligned: a group's events are its last columns
-            group = {k: batch[k][rows, length - width :] for k in SEQUENCE_KEYS if k in batch}
+            group = {key: batch[key][rows, length - width :] for key in SEQUENCE_KEYS}
             states = self._encode(group, item_encoder)  # [b, width, D]
             parts.append(F.pad(states, (0, 0, length - width, 0)))  # [b, L, D], zeros before
             order.append(rows)
@@ -102,8 +98,6 @@ class ShopperEncoder(nn.Module):
             + self.gap_emb(batch["seq_gaps"])
             + self.pos_emb(self._positions(mask))  # [L, D] or [B, L, D]
         )
-        if self.config.event_calendar:
-            x = x + self.month_emb(batch["seq_month"]) + self.weekday_emb(batch["seq_weekday"])
         x = self.transformer(self.dropout(x), mask=self._attention_mask(mask))  # [B, L, D]
         return x * mask.unsqueeze(-1).to(x.dtype)
 
