@@ -29,7 +29,9 @@ the 15-label functions loss is not drowned beside the 43-class top category;
 (``model.token_pooling = "learned"``) instead of their plain mean, as TF-IDF weighs them;
 the ``-words`` rows add the head's linear term over the hashed words (``model.attribute_words``)
 and the ``-words-idf`` rows weigh that term's words by their IDF over the catalogue
-(``model.attribute_word_idf``: TF-IDF's weighting, words of one toy left out, as min_df=2).
+(``model.attribute_word_idf``: TF-IDF's weighting, words of one toy left out, as min_df=2);
+the ``-words-vocab`` rows are the ``-words-idf`` rows with each word or pair that two or more
+toys use given its own id (``features.text_tokens = "vocabulary"``) instead of a hashed bucket.
 Where a variant has both, ``toyguide-chosen<suffix>`` serves each target from the all-target
 or its single-target run, whichever validates better (``grouping.choose`` for targets).
 
@@ -71,7 +73,10 @@ TOYGUIDE_ROWS = (
     "toyguide-stl", "toyguide-mtl", "toyguide-mtl-bow", "toyguide-mtl-bow-per-target",
     "toyguide-mtl-bow-learned", "toyguide-stl-words", "toyguide-mtl-words",
     "toyguide-mtl-words-per-target", "toyguide-stl-words-idf", "toyguide-mtl-words-idf",
+    "toyguide-stl-words-vocab", "toyguide-mtl-words-vocab",
 )  # fmt: skip
+
+STL_VARIANTS = ("", "-words", "-words-idf", "-words-vocab")  # the ones with single-target rows
 
 
 def parse_args() -> argparse.Namespace:
@@ -306,15 +311,19 @@ def tfidf_row(bench: dict, grid: list[float]) -> dict:
 def run_config(
     args: argparse.Namespace, targets: tuple[str, ...], seed: int, buckets: int,
     per_target: bool = False, pooling: str = "mean", words: bool = False, idf: bool = False,
+    vocabulary: bool = False,
 ) -> str:  # fmt: skip
     """``per_target``: each target its own loss unit, weighted by uncertainty (Kendall et al.),
     which scales every unit by its learned 1/σ²: the normalisation across targets.
     ``pooling``: model.token_pooling of the hashed words (mean, or learned word weights).
     ``words``: model.attribute_words, the head's linear term over the hashed words; ``idf``:
-    model.attribute_word_idf, that term's words weighed by their IDF over the catalogue."""
+    model.attribute_word_idf, that term's words weighed by their IDF over the catalogue;
+    ``vocabulary``: features.text_tokens = "vocabulary", words as ids of a fitted vocabulary."""
     features = feature_config(targets, args.batch_size)
     weighting = 'name = "uncertainty"\nper_target = true' if per_target else 'name = "equal"'
     features |= {"text_buckets": buckets, "max_tokens": args.max_tokens}
+    if vocabulary:  # only then, so that earlier runs' configs stay reusable
+        features["text_tokens"] = "vocabulary"
     selection = f"{targets[0]}/macro_f1" if len(targets) == 1 else "all/macro_f1"
     idf_line = "\nattribute_word_idf = true" if idf else ""  # earlier runs' configs stay reusable
     return f"""seed = {seed}
@@ -446,7 +455,8 @@ def variants(args) -> dict[str, dict]:
                 "-bow-learned": bow | {"pooling": "learned"},
                 "-words": bow | {"words": True},
                 "-words-per-target": bow | {"words": True, "per_target": True},
-                "-words-idf": bow | {"words": True, "idf": True}}  # fmt: skip
+                "-words-idf": bow | {"words": True, "idf": True},
+                "-words-vocab": bow | {"words": True, "idf": True, "vocabulary": True}}  # fmt: skip
     return out
 
 
@@ -455,7 +465,7 @@ def toyguide_rows(args, work: Path, store: Path, bench: dict) -> dict:
     and the word term — the single-target runs (``toyguide-stl<suffix>``); ``--rows`` picks."""
     rows: dict = {}
     for suffix, variant in variants(args).items():
-        if f"toyguide-stl{suffix}" in args.rows and suffix in ("", "-words", "-words-idf"):
+        if f"toyguide-stl{suffix}" in args.rows and suffix in STL_VARIANTS:
             stl = {t: [toyguide_run(args, work, store, bench, f"stl{suffix}-{t}", (t,), seed,
                                     variant) for seed in range(args.seeds)]
                    for t in TARGETS}  # fmt: skip
@@ -516,6 +526,8 @@ def report_goals(rows: dict, work: Path) -> dict:
         ("delta_m_words_idf", "toyguide-mtl-words-idf", "toyguide-stl-words-idf"),
         ("delta_m_chosen", "toyguide-chosen-words", "toyguide-stl-words"),
         ("delta_m_chosen_idf", "toyguide-chosen-words-idf", "toyguide-stl-words-idf"),
+        ("delta_m_words_vocab", "toyguide-mtl-words-vocab", "toyguide-stl-words-vocab"),
+        ("delta_m_chosen_vocab", "toyguide-chosen-words-vocab", "toyguide-stl-words-vocab"),
     ):
         if mtl in rows and stl in rows:
             out[key] = common.delta_m_of_rows(rows, DELTA_METRICS, target_metrics, mtl, stl)

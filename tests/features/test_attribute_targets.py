@@ -87,7 +87,7 @@ def test_model_trains_on_the_new_targets(tiny_store: Store, fake_embedder) -> No
 
 
 def test_hashed_tokens_are_words_and_word_pairs_in_fixed_buckets() -> None:
-    from toyguide.features.tables import hashed_tokens
+    from toyguide.features.words import hashed_tokens
 
     tokens = hashed_tokens("LEGO Star-Wars set", 1000, 128)
     assert len(tokens) == 4 + 3  # lego, star, wars, set and three pairs
@@ -138,3 +138,20 @@ def test_the_attributes_word_term_reads_each_batch_toys_words(tiny_store: Store,
         without = model.attribute_outputs(model.encode_items(items))
     assert torch.allclose(predicted, guide["age_band"])
     assert not torch.allclose(predicted, without["age_band"])
+
+
+def test_vocabulary_word_ids_are_stored_with_the_features_and_read_back(
+    tiny_store: Store, fake_embedder
+) -> None:
+    data = build(tiny_store, fake_embedder, text_buckets=512, max_tokens=16,
+                 text_tokens="vocabulary")  # fmt: skip
+    words = data.vocabs["words"]
+    assert 0 < len(words) - 1 <= 512 and data.items.tokens.max() <= len(words) - 1
+    # every id in the table is a word or pair that two or more toys of the catalogue use
+    used = data.items.tokens[data.items.tokens > 0].unique()
+    per_toy = (data.items.tokens.unsqueeze(-1) == used).any(1).sum(0)
+    assert (per_toy >= 2).all()
+    again = TaskData.from_state(tiny_store, data.state(), text_vectors=fake_embedder,
+                                tasks=tasks_of(["attributes"]))  # fmt: skip
+    assert again.vocabs["words"] == words
+    assert torch.equal(again.items.tokens, data.items.tokens)

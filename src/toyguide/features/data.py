@@ -24,6 +24,7 @@ from toyguide.features.labels import ATTRIBUTE_TARGETS
 from toyguide.features.sequences import EventSequences, build_sequences
 from toyguide.features.tables import ItemTables, PriceStats, TextVectors, build_item_tables
 from toyguide.features.vocab import Vocabulary
+from toyguide.features.words import WORD_TOKENS, WordInput, fit_word_vocabulary, word_texts
 
 __all__ = [
     "DEFAULT_TASKS",
@@ -70,7 +71,10 @@ class FeatureConfig:
     attribute_split: Literal["labelled", "catalogue"] = "labelled"  # see features/splits.py
     attribute_holdout: tuple[float, float] = (0.1, 0.1)  # validation, test shares
     attribute_split_seed: int = -1  # -1: seed; fixed, the seeds train on the same split
-    text_buckets: int = 0  # > 0: hashed word / word-pair input of the item encoder (0 = off)
+    text_buckets: int = 0  # > 0: word / word-pair input of the item encoder (0 = off)
+    # how words become ids (features/words.py): "hashed" into text_buckets buckets, or
+    # "vocabulary": the words and pairs two or more toys use, at most text_buckets of them
+    text_tokens: Literal["hashed", "vocabulary"] = "hashed"
     # > 0: the preference scores add BM25 item-kNN with this many neighbours per item, its
     # weight chosen on validation after training (features/neighbours.py; 0 = the model alone)
     item_neighbours: int = 0
@@ -113,6 +117,9 @@ class FeatureConfig:
                               f"test) summing below 1, got {self.attribute_holdout}")  # fmt: skip
         if self.text_buckets < 0 or self.max_tokens < 1:
             raise ConfigError("features.text_buckets must be >= 0 and max_tokens >= 1")
+        if self.text_tokens not in WORD_TOKENS:
+            raise ConfigError(f"features.text_tokens must be one of {', '.join(WORD_TOKENS)}, "
+                              f"got {self.text_tokens!r}")  # fmt: skip
         if self.price_bands < 2:
             raise ConfigError(f"features.price_bands must be >= 2, got {self.price_bands}")
 
@@ -177,6 +184,10 @@ class TaskData:
             "brands": Vocabulary.fit(items["brand"]),
             "categories": Vocabulary.fit(items["categories"].explode()),
         }
+        if config.text_buckets and config.text_tokens == "vocabulary":
+            vocabs["words"] = fit_word_vocabulary(
+                word_texts(items), config.max_tokens, config.text_buckets
+            )
         price = PriceStats.fit(items["price"])
         return cls._assemble(frames, config, vocabs, price, text_vectors, tasks)
 
@@ -225,7 +236,8 @@ class TaskData:
         tables = build_item_tables(
             frames["items"], vocabs, text_vectors, price=price,
             use_categories="categories" not in blanked, use_price="price" not in blanked,
-            text_buckets=config.text_buckets, max_tokens=config.max_tokens,
+            words=WordInput(config.text_tokens, config.text_buckets, config.max_tokens,
+                            vocabs.get("words")),
         )  # fmt: skip
         data = cls(config, vocabs, price, tables, None)
         if "events" in frames:

@@ -9,9 +9,6 @@ only its labels are kept out of training, by the splits.
 
 from __future__ import annotations
 
-import itertools
-import re
-import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -23,6 +20,7 @@ import torch
 from toyguide.errors import ConfigError
 from toyguide.features.text import TEXT_DIM
 from toyguide.features.vocab import Vocabulary
+from toyguide.features.words import WordInput, word_ids, word_texts
 
 __all__ = [
     "ItemTables",
@@ -30,7 +28,6 @@ __all__ = [
     "TextVectors",
     "build_item_tables",
     "category_table",
-    "hashed_tokens",
     "item_texts",
     "list_codes",
 ]
@@ -139,15 +136,14 @@ def build_item_tables(
     price: PriceStats,
     use_categories: bool = True,
     use_price: bool = True,
-    text_buckets: int = 0,
-    max_tokens: int = 128,
+    words: WordInput | None = None,
 ) -> ItemTables:
     """Item tensors from the items frame, with ``vocabs`` "items", "brands" and "categories".
 
     ``use_categories=False`` leaves the category input empty: when categories are a prediction
     target they must not also be an input, or the task is a copy; ``use_price=False`` likewise
-    marks every price missing (the price band is a target). ``text_buckets > 0`` fills the
-    ``tokens`` table (:func:`hashed_tokens` of title, brand and description).
+    marks every price missing (the price band is a target). ``words`` (with buckets > 0) fills
+    the ``tokens`` table: the ids of each item's words (``features/words.py``).
     """
     n = len(vocabs["items"])
     rows = vocabs["items"].transform(items["item_id"])
@@ -171,30 +167,14 @@ def build_item_tables(
         log_price=torch.from_numpy(log_price),
         price_missing=torch.from_numpy(missing),
         text=torch.from_numpy(_text_table(items, rows, text_vectors, n)),
-        tokens=torch.from_numpy(_token_table(items, rows, n, text_buckets, max_tokens)),
+        tokens=torch.from_numpy(_token_table(items, rows, n, words or WordInput())),
     )
 
 
-_WORD = re.compile(r"[^\W_]+")
-
-
-def hashed_tokens(text: str | None, buckets: int, max_tokens: int) -> list[int]:
-    """The lower-cased words of ``text`` and its adjacent word pairs, each hashed (CRC-32, so
-    the same in every process) into 1..``buckets``; the first ``max_tokens`` words are used."""
-    words = _WORD.findall((text or "").lower())[:max_tokens]
-    grams = words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
-    return [zlib.crc32(g.encode()) % buckets + 1 for g in grams]
-
-
-def _token_table(
-    items: pl.DataFrame, rows: np.ndarray, n: int, buckets: int, max_tokens: int
-) -> np.ndarray:
-    if buckets <= 0:
+def _token_table(items: pl.DataFrame, rows: np.ndarray, n: int, words: WordInput) -> np.ndarray:
+    if words.buckets <= 0:
         return np.zeros((n, 1), dtype=np.int64)
-    texts = items.select(
-        pl.concat_str("title", "brand", "description", separator=" ", ignore_nulls=True)
-    ).to_series()
-    per_item = [hashed_tokens(t, buckets, max_tokens) for t in texts.to_list()]
+    per_item = [word_ids(t, *words) for t in word_texts(items)]
     table = np.zeros((n, max(1, max(map(len, per_item), default=1))), dtype=np.int64)
     for row, tokens in zip(rows, per_item, strict=True):
         if row > 0:

@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 import torch
 
-from toyguide.features.tables import hashed_tokens
+from toyguide.features.words import WordInput, word_ids
 from toyguide.guide.loaded import LoadedModel
 from toyguide.guide.pricing import Neighbour, new_toy_pricing, observed_demand
 from toyguide.guide.views import ItemView, Pricing
@@ -28,7 +28,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class NewToy:
-    """A toy being evaluated: its text vector [1, text_dim], brand and the words hashed for it."""
+    """A toy being evaluated: its text vector [1, text_dim], brand, and the text its word ids
+    are read from."""
 
     vector: np.ndarray
     brand: str | None
@@ -59,10 +60,12 @@ def encode_new_toy(loaded: LoadedModel, toy: NewToy, prices: list[float | None])
 
 
 def new_toy_tokens(loaded: LoadedModel, toy: NewToy) -> torch.Tensor:
-    """The toy's hashed words [1, L], as the catalogue's toys were hashed ([[0]], no word,
-    when the run has none)."""
+    """The toy's word ids [1, L], read as the catalogue's toys were ([[0]], no word, when the
+    run has none or the vocabulary knows none of them)."""
     cfg = loaded.config.features
-    tokens = hashed_tokens(toy.words, cfg.text_buckets, cfg.max_tokens) if cfg.text_buckets else []
+    words = WordInput(cfg.text_tokens, cfg.text_buckets, cfg.max_tokens,
+                      loaded.data.vocabs.get("words"))  # fmt: skip
+    tokens = word_ids(toy.words, *words) if cfg.text_buckets else []
     return torch.tensor([tokens or [0]], dtype=torch.long)
 
 
