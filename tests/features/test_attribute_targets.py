@@ -155,3 +155,22 @@ def test_vocabulary_word_ids_are_stored_with_the_features_and_read_back(
                                 tasks=tasks_of(["attributes"]))  # fmt: skip
     assert again.vocabs["words"] == words
     assert torch.equal(again.items.tokens, data.items.tokens)
+
+
+def test_a_new_toy_reads_its_words_as_the_catalogue_toys_were_read(
+    tiny_store: Store, fake_embedder
+) -> None:
+    from types import SimpleNamespace
+
+    from toyguide.features.words import word_texts
+    from toyguide.guide.new_toy import NewToy, new_toy_tokens
+
+    items = tiny_store.frame("items")
+    for kind in ("hashed", "vocabulary"):
+        data = build(tiny_store, fake_embedder, text_buckets=512, max_tokens=16, text_tokens=kind)
+        loaded = SimpleNamespace(config=SimpleNamespace(features=data.config), data=data)
+        row = int(data.vocabs["items"].transform(items["item_id"][:1])[0])
+        toy = NewToy(np.zeros((1, 8)), None, word_texts(items[:1])[0])
+        ids = new_toy_tokens(loaded, toy)[0]  # type: ignore[arg-type]
+        stored = data.items.tokens[row]
+        assert torch.equal(ids, stored[stored > 0]), kind
