@@ -33,7 +33,7 @@ def test_vocabulary_ids_drop_unknown_words_and_hashed_ids_keep_them() -> None:
     assert word_ids("cruiser", *WordInput("vocabulary", 100, 128, vocab)) == []
     hashed = word_ids("Lego star cruiser", *WordInput("hashed", 100, 128))
     assert len(hashed) == 5 and all(1 <= i <= 100 for i in hashed)
-    with pytest.raises(ValueError, match="vocabulary"):
+    with pytest.raises(ConfigError, match="vocabulary"):
         word_ids("lego", *WordInput("vocabulary", 100, 128))
 
 

@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 import polars as pl
 
+from toyguide.errors import ConfigError
 from toyguide.features.vocab import Vocabulary
 
 __all__ = [
@@ -81,6 +82,9 @@ def word_ids(
     if kind == "hashed":
         return hashed_tokens(text, buckets, max_tokens)
     if vocabulary is None:
-        raise ValueError("word ids from a vocabulary need the fitted vocabulary")
+        raise ConfigError(
+            'features.text_tokens = "vocabulary" needs the fitted word vocabulary (the '
+            "features state's vocabs.words); refit the run's features"
+        )
     ids = (vocabulary.index(g) for g in word_grams(text, max_tokens))
     return [i for i in ids if i > 0]
