@@ -28,13 +28,13 @@ def test_the_vocabulary_keeps_the_grams_two_texts_share_most_shared_first() -> N
 
 def test_vocabulary_ids_drop_unknown_words_and_hashed_ids_keep_them() -> None:
     vocab = fit_word_vocabulary(TEXTS, 128, size=100)
-    ids = word_ids("Lego star cruiser", *WordInput("vocabulary", 100, 128, vocab))
+    ids = word_ids("Lego star cruiser", WordInput("vocabulary", 100, 128, vocab))
     assert vocab.lookup(ids) == ["lego", "star", "lego star"]
-    assert word_ids("cruiser", *WordInput("vocabulary", 100, 128, vocab)) == []
-    hashed = word_ids("Lego star cruiser", *WordInput("hashed", 100, 128))
+    assert word_ids("cruiser", WordInput("vocabulary", 100, 128, vocab)) == []
+    hashed = word_ids("Lego star cruiser", WordInput("hashed", 100, 128))
     assert len(hashed) == 5 and all(1 <= i <= 100 for i in hashed)
     with pytest.raises(ConfigError, match="vocabulary"):
-        word_ids("lego", *WordInput("vocabulary", 100, 128))
+        word_ids("lego", WordInput("vocabulary", 100, 128))
 
 
 def test_an_unknown_word_kind_is_a_config_error() -> None:

@@ -24,7 +24,7 @@ from toyguide.features.labels import ATTRIBUTE_TARGETS
 from toyguide.features.sequences import EventSequences, build_sequences
 from toyguide.features.tables import ItemTables, PriceStats, TextVectors, build_item_tables
 from toyguide.features.vocab import Vocabulary
-from toyguide.features.words import WORD_TOKENS, WordInput, fit_word_vocabulary, word_texts
+from toyguide.features.words import WORD_TOKENS, fit_word_vocabulary, word_input, word_texts
 
 __all__ = [
     "DEFAULT_TASKS",
@@ -236,8 +236,7 @@ class TaskData:
         tables = build_item_tables(
             frames["items"], vocabs, text_vectors, price=price,
             use_categories="categories" not in blanked, use_price="price" not in blanked,
-            words=WordInput(config.text_tokens, config.text_buckets, config.max_tokens,
-                            vocabs.get("words")),
+            words=word_input(config, vocabs),
         )  # fmt: skip
         data = cls(config, vocabs, price, tables, None)
         if "events" in frames:

@@ -174,7 +174,7 @@ def build_item_tables(
 def _token_table(items: pl.DataFrame, rows: np.ndarray, n: int, words: WordInput) -> np.ndarray:
     if words.buckets <= 0:
         return np.zeros((n, 1), dtype=np.int64)
-    per_item = [word_ids(t, *words) for t in word_texts(items)]
+    per_item = [word_ids(t, words) for t in word_texts(items)]
     table = np.zeros((n, max(1, max(map(len, per_item), default=1))), dtype=np.int64)
     for row, tokens in zip(rows, per_item, strict=True):
         if row > 0:

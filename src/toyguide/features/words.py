@@ -16,8 +16,8 @@ import itertools
 import re
 import zlib
 from collections import Counter
-from collections.abc import Iterable
-from typing import NamedTuple
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -31,6 +31,7 @@ __all__ = [
     "hashed_tokens",
     "word_grams",
     "word_ids",
+    "word_input",
     "word_texts",
 ]
 
@@ -46,6 +47,13 @@ class WordInput(NamedTuple):
     buckets: int = 0
     max_tokens: int = 128
     vocabulary: Vocabulary | None = None
+
+
+def word_input(config: Any, vocabs: Mapping[str, Vocabulary]) -> WordInput:
+    """The ``WordInput`` of a feature config (``text_tokens``, ``text_buckets``,
+    ``max_tokens``) with the fitted ``vocabs``' "words", where it has them."""
+    return WordInput(config.text_tokens, config.text_buckets, config.max_tokens,
+                     vocabs.get("words"))  # fmt: skip
 
 
 def word_texts(items: pl.DataFrame) -> list[str | None]:
@@ -74,17 +82,18 @@ def fit_word_vocabulary(texts: Iterable[str | None], max_tokens: int, size: int)
     return Vocabulary(sorted(shared[:size]))
 
 
-def word_ids(
-    text: str | None, kind: str, buckets: int, max_tokens: int, vocabulary: Vocabulary | None
-) -> list[int]:
-    """The ids of ``text``'s words and pairs: hashed into ``buckets``, or (``kind`` =
-    "vocabulary") their ids in ``vocabulary``, words it does not hold left out."""
-    if kind == "hashed":
-        return hashed_tokens(text, buckets, max_tokens)
-    if vocabulary is None:
+def word_ids(text: str | None, words: WordInput) -> list[int]:
+    """The ids of ``text``'s words and pairs: hashed into ``words.buckets``, or (kind
+    "vocabulary") their ids in the vocabulary, words it does not hold left out; none when the
+    run reads no words (buckets 0)."""
+    if words.buckets <= 0:
+        return []
+    if words.kind == "hashed":
+        return hashed_tokens(text, words.buckets, words.max_tokens)
+    if words.vocabulary is None:
         raise ConfigError(
             'features.text_tokens = "vocabulary" needs the fitted word vocabulary (the '
             "features state's vocabs.words); refit the run's features"
         )
-    ids = (vocabulary.index(g) for g in word_grams(text, max_tokens))
+    ids = (words.vocabulary.index(g) for g in word_grams(text, words.max_tokens))
     return [i for i in ids if i > 0]

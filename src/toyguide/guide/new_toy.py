@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 import torch
 
-from toyguide.features.words import WordInput, word_ids
+from toyguide.features.words import word_ids, word_input
 from toyguide.guide.loaded import LoadedModel
 from toyguide.guide.pricing import Neighbour, new_toy_pricing, observed_demand
 from toyguide.guide.views import ItemView, Pricing
@@ -62,10 +62,7 @@ def encode_new_toy(loaded: LoadedModel, toy: NewToy, prices: list[float | None])
 def new_toy_tokens(loaded: LoadedModel, toy: NewToy) -> torch.Tensor:
     """The toy's word ids [1, L], read as the catalogue's toys were ([[0]], no word, when the
     run has none or the vocabulary knows none of them)."""
-    cfg = loaded.config.features
-    words = WordInput(cfg.text_tokens, cfg.text_buckets, cfg.max_tokens,
-                      loaded.data.vocabs.get("words"))  # fmt: skip
-    tokens = word_ids(toy.words, *words) if cfg.text_buckets else []
+    tokens = word_ids(toy.words, word_input(loaded.config.features, loaded.data.vocabs))
     return torch.tensor([tokens or [0]], dtype=torch.long)
 
 
