@@ -73,10 +73,13 @@ TOYGUIDE_ROWS = (
     "toyguide-stl", "toyguide-mtl", "toyguide-mtl-bow", "toyguide-mtl-bow-per-target",
     "toyguide-mtl-bow-learned", "toyguide-stl-words", "toyguide-mtl-words",
     "toyguide-mtl-words-per-target", "toyguide-stl-words-idf", "toyguide-mtl-words-idf",
-    "toyguide-stl-words-vocab", "toyguide-mtl-words-vocab",
+    "toyguide-stl-words-vocab", "toyguide-mtl-words-vocab", "toyguide-mtl-words-vocab-each",
 )  # fmt: skip
 
 STL_VARIANTS = ("", "-words", "-words-idf", "-words-vocab")  # the ones with single-target rows
+# a variant whose single-target runs would be another's (selection.each changes nothing for a
+# run of one target): compared with that variant's toyguide-stl row
+SAME_STL = {"-words-vocab-each": "-words-vocab"}
 
 
 def parse_args() -> argparse.Namespace:
@@ -311,14 +314,15 @@ def tfidf_row(bench: dict, grid: list[float]) -> dict:
 def run_config(
     args: argparse.Namespace, targets: tuple[str, ...], seed: int, buckets: int,
     per_target: bool = False, pooling: str = "mean", words: bool = False, idf: bool = False,
-    vocabulary: bool = False,
+    vocabulary: bool = False, each: bool = False,
 ) -> str:  # fmt: skip
     """``per_target``: each target its own loss unit, weighted by uncertainty (Kendall et al.),
     which scales every unit by its learned 1/σ²: the normalisation across targets.
     ``pooling``: model.token_pooling of the hashed words (mean, or learned word weights).
     ``words``: model.attribute_words, the head's linear term over the hashed words; ``idf``:
     model.attribute_word_idf, that term's words weighed by their IDF over the catalogue;
-    ``vocabulary``: features.text_tokens = "vocabulary", words as ids of a fitted vocabulary."""
+    ``vocabulary``: features.text_tokens = "vocabulary", words as ids of a fitted vocabulary;
+    ``each``: selection.each, every target tested from its own best epoch."""
     features = feature_config(targets, args.batch_size)
     weighting = 'name = "uncertainty"\nper_target = true' if per_target else 'name = "equal"'
     features |= {"text_buckets": buckets, "max_tokens": args.max_tokens}
@@ -326,6 +330,7 @@ def run_config(
         features["text_tokens"] = "vocabulary"
     selection = f"{targets[0]}/macro_f1" if len(targets) == 1 else "all/macro_f1"
     idf_line = "\nattribute_word_idf = true" if idf else ""  # earlier runs' configs stay reusable
+    each_line = "\neach = true" if each else ""
     return f"""seed = {seed}
 threads = {args.threads}
 text_cache = "{args.text_cache}"
@@ -349,7 +354,7 @@ weight_decay = {args.weight_decay}
 patience = {args.patience}
 [selection]
 task = "attributes"
-metric = "{selection}"
+metric = "{selection}"{each_line}
 [analysis]
 every_steps = 0
 """
@@ -378,12 +383,18 @@ def write_scores(run: Path, store: Path, out: Path) -> None:
     state = json.loads((run / "features.json").read_text())
     with Store.open(store, read_only=True) as s:
         _, _, model = build(config, s, state)
-    model.load_state_dict(read_checkpoint(run / "checkpoints" / "best")[0]["model"])
-    model.eval()
     rows = torch.arange(model.dims["n_items"] + 1)
-    logits = model.predict("attributes", {"items": rows})
-    scores = {t: torch.softmax(logits[t], -1).numpy() for t in TARGETS if t in logits}
-    scores["functions"] = torch.sigmoid(logits["functions"]).numpy()
+    parts = json.loads((run / "metrics.json").read_text()).get("parts", {})
+    scores = {}
+    for target in TARGETS:  # each from the checkpoint that serves it (selection.each)
+        checkpoint = parts.get(f"attributes/{target}", {}).get("checkpoint", "best")
+        model.load_state_dict(read_checkpoint(run / "checkpoints" / checkpoint)[0]["model"])
+        model.eval()
+        logits = model.predict("attributes", {"items": rows})
+        if target in logits:
+            x = logits[target]
+            probs = torch.sigmoid(x) if target == "functions" else torch.softmax(x, -1)
+            scores[target] = probs.numpy()
     np.savez(out, **scores)
 
 
@@ -410,8 +421,12 @@ def toyguide_run(args, work: Path, store: Path, bench: dict, name: str, targets,
     scores = toyguide_scores(Path(metrics["run"]), store)
     out = {t: score(t, truth(bench, t, r), scores[t][r]) for t, r in test_rows.items()}
     kept = ("train_seconds", "best_epoch", "epochs_run", "peak_rss_mb")
-    validation = validation_at_best(Path(metrics["run"]), metrics["best_epoch"])
-    return out | {k: metrics[k] for k in kept} | {"validation": validation}
+    # each target's own epoch's with selection.each (the run merged them), else the best's
+    validation = metrics.get("validation", {}).get("attributes") or validation_at_best(
+        Path(metrics["run"]), metrics["best_epoch"]
+    )
+    parts = {p: v["epoch"] for p, v in metrics.get("parts", {}).items()}
+    return out | {k: metrics[k] for k in kept} | {"validation": validation, "part_epochs": parts}
 
 
 def validation_at_best(run: Path, epoch: int) -> dict[str, float]:
@@ -456,7 +471,9 @@ def variants(args) -> dict[str, dict]:
                 "-words": bow | {"words": True},
                 "-words-per-target": bow | {"words": True, "per_target": True},
                 "-words-idf": bow | {"words": True, "idf": True},
-                "-words-vocab": bow | {"words": True, "idf": True, "vocabulary": True}}  # fmt: skip
+                "-words-vocab": bow | {"words": True, "idf": True, "vocabulary": True},
+                "-words-vocab-each": bow | {"words": True, "idf": True, "vocabulary": True,
+                                            "each": True}}  # fmt: skip
     return out
 
 
@@ -464,17 +481,21 @@ def toyguide_rows(args, work: Path, store: Path, bench: dict) -> dict:
     """Per variant, a multi-target row (``toyguide-mtl<suffix>``) and — for the plain input
     and the word term — the single-target runs (``toyguide-stl<suffix>``); ``--rows`` picks."""
     rows: dict = {}
+    stl_runs: dict[str, dict] = {}  # suffix → target → the single-target runs per seed
     for suffix, variant in variants(args).items():
         if f"toyguide-stl{suffix}" in args.rows and suffix in STL_VARIANTS:
-            stl = {t: [toyguide_run(args, work, store, bench, f"stl{suffix}-{t}", (t,), seed,
-                                    variant) for seed in range(args.seeds)]
-                   for t in TARGETS}  # fmt: skip
-            rows[f"toyguide-stl{suffix}"] = summarise_stl(stl)
+            stl_runs[suffix] = {t: [toyguide_run(args, work, store, bench, f"stl{suffix}-{t}",
+                                                 (t,), seed, variant)
+                                    for seed in range(args.seeds)]
+                                for t in TARGETS}  # fmt: skip
+            rows[f"toyguide-stl{suffix}"] = summarise_stl(stl_runs[suffix])
         if f"toyguide-mtl{suffix}" in args.rows:
             mtl = [toyguide_run(args, work, store, bench, f"mtl{suffix}", TARGETS, seed, variant)
                    for seed in range(args.seeds)]  # fmt: skip
             rows[f"toyguide-mtl{suffix}"] = summarise_runs(mtl, TARGETS)
-            if f"toyguide-stl{suffix}" in rows:
+            rows[f"toyguide-mtl{suffix}"]["part_epochs"] = [r["part_epochs"] for r in mtl]
+            stl = stl_runs.get(SAME_STL.get(suffix, suffix))
+            if stl is not None:
                 rows[f"toyguide-chosen{suffix}"] = chosen_row(stl, mtl)
         print(f"{suffix or 'plain'} rows done", file=sys.stderr)
     return rows
@@ -528,6 +549,12 @@ def report_goals(rows: dict, work: Path) -> dict:
         ("delta_m_chosen_idf", "toyguide-chosen-words-idf", "toyguide-stl-words-idf"),
         ("delta_m_words_vocab", "toyguide-mtl-words-vocab", "toyguide-stl-words-vocab"),
         ("delta_m_chosen_vocab", "toyguide-chosen-words-vocab", "toyguide-stl-words-vocab"),
+        ("delta_m_vocab_each", "toyguide-mtl-words-vocab-each", "toyguide-stl-words-vocab"),
+        (
+            "delta_m_chosen_vocab_each",
+            "toyguide-chosen-words-vocab-each",
+            "toyguide-stl-words-vocab",
+        ),
     ):
         if mtl in rows and stl in rows:
             out[key] = common.delta_m_of_rows(rows, DELTA_METRICS, target_metrics, mtl, stl)

@@ -40,7 +40,7 @@ TOKEN = "bench"
 
 
 def probe(guide, title: str, description: str, price: float) -> dict:
-    from toyguide.guide.new_toy import NewToy, encode_new_toy, forecast_new_toy
+    from toyguide.guide.new_toy import NewToy, forecast_new_toy
     from toyguide.guide.pricing import weighted_quantiles
 
     pricing = guide.evaluate_toy(title, description, None, price).pricing
@@ -50,7 +50,7 @@ def probe(guide, title: str, description: str, price: float) -> dict:
     text = f"{title}. {description}" if description else title
     toy = NewToy(guide.embedder.embed([text]), None, f"{title} {description}".strip())
     with torch.no_grad():
-        out = forecast_new_toy(guide.loaded, encode_new_toy(guide.loaded, toy, [p25, p75]))
+        out = forecast_new_toy(guide.loaded, toy, [p25, p75])
     units = out["mean"].sum(1).numpy()
     return {
         "title": title, "currency": pricing.currency, "verdict": pricing.price_response,

@@ -48,6 +48,7 @@ from toyguide.grouping import (
 from toyguide.models.config import ModelConfig
 from toyguide.models.mixers import MIXERS
 from toyguide.models.mtl import MultiTaskModel
+from toyguide.parts import BEST, merge_part, part_task, served_checkpoints
 from toyguide.tasks import build_task_data, get_task, make_streams, tasks_of
 from toyguide.training.checkpoint import latest_checkpoint, read_checkpoint, write_checkpoint
 from toyguide.training.trainer import MeanSelection, Selection, TrainConfig, Trainer
@@ -84,10 +85,14 @@ class WeightingConfig:
 class SelectionConfig:
     """Validation metric for early stopping and the best checkpoint; empty = the first task's
     own selection metric (tasks.py); ``task = "all"``: every task's own selection metric, as
-    the mean of their relative gains since the first epoch (favours no task)."""
+    the mean of their relative gains since the first epoch (favours no task). ``each``: every
+    part of that selection - each task of ``"all"``, each target of a metric over all targets
+    (``all/macro_f1``) - is also tested and served from its own best epoch, as its single-task
+    run would be; the run trains until none of them improves any more."""
 
     task: str = ""
     metric: str = ""
+    each: bool = False
 
 
 @dataclass(frozen=True)
@@ -137,6 +142,29 @@ def selection_of(config: RunConfig) -> Selection:
     if direction is None:
         raise ConfigError(f"selection.metric '{metric}' has no direction; pick its abs_ variant")
     return Selection(task, metric, direction)
+
+
+def parts_of(config: RunConfig) -> dict[str, Selection]:
+    """With ``selection.each``: part name (a task, or ``task/target``) → its own selection;
+    empty without it or when the selection has one part only (it is then the run's own)."""
+    if not config.selection.each:
+        return {}
+    if config.train.refit_epochs:
+        raise ConfigError(
+            "selection.each and train.refit_epochs: a refit trains on from one epoch's weights; "
+            "use one of them"
+        )
+    chosen = selection_of(config)
+    bases = getattr(chosen, "parts", ()) or ((chosen.task, chosen.metric, chosen.higher_is_better),)
+    parts = {}
+    for task, metric, higher in bases:
+        head, _, rest = metric.partition("/")
+        targets = get_task(task).loss_targets(config.features) if head == "all" else ()
+        if targets:
+            parts |= {f"{task}/{t}": Selection(task, f"{t}/{rest}", higher) for t in targets}
+        else:
+            parts[task] = Selection(task, metric, higher)
+    return parts if len(parts) > 1 else {}
 
 
 def loss_units(config: RunConfig) -> tuple[list[str], list[str]]:
@@ -246,6 +274,7 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
     trainer = Trainer(
         model, streams, strategy, lambda m, split: evaluate_model(m, streams, split, evaluators),
         selection_of(config), config.train, out, callbacks=[probe], per_target=per_target,
+        parts=parts_of(config),
     )  # fmt: skip
     result = trainer.fit(resume=resume)
     if not here.is_main:
@@ -255,18 +284,26 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
         meta={"probes": probe.probes, "resumed": resume},  # a resumed run probes its rest only
     )
     (out / "relatedness.json").write_text(report.to_json())
-    parts, meta = read_checkpoint(out / "checkpoints" / "best")
-    model.load_state_dict(parts["model"])
-    calibration = calibrate_tasks(model, streams)
-    if calibration:  # the best checkpoint carries what was fitted to it
-        write_checkpoint(out / "checkpoints", "best", {"model": model.state_dict()},
-                         {**meta, "calibration": calibration}, latest=False)  # fmt: skip
+    served = served_checkpoints(result.part_best, result.best_epoch)
     test_start = time.perf_counter()
-    test = evaluate_model(model, streams, "test", evaluators_of(model))
-    extra = {}
-    if config.features.item_neighbours and "preference" in model.tasks:
-        extra = _with_neighbours(config, model, data, streams, test)
-        test = extra.pop("test")
+    calibration, test, extra = _tested(config, model, data, streams, out / "checkpoints" / BEST)
+    validation = _validation_at(result.history, result.best_epoch)
+    part_models = {}
+    for checkpoint in sorted(set(served.values()) - {BEST}):
+        names = [part for part, c in served.items() if c == checkpoint]
+        tasks = list(dict.fromkeys(part_task(part)[0] for part in names))
+        other = MultiTaskModel(config.model, data.dims(), tasks_of(config.features.tasks),
+                               data.items)  # fmt: skip
+        fitted, theirs, their_extra = _tested(config, other, data, streams,
+                                              out / "checkpoints" / checkpoint, tasks)  # fmt: skip
+        calibration |= fitted
+        if "preference" in names:  # preference's neighbours were chosen with these weights
+            extra = their_extra
+        epoch = result.part_best[names[0]]
+        for part in names:
+            test = merge_part(test, part, theirs)
+            validation = merge_part(validation, part, _validation_at(result.history, epoch))
+            part_models[part] = other
     metrics = {
         "test": test,
         **extra,
@@ -274,7 +311,8 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
         "test_seconds": round(time.perf_counter() - test_start, 2),
         "best_epoch": result.best_epoch,
         "best_validation": result.best_value,
-        "validation": _validation_at(result.history, result.best_epoch),
+        "validation": validation,
+        **({"parts": _parts_record(result.part_best, served)} if served else {}),
         "epochs_run": result.epochs_run,
         "stopped_early": result.stopped_early,
         "seconds_per_epoch": [h["seconds"] for h in result.history],
@@ -286,13 +324,41 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
     if config.train.refit_epochs:
         metrics["refit"] = refit(config, model, streams, out)
     (out / "metrics.json").write_text(json.dumps(json_safe(metrics), indent=1))
-    if model.neighbours is not None:  # serving may read every event the store holds
-        chosen = model.neighbours
-        model.neighbours = split_neighbours(
+    ranker = part_models.get("preference", model)
+    if ranker.neighbours is not None:  # serving may read every event the store holds
+        chosen = ranker.neighbours
+        ranker.neighbours = split_neighbours(
             data, "serving", chosen.k, chosen.weight, config.threads or 1
         )
-    export_model_folder(model, data, config, out, json_safe(metrics), fingerprint)
+    export_model_folder(model, data, config, out, json_safe(metrics), fingerprint, part_models)
     return metrics
+
+
+def _parts_record(part_best: dict[str, int], served: dict[str, str]) -> dict[str, dict]:
+    return {part: {"epoch": part_best[part], "checkpoint": c} for part, c in served.items()}
+
+
+def _tested(
+    config: RunConfig, model: MultiTaskModel, data: Any, streams: dict, checkpoint: Path,
+    tasks: list[str] | None = None,
+) -> tuple[dict, dict, dict]:  # fmt: skip
+    """``model`` with ``checkpoint``'s weights, calibrated (the checkpoint then carries what
+    was fitted to it) and tested on ``tasks`` (None: all): (calibration, test metrics, the
+    item neighbours' record where preference is among them)."""
+    parts, meta = read_checkpoint(checkpoint)
+    model.load_state_dict(parts["model"])
+    tasks = list(model.tasks) if tasks is None else tasks
+    calibration = calibrate_tasks(model, streams, tasks)
+    if calibration:
+        write_checkpoint(checkpoint.parent, checkpoint.name, {"model": model.state_dict()},
+                         {**meta, "calibration": calibration}, latest=False)  # fmt: skip
+    evaluators = {task: model.part(task).evaluate for task in tasks}
+    test = evaluate_model(model, {task: streams[task] for task in tasks}, "test", evaluators)
+    extra = {}
+    if config.features.item_neighbours and "preference" in tasks:
+        extra = _with_neighbours(config, model, data, streams, test)
+        test = extra.pop("test")
+    return calibration, test, extra
 
 
 def refit(config: RunConfig, model: MultiTaskModel, streams: dict, out: Path) -> dict[str, Any]:
@@ -331,12 +397,14 @@ def _held_out_by_time(streams: dict) -> list[str]:
     return tasks
 
 
-def calibrate_tasks(model: MultiTaskModel, streams: dict) -> dict[str, Any]:
-    """Each task's :meth:`~toyguide.tasks.base.Task.calibrate` on the validation split, in
-    eval mode; what the tasks fitted, by task."""
+def calibrate_tasks(
+    model: MultiTaskModel, streams: dict, tasks: list[str] | None = None
+) -> dict[str, Any]:
+    """Each task's (of ``tasks``, default all) :meth:`~toyguide.tasks.base.Task.calibrate`
+    on the validation split, in eval mode; what the tasks fitted, by task."""
     model.eval()
     fitted = {}
-    for task in model.tasks:
+    for task in model.tasks if tasks is None else tasks:
         got = model.part(task).calibrate(model, streams[task].eval_batches("validation"))
         if got is not None:
             fitted[task] = got
@@ -423,7 +491,7 @@ def _check_names(config: RunConfig) -> None:
     """Unknown plug-in names fail before the (possibly long) data build."""
     MIXERS.get(config.model.mixer)
     build_weighting(config.weighting.name, loss_units(config)[0], **config.weighting.options)
-    selection_of(config)
+    parts_of(config)  # and with it selection_of
 
 
 def _check_resumable(config: RunConfig, out: Path) -> None:

@@ -232,3 +232,48 @@ def test_mean_selection_weighs_each_task_by_its_relative_gain() -> None:
     assert selection.value(later, history) == pytest.approx((1.0 - 0.1) / 2)
     partial = {"a": {"ndcg@10": 0.03}, "b": {"wape": math.nan}}  # b left out this epoch
     assert selection.value(partial, history) == pytest.approx(0.5)
+
+
+# validation mse per epoch: "a" is best at epoch 2, "b" keeps improving until epoch 5
+SCRIPTED_A = [3.0, 1.0, 2.0, 2.5, 2.6, 2.7, 2.8, 2.9]
+SCRIPTED_B = [5.0, 4.0, 3.0, 2.0, 1.5, 1.6, 1.7, 1.8]
+
+
+def scripted_trainer(run_dir: Path, epochs: int, parts: bool) -> Trainer:
+    trainer = make_trainer(run_dir, epochs=epochs)
+    trainer.config = dataclasses.replace(trainer.config, patience=2)
+
+    def scripted(model, split: str) -> dict:
+        epoch = trainer.state.epoch + 1  # the epoch being validated
+        return {"a": {"mse": SCRIPTED_A[epoch - 1]}, "b": {"mse": SCRIPTED_B[epoch - 1]}}
+
+    trainer.evaluate = scripted
+    if parts:
+        trainer.parts = {t: Selection(t, "mse", higher_is_better=False) for t in ("a", "b")}
+    return trainer
+
+
+def test_each_part_keeps_its_own_best_epoch_and_the_run_waits_for_the_last(
+    tmp_path: Path,
+) -> None:
+    alone = scripted_trainer(tmp_path / "alone", 8, parts=False).fit()
+    assert (alone.best_epoch, alone.epochs_run, alone.part_best) == (2, 4, {})
+    result = scripted_trainer(tmp_path / "parts", 8, parts=True).fit()
+    # the selection's best is still epoch 2; b's improvements keep the run going to 5 + 2
+    assert (result.best_epoch, result.epochs_run) == (2, 7)
+    assert result.part_best == {"a": 2, "b": 5}
+    checkpoints = tmp_path / "parts" / "checkpoints"
+    assert sorted(p.name for p in checkpoints.glob("best-at-*")) == [
+        "best-at-0002",
+        "best-at-0005",
+    ]  # epochs 1, 3 and 4 were a part's best once and are gone
+    assert read_checkpoint(checkpoints / "best-at-0005")[1]["epoch"] == 5
+    assert result.history[4]["parts"] == {"a": 2.6, "b": 1.5}
+
+
+def test_a_resumed_run_keeps_its_parts_best_epochs(tmp_path: Path) -> None:
+    full = scripted_trainer(tmp_path / "full", 8, parts=True).fit()
+    scripted_trainer(tmp_path / "cut", 4, parts=True).fit()  # as if killed after epoch 4
+    resumed = scripted_trainer(tmp_path / "cut", 8, parts=True).fit(resume=True)
+    assert resumed.part_best == full.part_best and resumed.epochs_run == full.epochs_run
+    assert without_time(resumed.history) == without_time(full.history)

@@ -99,7 +99,9 @@ class Guide:
         self.shoppers = ShopperVectors(loaded, CANDIDATES, shopper_cache)
         with torch.no_grad():
             self.item_space = (
-                self.model.item_vectors() if "preference" in self.model.tasks else None
+                loaded.model_for("preference").item_vectors()
+                if "preference" in self.model.tasks
+                else None
             )
             if "attributes" in self.model.tasks:
                 self.catalogue.fill_predictions(*self._predicted_attributes())
@@ -128,8 +130,8 @@ class Guide:
         catalogue item, each None when the run did not train that target (an untrained head
         only guesses)."""
         items = torch.arange(len(self.catalogue.ids))
-        out = self.model.attribute_outputs(self.model.encode_items(items),
-                                           self.model.item_encoder.tokens)  # fmt: skip
+        out = self.loaded.task_outputs("attributes", lambda m: m.attribute_outputs(
+            m.encode_items(items), m.item_encoder.tokens))  # fmt: skip
         targets = self.loaded.config.features.attribute_targets
         age = torch.softmax(out["age_band"], -1).numpy() if "age_band" in targets else None
         functions = torch.sigmoid(out["functions"]).numpy() if "functions" in targets else None
@@ -237,7 +239,8 @@ class Guide:
     @torch.no_grad()
     def _preference_scores(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         shopper = self.shoppers.get(row)
-        logits = self.model.next_item_scores(shopper.vector, self.item_space)  # [1, N+1]
+        ranker = self.loaded.model_for("preference")
+        logits = ranker.next_item_scores(shopper.vector, self.item_space)  # [1, N+1]
         log_probs = torch.log_softmax(logits, -1).numpy().astype(np.float64)
         base, paired = neighbour_candidates(self.loaded, shopper.events, log_probs, CANDIDATES)
         return base[0], np.union1d(shopper.retrieved, paired[0])
@@ -327,9 +330,12 @@ class Guide:
         vector = self.embedder.embed([text])  # [1, 384]
         words = " ".join(part for part in (title, brand, description) if part)
         new_toy = NewToy(vector, brand, words)
-        item = encode_new_toy(self.loaded, new_toy, [price])  # [1, D]
-        out = self.model.attribute_outputs(item, new_toy_tokens(self.loaded, new_toy))
-        demand = new_toy_demand(self.loaded, item) if "sales" in self.model.tasks else {}
+        tokens = new_toy_tokens(self.loaded, new_toy)
+        out = self.loaded.task_outputs(
+            "attributes",
+            lambda m: m.attribute_outputs(encode_new_toy(self.loaded, new_toy, [price], m), tokens),
+        )  # [1, D] each
+        demand = new_toy_demand(self.loaded, new_toy, price) if "sales" in self.model.tasks else {}
         scores, rows = top_k(self.loaded.text_index, vector[0], max(k_similar, PRICING_SIMILAR))
         similar = [Pick(self.catalogue.views[r], round(float(s), 4), ["similar text"])
                    for s, r in zip(scores[:k_similar], rows[:k_similar], strict=True)]  # fmt: skip
@@ -345,7 +351,8 @@ class Guide:
     def profile(self, shopper_id: str) -> ShopperProfile:
         self._require("profile")
         row = self._shopper_row(shopper_id)
-        out = self.model.profile_outputs(shopper_state(self.loaded, row))
+        state = shopper_state(self.loaded, row)
+        out = self.loaded.task_outputs("profile", lambda m: m.profile_outputs(state))
         age = label_probabilities(out["age_band"], [b.name for b in AGE_BANDS])
         gender = label_probabilities(out["gender"], list(CHILD_GENDERS))
         interests = label_probabilities(out["interests"], list(FUNCTIONS), multilabel=True)

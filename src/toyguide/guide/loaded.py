@@ -7,7 +7,8 @@ format. A folder whose files do not match ``checksums.json`` is refused.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,13 @@ from toyguide.checksums import file_sha256
 from toyguide.config import from_dict
 from toyguide.data.store import Store
 from toyguide.errors import CheckpointError, ConfigError
-from toyguide.evaluation.export import CHECKSUMS, MODEL_DIR, NEIGHBOURS_FILE
+from toyguide.evaluation.export import CHECKSUMS, MODEL_DIR, NEIGHBOURS_FILE, PARTS_FILE
 from toyguide.features.neighbours import ItemNeighbours
 from toyguide.guide.views import LabelProbability
+from toyguide.models.mtl import MultiTaskModel
+from toyguide.parts import part_task
 from toyguide.runs import RunConfig, build
+from toyguide.tasks import tasks_of
 
 __all__ = [
     "LoadedModel",
@@ -49,6 +53,27 @@ class LoadedModel:
     items_index: Any | None  # FAISS index over the preference catalogue (None without it)
     text_index: Any  # FAISS index over MiniLM vectors of the catalogue
     info: dict[str, Any]
+    # part (a task, or task/target) → the model of its own best epoch (selection.each)
+    part_models: dict[str, Any] = field(default_factory=dict)
+
+    def model_for(self, task: str) -> Any:
+        """The model that serves ``task``: its own best epoch's where the run kept one."""
+        return self.part_models.get(task, self.model)
+
+    def task_outputs(self, task: str, outputs: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+        """``outputs(model)`` (target → tensor) of the model serving ``task``, each target
+        taken from the model serving that target where it has its own."""
+        base = self.model_for(task)
+        out = dict(outputs(base))
+        others: dict[int, tuple[Any, list[str]]] = {}
+        for part, model in self.part_models.items():
+            owner, target = part_task(part)
+            if owner == task and target is not None and model is not base:
+                others.setdefault(id(model), (model, []))[1].append(target)
+        for model, targets in others.values():
+            theirs = outputs(model)
+            out |= {target: theirs[target] for target in targets if target in theirs}
+        return out
 
 
 def resolve_model_dir(path: Path) -> Path:
@@ -78,12 +103,10 @@ def load_model_folder(path: Path, store: Store) -> LoadedModel:
     config = from_dict(RunConfig, _read_json(folder / "config.json"))
     state = _read_json(folder / "features.json")
     data, streams, model = build(config, store, state)
-    try:
-        model.load_state_dict(load_file(str(folder / "model.safetensors")))
-    except (SafetensorError, RuntimeError) as exc:
-        raise CheckpointError(f"{folder}: weights do not fit this config: {exc}") from None
-    model.eval()
-    model.neighbours = _read_neighbours(folder / NEIGHBOURS_FILE, data.n_items + 1)
+    _load_weights(model, folder / "model.safetensors")
+    part_models = _part_models(folder, config, data)
+    ranker = part_models.get("preference", model)
+    ranker.neighbours = _read_neighbours(folder / NEIGHBOURS_FILE, data.n_items + 1)
     items_path = folder / "items.faiss"
     info = {
         "folder": str(folder),
@@ -95,8 +118,34 @@ def load_model_folder(path: Path, store: Store) -> LoadedModel:
     return LoadedModel(
         folder, config, data, streams, model,
         _read_index(items_path) if items_path.exists() else None,
-        _read_index(folder / "text.faiss"), info,
+        _read_index(folder / "text.faiss"), info, part_models,
     )  # fmt: skip
+
+
+def _load_weights(model: Any, path: Path) -> None:
+    try:
+        model.load_state_dict(load_file(str(path)))
+    except (SafetensorError, RuntimeError) as exc:
+        raise CheckpointError(f"{path}: weights do not fit this config: {exc}") from None
+    model.eval()
+
+
+def _part_models(folder: Path, config: RunConfig, data: Any) -> dict[str, Any]:
+    """Part → its model, one per weights file that ``parts.json`` names (none without it)."""
+    path = folder / PARTS_FILE
+    if not path.exists():
+        return {}
+    parts = _read_json(path)
+    if not isinstance(parts, dict) or not all(isinstance(f, str) for f in parts.values()):
+        raise CheckpointError(f"{path}: expected an object of part -> weights file")
+    models = {}
+    for name in sorted(set(parts.values())):
+        if Path(name).name != name or not (folder / name).is_file():
+            raise CheckpointError(f"{path}: '{name}' is not a weights file of {folder}")
+        models[name] = MultiTaskModel(config.model, data.dims(), tasks_of(config.features.tasks),
+                                      data.items)  # fmt: skip
+        _load_weights(models[name], folder / name)
+    return {part: models[name] for part, name in parts.items()}
 
 
 # A file can match its checksum and still be broken (an export that was cut short and then
@@ -139,7 +188,7 @@ def neighbour_candidates(
     for the shoppers' events ``items`` ``[B, L]``, and ``[B, <=k]`` rows, each shopper's
     ``k`` best neighbour items (a second candidate source beside the FAISS index: toys bought
     with theirs that the model alone ranks low). Without neighbours: unchanged, none."""
-    neighbours = loaded.model.neighbours
+    neighbours = loaded.model_for("preference").neighbours
     none = np.zeros((len(log_probs), 0), dtype=np.int64)
     if neighbours is None or neighbours.weight == 0:
         return log_probs, none
@@ -157,7 +206,7 @@ def retrieval_queries(loaded: LoadedModel, states: Any) -> np.ndarray:
     """Shopper states ``[B, D]`` as queries of the folder's ``items.faiss``: an index of D+1
     columns holds the preference head's retrieval vectors (inner product = logit); one of D
     columns, an older folder's item vectors, takes the states as they are."""
-    index, model = loaded.items_index, loaded.model
+    index, model = loaded.items_index, loaded.model_for("preference")
     query = states if index.d == states.shape[1] else model.retrieval_query(states)
     return np.ascontiguousarray(query.numpy(), dtype=np.float32)
 
@@ -207,7 +256,7 @@ def sales_forecasts(loaded: LoadedModel, rows: np.ndarray) -> tuple[np.ndarray, 
     n_weeks = loaded.data.of("sales").weeks.n_weeks
     origins = np.full(len(rows), n_weeks)
     batch = loaded.streams["sales"].batch_at(np.asarray(rows), origins, n_weeks)
-    out = loaded.model.sales_outputs(batch)
+    out = loaded.model_for("sales").sales_outputs(batch)
     return (out["quantiles"].numpy().astype(np.float64),
             out["mean"].numpy().astype(np.float64))  # fmt: skip
 

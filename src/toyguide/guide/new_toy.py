@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -43,13 +44,17 @@ def price_is_input(loaded: LoadedModel) -> bool:
     return bool(loaded.model.config.use_price and (missing == 0).any())
 
 
-def encode_new_toy(loaded: LoadedModel, toy: NewToy, prices: list[float | None]) -> torch.Tensor:
-    """The toy once per price (None = no price given), as a toy whose id was dropped: [P, D]."""
+def encode_new_toy(
+    loaded: LoadedModel, toy: NewToy, prices: list[float | None], model: Any = None
+) -> torch.Tensor:
+    """The toy once per price (None = no price given), as a toy whose id was dropped: [P, D]
+    in the item space of ``model`` (default: the folder's model)."""
     data, p = loaded.data, len(prices)
+    model = loaded.model if model is None else model
     log_price, missing = data.price.transform(pl.Series(prices, dtype=pl.Float64))
     if not price_is_input(loaded):  # as the model was trained: every price missing
         log_price, missing = np.zeros(p), np.ones(p)
-    return loaded.model.encode_new_items(
+    return model.encode_new_items(
         brand=torch.full((p,), data.vocabs["brands"].index(toy.brand)),
         categories=torch.zeros((p, data.items.categories.shape[1]), dtype=torch.long),
         log_price=torch.tensor(log_price, dtype=torch.float32),
@@ -66,18 +71,22 @@ def new_toy_tokens(loaded: LoadedModel, toy: NewToy) -> torch.Tensor:
     return torch.tensor([tokens or [0]], dtype=torch.long)
 
 
-def forecast_new_toy(loaded: LoadedModel, items: torch.Tensor) -> dict[str, torch.Tensor]:
-    """The sales head on new toys ``[P, D]`` in the weeks after the data, without history:
-    ``quantiles`` [P, H, 3] and ``mean`` [P, H] in units, in one forward pass."""
+def forecast_new_toy(
+    loaded: LoadedModel, toy: NewToy, prices: list[float | None]
+) -> dict[str, torch.Tensor]:
+    """The sales head on the new toy at each of ``prices`` in the weeks after the data,
+    without history: ``quantiles`` [P, H, 3] and ``mean`` [P, H] in units, in one pass."""
+    model = loaded.model_for("sales")
+    items = encode_new_toy(loaded, toy, prices, model)
     p, n = items.shape[0], loaded.data.of("sales").weeks.n_weeks
     # item row 0 has no history: a scale of 1 (the level a toy without sales is forecast at)
     batch = loaded.streams["sales"].batch_at(np.zeros(p, dtype=np.int64), np.full(p, n), n)
-    return loaded.model.sales_forecast(items, batch)
+    return model.sales_forecast(items, batch)
 
 
-def new_toy_demand(loaded: LoadedModel, item: torch.Tensor) -> dict[str, list[float]]:
-    """The weekly P10/P50/P90 and mean of one new toy ``[1, D]`` in the weeks after the data."""
-    out = forecast_new_toy(loaded, item)
+def new_toy_demand(loaded: LoadedModel, toy: NewToy, price: float | None) -> dict[str, list[float]]:
+    """The weekly P10/P50/P90 and mean of the new toy in the weeks after the data."""
+    out = forecast_new_toy(loaded, toy, [price])
     q = out["quantiles"][0].numpy().astype(np.float64)  # [H, 3]
     columns = {"p10": q[:, 0], "p50": q[:, 1], "p90": q[:, 2], "mean": out["mean"][0].numpy()}
     return {name: v.astype(np.float64).round(3).tolist() for name, v in columns.items()}
@@ -99,7 +108,7 @@ def toy_pricing(
         )
 
     def forecast(prices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        out = forecast_new_toy(loaded, encode_new_toy(loaded, toy, list(prices)))
+        out = forecast_new_toy(loaded, toy, list(prices))
         return out["quantiles"].double().numpy(), out["mean"].double().numpy()
 
     neighbours = [

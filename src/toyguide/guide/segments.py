@@ -27,7 +27,8 @@ def predicted_segments(loaded: LoadedModel) -> list[Segment]:
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
         batch, _, _ = sequence_batch(seqs, chunk, seqs.offsets[chunk + 1], max_len)
-        labels += _segment_labels(loaded.model.profile_outputs(batch))
+        outputs = loaded.task_outputs("profile", lambda m, b=batch: m.profile_outputs(b))
+        labels += _segment_labels(outputs)
     events = np.diff(seqs.offsets)[rows]
     grouped = (
         pl.DataFrame({"segment": labels, "events": events})

@@ -67,7 +67,7 @@ class ShopperVectors:
     @torch.no_grad()
     def _compute(self, row: int) -> ShopperQuery:
         state = shopper_state(self.loaded, row)
-        vector = self.loaded.model.shopper_vector(state)  # [1, D]
+        vector = self.loaded.model_for("preference").shopper_vector(state)  # [1, D]
         query = retrieval_queries(self.loaded, vector)[0]
         _, retrieved = top_k(self.loaded.items_index, query, self.candidates)
         return ShopperQuery(vector, state["seq_items"], retrieved)

@@ -51,8 +51,11 @@ class ProgressCallback(Callback):
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
-        sel = trainer.selection
-        value = metrics.get(sel.task, {}).get(sel.metric)
-        trainer_state = trainer.state
-        mark = "*" if trainer_state.best_epoch == epoch else ""
-        print(f"epoch {epoch}: validation {sel.task}/{sel.metric} = {value}{mark}", flush=True)
+        sel, state = trainer.selection, trainer.state
+        # the value the trainer selected on (a mean over tasks is in no task's metrics)
+        value = state.history[-1]["selection"] if state.history else None
+        mark = "*" if state.best_epoch == epoch else ""
+        bests = [f"{part} {e}" for part, (e, _) in state.part_best.items()]
+        parts = f" (each part's best epoch: {', '.join(bests)})" if bests else ""
+        print(f"epoch {epoch}: validation {sel.task}/{sel.metric} = {value}{mark}{parts}",
+              flush=True)  # fmt: skip

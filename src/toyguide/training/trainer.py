@@ -37,7 +37,7 @@ from toyguide.training.callbacks import Callback, ProgressCallback
 from toyguide.training.checkpoint import latest_checkpoint, read_checkpoint, write_checkpoint
 from toyguide.training.schedule import lr_factor
 
-__all__ = ["Selection", "TrainConfig", "TrainResult", "Trainer"]
+__all__ = ["Selection", "TrainConfig", "TrainResult", "Trainer", "part_checkpoint"]
 
 Metrics = dict[str, dict[str, float]]
 
@@ -148,6 +148,7 @@ class TrainResult:
     epochs_run: int
     history: list[dict[str, Any]] = field(default_factory=list)
     stopped_early: bool = False
+    part_best: dict[str, int] = field(default_factory=dict)  # part → its own best epoch
 
 
 @dataclass
@@ -157,6 +158,7 @@ class _State:
     best_value: float | None = None
     bad_epochs: int = 0
     log_lines: int = 0
+    part_best: dict[str, list] = field(default_factory=dict)  # part → [epoch, value]
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -172,10 +174,16 @@ class Trainer:
         run_dir: Path,
         callbacks: Sequence[Callback] = (),
         per_target: Sequence[str] = (),
+        parts: Mapping[str, Selection] | None = None,
     ) -> None:
         """``per_target``: tasks whose targets' losses the strategy weighs apart, as loss units
-        ``"task/target"`` (the strategy is built with those names)."""
+        ``"task/target"`` (the strategy is built with those names). ``parts``: name → the
+        selection of one task or target that also keeps its own best epoch (the checkpoint
+        :func:`part_checkpoint` names); the run stops only once neither its selection nor any
+        part has improved for ``patience`` epochs, so each part trains as long as it would
+        alone."""
         self.model, self.streams, self.strategy = model, streams, strategy
+        self.parts = dict(parts or {})
         self.per_target = frozenset(per_target)
         self.evaluate, self.selection, self.config = evaluate, selection, config
         self.run_dir = Path(run_dir)
@@ -219,7 +227,8 @@ class Trainer:
             train_losses = self._train_epoch(epoch)
             stopped = self._end_epoch(epoch, train_losses, time.perf_counter() - start)
         s = self.state
-        return TrainResult(s.best_epoch, s.best_value, s.epoch, s.history, stopped)
+        part_best = {name: epoch for name, (epoch, _) in s.part_best.items()}
+        return TrainResult(s.best_epoch, s.best_value, s.epoch, s.history, stopped, part_best)
 
     def _done(self, stopped: bool) -> bool:
         """Rank 0's decision, the same on every rank (only rank 0 keeps the history)."""
@@ -337,6 +346,8 @@ class Trainer:
         s = self.state
         value = self.selection.value(metrics, s.history)
         improved = self.selection.improved(value, s.best_value)
+        part_values = {name: part.value(metrics, s.history) for name, part in self.parts.items()}
+        parts_improved = self._keep_part_bests(epoch, part_values)
         if improved:
             s.best_epoch, s.best_value, s.bad_epochs = epoch, value, 0
             self._save_best(epoch)
@@ -346,7 +357,7 @@ class Trainer:
             s.best_epoch = epoch
             self._save_best(epoch)
         else:
-            s.bad_epochs += 1
+            s.bad_epochs = 0 if parts_improved else s.bad_epochs + 1
         record = {
             "epoch": epoch,
             "train_loss": train_losses,
@@ -355,6 +366,7 @@ class Trainer:
             "validation_seconds": round(validation_seconds, 3),
             "selection": value,
             "improved": improved,
+            **({"parts": part_values} if part_values else {}),
         }
         s.history.append(record)
         self._log(record)
@@ -364,14 +376,30 @@ class Trainer:
         self._save_last(epoch, rng)
         return s.bad_epochs >= self.config.patience
 
-    def _save_best(self, epoch: int) -> None:
+    def _save_best(self, epoch: int, name: str = "best") -> None:
         write_checkpoint(
             self.checkpoints,
-            "best",
+            name,
             {"model": self.model.state_dict()},
             {"epoch": epoch},
             latest=False,
         )
+
+    def _keep_part_bests(self, epoch: int, values: dict[str, float]) -> bool:
+        """Each part that improved this epoch now points at it; its weights are saved once
+        for all such parts, and an epoch no part points at any more is deleted."""
+        best = self.state.part_best
+        improved = [
+            name
+            for name, value in values.items()
+            if self.parts[name].improved(value, best[name][1] if name in best else None)
+        ]
+        if not improved:
+            return False
+        self._save_best(epoch, part_checkpoint(epoch))
+        best |= {name: [epoch, values[name]] for name in improved}
+        _prune(self.checkpoints, {part_checkpoint(e) for e, _ in best.values()}, PART_PREFIX)
+        return True
 
     def _save_last(self, epoch: int, rng: list[torch.Tensor]) -> None:
         parts = {
@@ -387,7 +415,7 @@ class Trainer:
             "world_size": self.world.size,
         }
         write_checkpoint(self.checkpoints, f"epoch-{epoch:04d}", parts, meta)
-        _prune(self.checkpoints, keep=f"epoch-{epoch:04d}")
+        _prune(self.checkpoints, {f"epoch-{epoch:04d}"}, "epoch-")
 
     def _restore(self) -> None:
         folder = latest_checkpoint(self.checkpoints)
@@ -421,11 +449,19 @@ def _cycle(
         lap += 1
 
 
-def _prune(root: Path, keep: str) -> None:
+PART_PREFIX = "best-at-"
+
+
+def part_checkpoint(epoch: int) -> str:
+    """The checkpoint of ``epoch``'s weights, kept while a part's best epoch is ``epoch``."""
+    return f"{PART_PREFIX}{epoch:04d}"
+
+
+def _prune(root: Path, keep: set[str], prefix: str) -> None:
     import shutil
 
-    for folder in root.glob("epoch-*"):
-        if folder.name != keep:
+    for folder in root.glob(f"{prefix}*"):
+        if folder.name not in keep:
             shutil.rmtree(folder, ignore_errors=True)
 
 
