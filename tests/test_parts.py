@@ -16,7 +16,7 @@ from toyguide.errors import ConfigError
 from toyguide.evaluation.protocols import evaluate_model
 from toyguide.guide.loaded import load_model_folder
 from toyguide.parts import merge_part, part_task, served_checkpoints
-from toyguide.runs import load_best, parts_of, run_config_from_dict, train_run
+from toyguide.runs import evaluate_run, load_best, parts_of, run_config_from_dict, train_run
 
 TASKS = ["preference", "attributes", "sales", "profile"]
 RUN = {
@@ -113,3 +113,10 @@ def test_the_model_folder_serves_each_part_with_its_own_weights(each_run, shop_p
         saved = load_file(str(out / "model" / named.get(part, "model.safetensors")))
         state = model.state_dict()
         assert all(torch.equal(state[k], v) for k, v in saved.items())
+
+
+def test_evaluate_reproduces_each_parts_test_metrics(each_run, shop_path: Path) -> None:
+    out, metrics = each_run
+    again = evaluate_run(out, shop_path)
+    for task in TASKS:
+        assert again["test"][task] == pytest.approx(metrics["test"][task], nan_ok=True), task

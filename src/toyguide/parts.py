@@ -19,7 +19,7 @@ import numpy as np
 
 from toyguide.training.trainer import part_checkpoint
 
-__all__ = ["BEST", "merge_part", "part_task", "served_checkpoints"]
+__all__ = ["BEST", "by_checkpoint", "merge_part", "part_task", "part_tasks", "served_checkpoints"]
 
 BEST = "best"  # the run's own best checkpoint
 
@@ -35,6 +35,20 @@ def served_checkpoints(part_best: Mapping[str, int], best_epoch: int) -> dict[st
     is the same, else that epoch's part checkpoint."""
     return {part: BEST if epoch == best_epoch else part_checkpoint(epoch)
             for part, epoch in part_best.items()}  # fmt: skip
+
+
+def by_checkpoint(served: Mapping[str, str]) -> dict[str, list[str]]:
+    """Each checkpoint other than the run's best → the parts it serves, in checkpoint order."""
+    out: dict[str, list[str]] = {}
+    for part, checkpoint in sorted(served.items(), key=lambda kv: kv[1]):
+        if checkpoint != BEST:
+            out.setdefault(checkpoint, []).append(part)
+    return out
+
+
+def part_tasks(parts: list[str]) -> list[str]:
+    """The tasks of ``parts``, each once, in their order."""
+    return list(dict.fromkeys(part_task(part)[0] for part in parts))
 
 
 def merge_part(metrics: dict, part: str, theirs: Mapping) -> dict:

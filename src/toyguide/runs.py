@@ -48,7 +48,7 @@ from toyguide.grouping import (
 from toyguide.models.config import ModelConfig
 from toyguide.models.mixers import MIXERS
 from toyguide.models.mtl import MultiTaskModel
-from toyguide.parts import BEST, merge_part, part_task, served_checkpoints
+from toyguide.parts import BEST, by_checkpoint, merge_part, part_tasks, served_checkpoints
 from toyguide.tasks import build_task_data, get_task, make_streams, tasks_of
 from toyguide.training.checkpoint import latest_checkpoint, read_checkpoint, write_checkpoint
 from toyguide.training.trainer import MeanSelection, Selection, TrainConfig, Trainer
@@ -228,9 +228,12 @@ def build(config: RunConfig, store: Store, state: dict | None = None) -> tuple[A
     torch.manual_seed(config.seed)
     vectors = text_vectors_for(config, store.path)
     data = build_task_data(store, config.features, text_vectors=vectors, state=state)
-    tasks = tasks_of(config.features.tasks)
-    model = MultiTaskModel(config.model, data.dims(), tasks, data.items)
-    return data, make_streams(data), model
+    return data, make_streams(data), model_of(config, data)
+
+
+def model_of(config: RunConfig, data: Any) -> MultiTaskModel:
+    """A fresh model of ``config`` over ``data``'s catalogue (weights to be loaded or trained)."""
+    return MultiTaskModel(config.model, data.dims(), tasks_of(config.features.tasks), data.items)
 
 
 def evaluators_of(model: MultiTaskModel) -> dict[str, Evaluator]:
@@ -289,13 +292,11 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
     calibration, test, extra = _tested(config, model, data, streams, out / "checkpoints" / BEST)
     validation = _validation_at(result.history, result.best_epoch)
     part_models = {}
-    for checkpoint in sorted(set(served.values()) - {BEST}):
-        names = [part for part, c in served.items() if c == checkpoint]
-        tasks = list(dict.fromkeys(part_task(part)[0] for part in names))
-        other = MultiTaskModel(config.model, data.dims(), tasks_of(config.features.tasks),
-                               data.items)  # fmt: skip
-        fitted, theirs, their_extra = _tested(config, other, data, streams,
-                                              out / "checkpoints" / checkpoint, tasks)  # fmt: skip
+    for checkpoint, names in by_checkpoint(served).items():
+        other = model_of(config, data)
+        weights = out / "checkpoints" / checkpoint
+        fitted, theirs, their_extra = _tested(config, other, data, streams, weights,
+                                              part_tasks(names))  # fmt: skip
         calibration |= fitted
         if "preference" in names:  # preference's neighbours were chosen with these weights
             extra = their_extra
@@ -532,14 +533,29 @@ def evaluate_run(run_dir: Path, store_path: Path, split: str = "test") -> dict:
     neighbours its training chose, refitted on the events ``split`` may see)."""
     data, streams, model, meta = load_best(run_dir, store_path)
     done = run_dir / "metrics.json"  # absent while a run is still training
-    chosen = json.loads(done.read_text()).get("neighbours") if done.exists() else None
+    record = json.loads(done.read_text()) if done.exists() else {}
+    served = {part: v["checkpoint"] for part, v in record.get("parts", {}).items()}
+    config = load_toml(run_dir / "config.toml", RunConfig)
+    parts = by_checkpoint(served)  # selection.each's parts with weights of their own
+    others = {}
+    for checkpoint in parts:
+        others[checkpoint] = model_of(config, data)
+        others[checkpoint].load_state_dict(
+            read_checkpoint(run_dir / "checkpoints" / checkpoint)[0]["model"]
+        )
+        others[checkpoint].eval()
+    chosen = record.get("neighbours")
     if chosen and "preference" in model.tasks:
-        model.neighbours = split_neighbours(data, split, chosen["k"], chosen["weight"])
-    return {
-        "split": split,
-        "best_epoch": meta.get("epoch"),
-        split: evaluate_model(model, streams, split, evaluators_of(model)),
-    }
+        ranker = others.get(served.get("preference", BEST), model)
+        ranker.neighbours = split_neighbours(data, split, chosen["k"], chosen["weight"])
+    metrics = evaluate_model(model, streams, split, evaluators_of(model))
+    for checkpoint, names in parts.items():
+        scored, tasks = others[checkpoint], part_tasks(names)
+        theirs = evaluate_model(scored, {t: streams[t] for t in tasks}, split,
+                                {t: scored.part(t).evaluate for t in tasks})  # fmt: skip
+        for part in names:
+            metrics = merge_part(metrics, part, theirs)
+    return {"split": split, "best_epoch": meta.get("epoch"), split: metrics}
 
 
 def recover_truth_for_run(

@@ -24,10 +24,8 @@ from toyguide.errors import CheckpointError, ConfigError
 from toyguide.evaluation.export import CHECKSUMS, MODEL_DIR, NEIGHBOURS_FILE, PARTS_FILE
 from toyguide.features.neighbours import ItemNeighbours
 from toyguide.guide.views import LabelProbability
-from toyguide.models.mtl import MultiTaskModel
 from toyguide.parts import part_task
-from toyguide.runs import RunConfig, build
-from toyguide.tasks import tasks_of
+from toyguide.runs import RunConfig, build, model_of
 
 __all__ = [
     "LoadedModel",
@@ -142,8 +140,7 @@ def _part_models(folder: Path, config: RunConfig, data: Any) -> dict[str, Any]:
     for name in sorted(set(parts.values())):
         if Path(name).name != name or not (folder / name).is_file():
             raise CheckpointError(f"{path}: '{name}' is not a weights file of {folder}")
-        models[name] = MultiTaskModel(config.model, data.dims(), tasks_of(config.features.tasks),
-                                      data.items)  # fmt: skip
+        models[name] = model_of(config, data)
         _load_weights(models[name], folder / name)
     return {part: models[name] for part, name in parts.items()}
 
