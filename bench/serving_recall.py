@@ -72,7 +72,9 @@ def measure(run: Path, store_path: Path, candidates: int) -> dict:
         from toyguide.evaluation.neighbours import split_neighbours
 
         chosen = model.neighbours
-        model.neighbours = split_neighbours(loaded.data, "test", chosen.k, chosen.weight)
+        model.neighbours = split_neighbours(
+            loaded.data, "test", chosen.k, chosen.weight, decay=chosen.decay
+        )
     vectors = model.item_vectors()
     exact, served, in_candidates, top10_kept = [], [], [], []
     with torch.no_grad():

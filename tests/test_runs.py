@@ -473,7 +473,7 @@ def test_attributes_without_age_select_on_the_targets_mean_macro_f1() -> None:
 def test_item_neighbours_are_chosen_on_validation_and_served_from_the_folder(
     shop_path: Path, tmp_path: Path
 ) -> None:
-    from toyguide.evaluation.neighbours import NEIGHBOUR_WEIGHTS
+    from toyguide.evaluation.neighbours import NEIGHBOUR_DECAYS, NEIGHBOUR_WEIGHTS
     from toyguide.features.neighbours import ItemNeighbours
     from toyguide.guide.loaded import load_model_folder
     from toyguide.runs import evaluate_run
@@ -488,12 +488,13 @@ def test_item_neighbours_are_chosen_on_validation_and_served_from_the_folder(
     assert done.returncode == 0, done.stderr
     metrics = json.loads((run / "metrics.json").read_text())
     choice = metrics["neighbours"]
-    curve = {float(w): v for w, v in choice["validation_ndcg@10"].items()}
-    assert sorted(curve) == sorted(NEIGHBOUR_WEIGHTS)
-    assert curve[choice["weight"]] == max(curve.values())  # the validation's best weight
+    curve = {tuple(map(float, p.split("/"))): v for p, v in choice["validation_ndcg@10"].items()}
+    assert sorted(curve) == sorted((d, w) for d in NEIGHBOUR_DECAYS for w in NEIGHBOUR_WEIGHTS)
+    chosen = (choice["decay"], choice["weight"])
+    assert curve[chosen] == max(curve.values())  # the validation's best pair
     assert set(metrics["test_without_neighbours"]) == {"preference"}
     saved = ItemNeighbours.load(run / "model" / "neighbours.safetensors")
-    assert saved.weight == choice["weight"] and saved.k == 20
+    assert (saved.decay, saved.weight, saved.k) == (*chosen, 20)
     with Store.open(shop_path, read_only=True) as store:
         loaded = load_model_folder(run, store)
     assert loaded.model.neighbours is not None

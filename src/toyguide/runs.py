@@ -329,7 +329,7 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
     if ranker.neighbours is not None:  # serving may read every event the store holds
         chosen = ranker.neighbours
         ranker.neighbours = split_neighbours(
-            data, "serving", chosen.k, chosen.weight, config.threads or 1
+            data, "serving", chosen.k, chosen.weight, config.threads or 1, chosen.decay
         )
     export_model_folder(model, data, config, out, json_safe(metrics), fingerprint, part_models)
     return metrics
@@ -547,7 +547,9 @@ def evaluate_run(run_dir: Path, store_path: Path, split: str = "test") -> dict:
     chosen = record.get("neighbours")
     if chosen and "preference" in model.tasks:
         ranker = others.get(served.get("preference", BEST), model)
-        ranker.neighbours = split_neighbours(data, split, chosen["k"], chosen["weight"])
+        ranker.neighbours = split_neighbours(
+            data, split, chosen["k"], chosen["weight"], decay=chosen.get("decay", 1.0)
+        )
     metrics = evaluate_model(model, streams, split, evaluators_of(model))
     for checkpoint, names in parts.items():
         scored, tasks = others[checkpoint], part_tasks(names)

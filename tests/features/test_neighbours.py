@@ -58,15 +58,25 @@ def test_the_weight_adds_scores_to_log_probabilities() -> None:
 
 def test_saved_neighbours_load_the_same(tmp_path: Path) -> None:
     m = sparse.random(7, 7, density=0.3, format="csr", dtype=np.float32, random_state=0)
-    ItemNeighbours(m, 12.0, 5).save(tmp_path / "n.safetensors")
+    ItemNeighbours(m, 12.0, 5, 0.7).save(tmp_path / "n.safetensors")
     back = ItemNeighbours.load(tmp_path / "n.safetensors")
-    assert back.weight == 12.0 and back.k == 5
+    assert (back.weight, back.k, back.decay) == (12.0, 5, pytest.approx(0.7))
     assert (back.similarity != m).nnz == 0
 
 
 def test_history_counts_repeats_and_skips_padding() -> None:
     m = history_matrix(np.array([[0, 2, 2, 3]]), 5).toarray()
     assert m.tolist() == [[0, 0, 2, 1, 0]]
+
+
+def test_a_decayed_history_weighs_each_toy_by_the_events_after_it() -> None:
+    items = np.array([[0, 2, 3, 2], [0, 0, 4, 1]])  # oldest first, padding on the left
+    m = history_matrix(items, 5, decay=0.5).toarray()
+    # row 0: the latest 2 counts 1, the 3 before it 0.5, the first 2 0.25 (with the latest: 1.25)
+    assert m.tolist() == [[0, 0, 1.25, 0.5, 0], [0, 1.0, 0, 0, 0.5]]
+    similarity = sparse.csr_matrix(np.eye(5, dtype=np.float32))
+    scores = ItemNeighbours(similarity, 1.0, 1, decay=0.5).scores(items)
+    assert scores[0] == pytest.approx([0, 0, 1.0, 0.4, 0])  # divided by the row's largest
 
 
 def test_fitting_without_neighbours_is_a_config_error() -> None:

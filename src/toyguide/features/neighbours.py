@@ -7,7 +7,9 @@ one reads the order of a shopper's events and the other every shopper's pairs of
 
 The similarity is ``implicit``'s item-item BM25 neighbourhood (the item-kNN baseline of
 bench/recsys_baselines.py); it is fitted on the events a split may see and stored in the
-model folder as a sparse matrix (safetensors), so serving needs no refit and no pickle.
+model folder as a sparse matrix (safetensors), so serving needs no refit and no pickle. A
+shopper's toys count by how recent they are (``decay`` per later event, as session-based kNN
+weighs a session's items, V-SKNN): the toy bought last says most about the next one.
 """
 
 from __future__ import annotations
@@ -34,17 +36,21 @@ _FORMAT = "1"
 
 @dataclass(frozen=True)
 class ItemNeighbours:
-    """Item × item similarity ``[N+1, N+1]`` (row and column 0 = padding, unused) and the
-    weight of its scores beside the model's log-probabilities."""
+    """Item × item similarity ``[N+1, N+1]`` (row and column 0 = padding, unused), the
+    weight of its scores beside the model's log-probabilities and the ``decay`` of a
+    shopper's toys per later event (1: every toy of the history alike)."""
 
     similarity: sparse.csr_matrix
     weight: float = 0.0
     k: int = 0
+    decay: float = 1.0
 
     def scores(self, items: np.ndarray) -> np.ndarray:
-        """Rows of item indices ``[B, L]`` (0 = padding) → ``[B, N+1]`` neighbour scores, each
-        row divided by its largest (in [0, 1]; a row without neighbours is all zeros)."""
-        scores = (history_matrix(items, self.similarity.shape[0]) @ self.similarity).toarray()
+        """Rows of item indices ``[B, L]`` (0 = padding, oldest first) → ``[B, N+1]`` neighbour
+        scores, each row divided by its largest (in [0, 1]; a row without neighbours is all
+        zeros)."""
+        history = history_matrix(items, self.similarity.shape[0], self.decay)
+        scores = (history @ self.similarity).toarray()
         top = scores.max(axis=1, keepdims=True)
         return np.divide(scores, top, out=np.zeros_like(scores), where=top > 0)
 
@@ -55,8 +61,9 @@ class ItemNeighbours:
         extra = torch.from_numpy(self.scores(items.cpu().numpy()).astype(np.float32))
         return log_probs + self.weight * extra.to(log_probs.device)
 
-    def with_weight(self, weight: float) -> ItemNeighbours:
-        return ItemNeighbours(self.similarity, float(weight), self.k)
+    def with_weight(self, weight: float, decay: float | None = None) -> ItemNeighbours:
+        decay = self.decay if decay is None else float(decay)
+        return ItemNeighbours(self.similarity, float(weight), self.k, decay)
 
     def save(self, path: Path) -> None:
         m = self.similarity
@@ -66,7 +73,7 @@ class ItemNeighbours:
             "data": torch.from_numpy(m.data.astype(np.float32)),
         }
         meta = {"format": _FORMAT, "n": str(m.shape[0]), "weight": repr(self.weight),
-                "k": str(self.k)}  # fmt: skip
+                "k": str(self.k), "decay": repr(self.decay)}  # fmt: skip
         save_file(tensors, str(path), metadata=meta)
 
     @classmethod
@@ -78,13 +85,17 @@ class ItemNeighbours:
             data, indices, indptr = (f.get_tensor(k) for k in ("data", "indices", "indptr"))
         n = int(meta["n"])
         m = sparse.csr_matrix((data, indices, indptr), shape=(n, n))
-        return cls(m, float(meta["weight"]), int(meta["k"]))
+        # a file written before the decay existed weighed every toy alike
+        return cls(m, float(meta["weight"]), int(meta["k"]), float(meta.get("decay", 1.0)))
 
 
-def history_matrix(items: np.ndarray, width: int) -> sparse.csr_matrix:
-    """Rows of item indices ``[B, L]`` (0 = padding) → counts ``[B, width]``."""
+def history_matrix(items: np.ndarray, width: int, decay: float = 1.0) -> sparse.csr_matrix:
+    """Rows of item indices ``[B, L]`` (0 = padding, oldest first) → ``[B, width]``: each
+    event counts ``decay`` to the power of the number of events after it in its row (1 for
+    the latest; every event 1 with ``decay`` 1, a repeated toy its count)."""
     rows, cols = np.nonzero(items)
-    values = np.ones(len(rows), dtype=np.float32)
+    later = np.cumsum(items[:, ::-1] > 0, axis=1)[:, ::-1] - 1  # events after each position
+    values = np.power(np.float32(decay), later[rows, cols]).astype(np.float32)
     m = sparse.csr_matrix((values, (rows, items[rows, cols])), shape=(items.shape[0], width))
     m.sum_duplicates()
     return m
