@@ -171,6 +171,7 @@ def model_row(runs: list[dict]) -> dict:
         row["without_neighbours"] = {m: common.summarise([s[m] for s in alone])
                                      for m in ("hr@10", "ndcg@10")}  # fmt: skip
         row["neighbour_weight"] = [r["neighbours"]["weight"] for r in runs]
+        row["neighbour_decay"] = [r["neighbours"].get("decay", 1.0) for r in runs]
     row["source"] = "measured"
     return row
 
