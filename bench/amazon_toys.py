@@ -8,6 +8,8 @@ the shopper's other training items excluded, ties counted against the target), r
 * ``most-popular``, ``item-knn`` and ``als`` (the ``implicit`` package): non-sequential
   baselines, hyper-parameters picked on the validation targets (bench/recsys_baselines.py),
   ranked on the engine's own test batches (same users, targets and excluded items);
+  ``item-knn-recency``: the BM25 neighbours toyguide-stl adds to its model, alone, each
+  shopper's toys weighed by recency (the decay chosen on validation; V-SKNN's weighting);
 * ``toyguide-stl``: the model of ``configs/amazon_toys.toml`` with the preference task only
   (the S3-Rec attribute ids of each item are an input of the item encoder);
 * ``toyguide+sequence_views``, ``toyguide+same_target``, ``toyguide+next_categories``,
@@ -137,7 +139,8 @@ def preference_metrics(test: dict) -> dict:
 
 
 def baselines(store: Path, args: argparse.Namespace) -> dict:
-    """Most-popular, item-kNN and ALS (``implicit``) on the engine's own split and batches."""
+    """Most-popular, item-kNN, item-kNN by recency (the neighbours toyguide-stl adds, alone)
+    and ALS (``implicit``) on the engine's own split and batches."""
     import tomllib
 
     import recsys_baselines as rb  # bench/recsys_baselines.py
@@ -151,6 +154,9 @@ def baselines(store: Path, args: argparse.Namespace) -> dict:
     rows = {
         "most-popular": rb.most_popular(data),
         "item-knn": rb.item_knn(data, args.threads, args.quick),
+        "item-knn-recency": rb.item_knn_recency(
+            data, config.features.item_neighbours or 200, args.threads, args.quick
+        ),
         "als": rb.als(data, seed=0, threads=args.threads, quick=args.quick),
     }
     return {name: {**row, "source": "measured"} for name, row in rows.items()}

@@ -20,14 +20,15 @@ from scipy import sparse
 from threadpoolctl import threadpool_limits
 
 from toyguide.evaluation.metrics import hit_ratio, ndcg, rank_of_targets
-from toyguide.evaluation.neighbours import split_ends
+from toyguide.evaluation.neighbours import NEIGHBOUR_DECAYS, split_ends, split_neighbours
 from toyguide.features.data import TaskData
 from toyguide.features.neighbours import shopper_items
 from toyguide.features.splits import split_code
 from toyguide.tasks import make_streams
 
 KS = (5, 10, 20)
-Scorer = Callable[[np.ndarray], np.ndarray]  # shopper rows [B] -> scores [B, N+1]
+# (shopper rows [B], their evaluation batch) -> scores [B, N+1]
+Scorer = Callable[[np.ndarray, dict], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def evaluate(data: TaskData, split: str, scorer: Scorer) -> dict[str, float]:
     for batch in stream.eval_batches(split):
         rows = shoppers[start : start + len(batch["target_item"])]
         start += len(rows)
-        scores = torch.tensor(np.asarray(scorer(rows), dtype=np.float32))  # a writable copy
+        scores = torch.tensor(np.asarray(scorer(rows, batch), dtype=np.float32))  # a copy
         scores[:, 0] = float("-inf")
         ranks.append(rank_of_targets(scores, batch["target_item"], batch["exclude"]))
     r = torch.cat(ranks).numpy()
@@ -62,7 +63,7 @@ def evaluate(data: TaskData, split: str, scorer: Scorer) -> dict[str, float]:
 
 def popularity_scorer(history: sparse.csr_matrix) -> Scorer:
     counts = np.asarray(history.sum(axis=0)).ravel()
-    return lambda rows: np.broadcast_to(counts, (len(rows), len(counts)))
+    return lambda rows, _: np.broadcast_to(counts, (len(rows), len(counts)))
 
 
 def item_knn_scorer(
@@ -75,7 +76,7 @@ def item_knn_scorer(
     model = cls(K=k, num_threads=threads)
     model.fit(fit_on, show_progress=False)
     similarity = model.similarity.tocsr()
-    return lambda rows: (inputs[rows] @ similarity).toarray()
+    return lambda rows, _: (inputs[rows] @ similarity).toarray()
 
 
 def als_scorer(
@@ -92,7 +93,7 @@ def als_scorer(
     with threadpool_limits(1, "blas"):  # implicit parallelises itself; nested BLAS threads thrash
         model.fit(fit_on, show_progress=False)
     users, items = np.asarray(model.user_factors), np.asarray(model.item_factors)
-    return lambda rows: users[rows] @ items.T
+    return lambda rows, _: users[rows] @ items.T
 
 
 def select_and_test(
@@ -131,6 +132,21 @@ def item_knn(data: TaskData, threads: int, quick: bool) -> dict:
         return item_knn_scorer(m, m, p["kind"], p["k"], threads)
 
     return select_and_test(data, grid[:1] if quick else grid, build)
+
+
+def item_knn_recency(data: TaskData, k: int, threads: int, quick: bool) -> dict:
+    """The item neighbours the preference task adds to its model (BM25, ``k`` per toy), alone:
+    each shopper's toys in the window the model reads, weighed by recency (decay^(events
+    after it)), the decay chosen on validation (1: item-kNN's equal weights)."""
+    fitted = {split: split_neighbours(data, split, k, 1.0, threads)
+              for split in ("validation", "test")}  # fmt: skip
+    grid = [{"k": k, "decay": d} for d in NEIGHBOUR_DECAYS]
+
+    def build(_: Histories, split: str, p: dict) -> Scorer:
+        neighbours = fitted[split].with_weight(1.0, p["decay"])
+        return lambda rows, batch: neighbours.scores(batch["seq_items"].numpy())
+
+    return select_and_test(data, grid[:2] if quick else grid, build)
 
 
 def als(data: TaskData, seed: int, threads: int, quick: bool) -> dict:

@@ -7,7 +7,7 @@ import pytest
 METRICS = [f"{m}@{k}" for m in ("hr", "ndcg") for k in (5, 10, 20)]
 # --quick trains the single-task and multi-task rows (each auxiliary task's own smoke test is
 # in tests/tasks; a quick row per task cost ~35 s each of the default test run)
-MEASURED = ["most-popular", "item-knn", "als", "toyguide-stl", "toyguide-mtl"]
+MEASURED = ["most-popular", "item-knn", "als", "item-knn-recency", "toyguide-stl", "toyguide-mtl"]
 
 
 @pytest.mark.shared_data
@@ -17,7 +17,7 @@ def test_quick_run_reports_its_rows_under_the_protocol(run_bench, shared_dataset
     report = run_bench("amazon_toys.py", "--data", str(shared_dataset("amazon-toys-5core")),
                        "--plot", str(png), timeout=600)  # fmt: skip
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    for name in MEASURED[3:]:  # one curve per seed, a point per epoch, seconds rising
+    for name in MEASURED[4:]:  # one curve per seed, a point per epoch, seconds rising
         (points,) = report["curves"][name]
         assert points and all(0.0 <= v <= 1.0 for _, v in points)
         assert [t for t, _ in points] == sorted(t for t, _ in points)
@@ -38,5 +38,5 @@ def test_quick_run_reports_its_rows_under_the_protocol(run_bench, shared_dataset
     assert report["data"]["stats"]["items"] == 11_924
     assert set(report["delta_m"]["tasks"]) == {"preference"}
     stl = rows["toyguide-stl"]  # neighbours on: the model's own metrics kept beside
-    assert stl["neighbour_weight"][0] >= 0
+    assert stl["neighbour_weight"][0] >= 0 and 0 < stl["neighbour_decay"][0] <= 1
     assert 0 <= stl["without_neighbours"]["ndcg@10"]["mean"] <= 1
