@@ -33,7 +33,7 @@ _METRIC = "next_item/ndcg@10"
 @torch.no_grad()
 def weight_curve(
     model: Any, stream: Any, neighbours: ItemNeighbours, split: str = "validation"
-) -> dict[float, float]:
+) -> dict[tuple[float, float], float]:
     """NDCG@10 on ``split`` of the model's log-probabilities plus weight × neighbours for
     each (decay, weight) pair (the model runs once per batch, whatever the number of pairs)."""
     was, kept = model.training, model.neighbours
