@@ -31,7 +31,9 @@ the ``-words`` rows add the head's linear term over the hashed words (``model.at
 and the ``-words-idf`` rows weigh that term's words by their IDF over the catalogue
 (``model.attribute_word_idf``: TF-IDF's weighting, words of one toy left out, as min_df=2);
 the ``-words-vocab`` rows are the ``-words-idf`` rows with each word or pair that two or more
-toys use given its own id (``features.text_tokens = "vocabulary"``) instead of a hashed bucket.
+toys use given its own id (``features.text_tokens = "vocabulary"``) instead of a hashed bucket;
+``toyguide-mtl-words-vocab-each`` is that multi-target run with ``selection.each``: each target
+tested from the epoch it validated best on, as each single-target run is.
 Where a variant has both, ``toyguide-chosen<suffix>`` serves each target from the all-target
 or its single-target run, whichever validates better (``grouping.choose`` for targets).
 

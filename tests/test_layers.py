@@ -10,7 +10,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "toyguide"
 LAYERS = [
     "data", "features", "models", "weighting", "training", "evaluation", "tasks", "grouping",
-    "runs", "guide", "service",
+    "parts", "runs", "guide", "service",
 ]  # fmt: skip
 # Modules at the package root: the foundations (importable by all) and the CLI (imports all).
 FOUNDATION = {"errors", "registry", "config", "checksums", "folders", "distributed"}
