@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from toyguide.evaluation.protocols import ranking_metrics, target_ranks
+from toyguide.evaluation.protocols import ranking_metrics
 from toyguide.features.neighbours import ItemNeighbours, fit_neighbours
 
 __all__ = [
@@ -39,22 +39,56 @@ def weight_curve(
     was, kept = model.training, model.neighbours
     model.eval()
     model.neighbours = None
-    pairs = [(d, w) for d in NEIGHBOUR_DECAYS for w in NEIGHBOUR_WEIGHTS]
-    ranks: dict[tuple[float, float], list[np.ndarray]] = {pair: [] for pair in pairs}
+    ranks: dict[tuple[float, float], list[np.ndarray]] = {
+        (d, w): [] for d in NEIGHBOUR_DECAYS for w in NEIGHBOUR_WEIGHTS
+    }
     try:
         for batch in stream.eval_batches(split):
-            log_probs = torch.log_softmax(model.predict("preference", batch), -1)
+            log_probs = torch.log_softmax(model.predict("preference", batch), -1).numpy()
             items = batch["seq_items"].numpy()
-            for decay in NEIGHBOUR_DECAYS:
-                extra = neighbours.with_weight(0.0, decay).scores(items)
-                extra = torch.from_numpy(extra).to(log_probs.dtype)
-                for w in NEIGHBOUR_WEIGHTS:
-                    ranks[decay, w].append(target_ranks(log_probs + w * extra, batch))
+            extra = {d: neighbours.with_weight(0.0, d).scores(items) for d in NEIGHBOUR_DECAYS}
+            for pair, r in fused_ranks(log_probs, extra, batch, NEIGHBOUR_WEIGHTS).items():
+                ranks[pair].append(r)
     finally:
         model.train(was)
         model.neighbours = kept
     return {pair: ranking_metrics("next_item", np.concatenate(r))[_METRIC]
             for pair, r in ranks.items()}  # fmt: skip
+
+
+def fused_ranks(
+    log_probs: np.ndarray, extra: dict[float, np.ndarray], batch: dict, weights: tuple
+) -> dict[tuple[float, float], np.ndarray]:
+    """:func:`~toyguide.evaluation.metrics.rank_of_targets` of ``log_probs + w * extra[d]``
+    ``[B, N+1]`` for every decay ``d`` and weight ``w``, without a pass over the catalogue per
+    pair: a toy without neighbour score keeps its log-probability whatever the pair, so those
+    are sorted once per row and counted by binary search; only the few toys with a score are
+    compared pair by pair. Same float32 sums, same ties (counted against the target)."""
+    targets = batch["target_item"].numpy()
+    others = np.ones(log_probs.shape, dtype=bool)
+    excluded = batch["exclude"].numpy()
+    np.put_along_axis(others, excluded, False, axis=1)
+    others[:, 0] = False
+    rows = np.arange(len(targets))
+    others[rows, targets] = False  # the target is not ranked against itself
+    scored = np.zeros(log_probs.shape, dtype=bool)
+    for e in extra.values():
+        scored |= e > 0
+    w = np.asarray(weights, dtype=np.float32)[:, None]
+    out = {(d, float(x)): np.empty(len(targets), dtype=np.int64) for d in extra for x in weights}
+    for b, t in enumerate(targets):
+        lp = log_probs[b]
+        plain = np.sort(lp[others[b] & ~scored[b]])
+        boosted = np.flatnonzero(others[b] & scored[b])
+        for d, scores in extra.items():
+            e = scores[b]
+            target = lp[t] + w[:, 0] * e[t]  # [W] float32, as the dense sum makes it
+            above = len(plain) - np.searchsorted(plain, target, side="left")  # >= target
+            near = lp[boosted][None, :] + w * e[boosted][None, :]  # [W, P]
+            above += (near >= target[:, None]).sum(1)
+            for i, x in enumerate(weights):
+                out[d, float(x)][b] = above[i]
+    return out
 
 
 def attach_neighbours(model: Any, data: Any, stream: Any, k: int, threads: int = 1) -> dict:
