@@ -387,13 +387,13 @@ def write_scores(run: Path, store: Path, out: Path) -> None:
         _, _, model = build(config, s, state)
     rows = torch.arange(model.dims["n_items"] + 1)
     parts = json.loads((run / "metrics.json").read_text()).get("parts", {})
+    served = {t: parts.get(f"attributes/{t}", {}).get("checkpoint", "best") for t in TARGETS}
     scores = {}
-    for target in TARGETS:  # each from the checkpoint that serves it (selection.each)
-        checkpoint = parts.get(f"attributes/{target}", {}).get("checkpoint", "best")
+    for checkpoint in sorted(set(served.values())):  # each target from its own (selection.each)
         model.load_state_dict(read_checkpoint(run / "checkpoints" / checkpoint)[0]["model"])
         model.eval()
         logits = model.predict("attributes", {"items": rows})
-        if target in logits:
+        for target in (t for t, c in served.items() if c == checkpoint and t in logits):
             x = logits[target]
             probs = torch.sigmoid(x) if target == "functions" else torch.softmax(x, -1)
             scores[target] = probs.numpy()

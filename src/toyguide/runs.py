@@ -48,7 +48,14 @@ from toyguide.grouping import (
 from toyguide.models.config import ModelConfig
 from toyguide.models.mixers import MIXERS
 from toyguide.models.mtl import MultiTaskModel
-from toyguide.parts import BEST, by_checkpoint, merge_part, part_tasks, served_checkpoints
+from toyguide.parts import (
+    BEST,
+    by_checkpoint,
+    merge_part,
+    part_task,
+    part_tasks,
+    served_checkpoints,
+)
 from toyguide.tasks import build_task_data, get_task, make_streams, tasks_of
 from toyguide.training.checkpoint import latest_checkpoint, read_checkpoint, write_checkpoint
 from toyguide.training.trainer import MeanSelection, Selection, TrainConfig, Trainer
@@ -289,7 +296,8 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
     (out / "relatedness.json").write_text(report.to_json())
     served = served_checkpoints(result.part_best, result.best_epoch)
     test_start = time.perf_counter()
-    calibration, test, extra = _tested(config, model, data, streams, out / "checkpoints" / BEST)
+    best, own = out / "checkpoints" / BEST, _own_tasks(model, served)
+    calibration, test, extra = _tested(config, model, data, streams, best, own)
     validation = _validation_at(result.history, result.best_epoch)
     part_models = {}
     for checkpoint, names in by_checkpoint(served).items():
@@ -335,31 +343,48 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
     return metrics
 
 
+def _own_tasks(model: MultiTaskModel, served: dict[str, str]) -> list[str]:
+    """The tasks the run's best checkpoint is tested on: all but those a part checkpoint
+    serves whole (a task part elsewhere; a target part still leaves its task's others)."""
+    elsewhere = {p for p, c in served.items() if c != BEST and part_task(p)[1] is None}
+    return [task for task in model.tasks if task not in elsewhere]
+
+
+def _evaluated(model: MultiTaskModel, streams: dict, split: str, tasks: list[str]) -> dict:
+    """``model``'s metrics on ``split`` of ``tasks`` only."""
+    evaluators = {task: model.part(task).evaluate for task in tasks}
+    return evaluate_model(model, {task: streams[task] for task in tasks}, split, evaluators)
+
+
 def _parts_record(part_best: dict[str, int], served: dict[str, str]) -> dict[str, dict]:
     return {part: {"epoch": part_best[part], "checkpoint": c} for part, c in served.items()}
 
 
 def _tested(
     config: RunConfig, model: MultiTaskModel, data: Any, streams: dict, checkpoint: Path,
-    tasks: list[str] | None = None,
+    tasks: list[str],
 ) -> tuple[dict, dict, dict]:  # fmt: skip
     """``model`` with ``checkpoint``'s weights, calibrated (the checkpoint then carries what
-    was fitted to it) and tested on ``tasks`` (None: all): (calibration, test metrics, the
+    was fitted to it) and tested on ``tasks``: (calibration, test metrics, the
     item neighbours' record where preference is among them)."""
-    parts, meta = read_checkpoint(checkpoint)
-    model.load_state_dict(parts["model"])
-    tasks = list(model.tasks) if tasks is None else tasks
+    model, meta = _with_weights(model, checkpoint)
     calibration = calibrate_tasks(model, streams, tasks)
     if calibration:
         write_checkpoint(checkpoint.parent, checkpoint.name, {"model": model.state_dict()},
                          {**meta, "calibration": calibration}, latest=False)  # fmt: skip
-    evaluators = {task: model.part(task).evaluate for task in tasks}
-    test = evaluate_model(model, {task: streams[task] for task in tasks}, "test", evaluators)
+    test = _evaluated(model, streams, "test", tasks)
     extra = {}
     if config.features.item_neighbours and "preference" in tasks:
         extra = _with_neighbours(config, model, data, streams, test)
         test = extra.pop("test")
     return calibration, test, extra
+
+
+def _with_weights(model: MultiTaskModel, checkpoint: Path) -> tuple[MultiTaskModel, dict]:
+    """``model`` with ``checkpoint``'s weights, in eval mode, and the checkpoint's meta."""
+    parts, meta = read_checkpoint(checkpoint)
+    model.load_state_dict(parts["model"])
+    return model.eval(), meta
 
 
 def refit(config: RunConfig, model: MultiTaskModel, streams: dict, out: Path) -> dict[str, Any]:
@@ -522,9 +547,7 @@ def load_best(
     state = json.loads((run_dir / "features.json").read_text())
     with Store.open(store_path, read_only=True) as store:
         data, streams, model = build(config, store, state)
-    parts, meta = read_checkpoint(run_dir / "checkpoints" / checkpoint)
-    model.load_state_dict(parts["model"])
-    model.eval()
+    model, meta = _with_weights(model, run_dir / "checkpoints" / checkpoint)
     return data, streams, model, meta
 
 
@@ -537,24 +560,17 @@ def evaluate_run(run_dir: Path, store_path: Path, split: str = "test") -> dict:
     served = {part: v["checkpoint"] for part, v in record.get("parts", {}).items()}
     config = load_toml(run_dir / "config.toml", RunConfig)
     parts = by_checkpoint(served)  # selection.each's parts with weights of their own
-    others = {}
-    for checkpoint in parts:
-        others[checkpoint] = model_of(config, data)
-        others[checkpoint].load_state_dict(
-            read_checkpoint(run_dir / "checkpoints" / checkpoint)[0]["model"]
-        )
-        others[checkpoint].eval()
+    others = {c: _with_weights(model_of(config, data), run_dir / "checkpoints" / c)[0]
+              for c in parts}  # fmt: skip
     chosen = record.get("neighbours")
     if chosen and "preference" in model.tasks:
         ranker = others.get(served.get("preference", BEST), model)
         ranker.neighbours = split_neighbours(
             data, split, chosen["k"], chosen["weight"], decay=chosen.get("decay", 1.0)
         )
-    metrics = evaluate_model(model, streams, split, evaluators_of(model))
+    metrics = _evaluated(model, streams, split, _own_tasks(model, served))
     for checkpoint, names in parts.items():
-        scored, tasks = others[checkpoint], part_tasks(names)
-        theirs = evaluate_model(scored, {t: streams[t] for t in tasks}, split,
-                                {t: scored.part(t).evaluate for t in tasks})  # fmt: skip
+        theirs = _evaluated(others[checkpoint], streams, split, part_tasks(names))
         for part in names:
             metrics = merge_part(metrics, part, theirs)
     return {"split": split, "best_epoch": meta.get("epoch"), split: metrics}

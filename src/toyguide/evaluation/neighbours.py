@@ -75,20 +75,19 @@ def fused_ranks(
     for e in extra.values():
         scored |= e > 0
     w = np.asarray(weights, dtype=np.float32)[:, None]
-    out = {(d, float(x)): np.empty(len(targets), dtype=np.int64) for d in extra for x in weights}
+    ranks = {d: np.empty((len(weights), len(targets)), dtype=np.int64) for d in extra}  # [W, B]
     for b, t in enumerate(targets):
         lp = log_probs[b]
         plain = np.sort(lp[others[b] & ~scored[b]])
         boosted = np.flatnonzero(others[b] & scored[b])
+        lp_boosted = lp[boosted][None, :]
         for d, scores in extra.items():
             e = scores[b]
             target = lp[t] + w[:, 0] * e[t]  # [W] float32, as the dense sum makes it
             above = len(plain) - np.searchsorted(plain, target, side="left")  # >= target
-            near = lp[boosted][None, :] + w * e[boosted][None, :]  # [W, P]
-            above += (near >= target[:, None]).sum(1)
-            for i, x in enumerate(weights):
-                out[d, float(x)][b] = above[i]
-    return out
+            near = lp_boosted + w * e[boosted][None, :]  # [W, P]
+            ranks[d][:, b] = above + (near >= target[:, None]).sum(1)
+    return {(d, float(x)): r[i] for d, r in ranks.items() for i, x in enumerate(weights)}
 
 
 def attach_neighbours(model: Any, data: Any, stream: Any, k: int, threads: int = 1) -> dict:
