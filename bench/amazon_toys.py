@@ -10,6 +10,8 @@ the shopper's other training items excluded, ties counted against the target), r
   ranked on the engine's own test batches (same users, targets and excluded items);
   ``item-knn-recency``: the BM25 neighbours toyguide-stl adds to its model, alone, each
   shopper's toys weighed by recency (the decay chosen on validation; V-SKNN's weighting);
+  ``item-knn-transitions``: those neighbours plus the toys bought next (sequential rules within
+  ``features.item_transitions`` purchases), alone, the decay and their mix chosen on validation;
 * ``toyguide-stl``: the model of ``configs/amazon_toys.toml`` with the preference task only
   (the S3-Rec attribute ids of each item are an input of the item encoder);
 * ``toyguide+sequence_views``, ``toyguide+same_target``, ``toyguide+next_categories``,
@@ -157,6 +159,13 @@ def baselines(store: Path, args: argparse.Namespace) -> dict:
         "item-knn-recency": rb.item_knn_recency(
             data, config.features.item_neighbours or 200, args.threads, args.quick
         ),
+        "item-knn-transitions": rb.item_knn_recency(
+            data,
+            config.features.item_neighbours or 200,
+            args.threads,
+            args.quick,
+            window=config.features.item_transitions or 3,
+        ),
         "als": rb.als(data, seed=0, threads=args.threads, quick=args.quick),
     }
     return {name: {**row, "source": "measured"} for name, row in rows.items()}
@@ -178,6 +187,7 @@ def model_row(runs: list[dict]) -> dict:
                                      for m in ("hr@10", "ndcg@10")}  # fmt: skip
         row["neighbour_weight"] = [r["neighbours"]["weight"] for r in runs]
         row["neighbour_decay"] = [r["neighbours"].get("decay", 1.0) for r in runs]
+        row["transition_weight"] = [r["neighbours"].get("transition_weight", 0.0) for r in runs]
     row["source"] = "measured"
     return row
 

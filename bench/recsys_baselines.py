@@ -20,7 +20,12 @@ from scipy import sparse
 from threadpoolctl import threadpool_limits
 
 from toyguide.evaluation.metrics import hit_ratio, ndcg, rank_of_targets
-from toyguide.evaluation.neighbours import NEIGHBOUR_DECAYS, split_ends, split_neighbours
+from toyguide.evaluation.neighbours import (
+    NEIGHBOUR_DECAYS,
+    TRANSITION_WEIGHTS,
+    split_ends,
+    split_neighbours,
+)
 from toyguide.features.data import TaskData
 from toyguide.features.neighbours import shopper_items
 from toyguide.features.splits import split_code
@@ -134,16 +139,20 @@ def item_knn(data: TaskData, threads: int, quick: bool) -> dict:
     return select_and_test(data, grid[:1] if quick else grid, build)
 
 
-def item_knn_recency(data: TaskData, k: int, threads: int, quick: bool) -> dict:
+def item_knn_recency(data: TaskData, k: int, threads: int, quick: bool, window: int = 0) -> dict:
     """The item neighbours the preference task adds to its model (BM25, ``k`` per toy), alone:
     each shopper's toys in the window the model reads, weighed by recency (decay^(events
-    after it)), the decay chosen on validation (1: item-kNN's equal weights)."""
-    fitted = {split: split_neighbours(data, split, k, 1.0, threads)
+    after it)), the decay chosen on validation (1: item-kNN's equal weights). With ``window``
+    > 0 also the toys bought within ``window`` purchases after the shopper's (sequential
+    rules), their weight beside the neighbours' chosen with the decay."""
+    fitted = {split: split_neighbours(data, split, k, 1.0, threads, window=window)
               for split in ("validation", "test")}  # fmt: skip
-    grid = [{"k": k, "decay": d} for d in NEIGHBOUR_DECAYS]
+    mixes = TRANSITION_WEIGHTS[1:] if window else (0.0,)
+    grid = [{"k": k, "decay": d, "window": window, "transition_weight": t}
+            for d in NEIGHBOUR_DECAYS for t in mixes]  # fmt: skip
 
     def build(_: Histories, split: str, p: dict) -> Scorer:
-        neighbours = fitted[split].with_weight(1.0, p["decay"])
+        neighbours = fitted[split].with_weight(1.0, p["decay"], p["transition_weight"])
         return lambda rows, batch: neighbours.scores(batch["seq_items"].numpy())
 
     return select_and_test(data, grid[:2] if quick else grid, build)

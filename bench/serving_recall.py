@@ -73,8 +73,9 @@ def measure(run: Path, store_path: Path, candidates: int) -> dict:
 
         chosen = model.neighbours
         model.neighbours = split_neighbours(
-            loaded.data, "test", chosen.k, chosen.weight, decay=chosen.decay
-        )
+            loaded.data, "test", chosen.k, chosen.weight, decay=chosen.decay,
+            window=chosen.window, transition_weight=chosen.transition_weight,
+        )  # fmt: skip
     vectors = model.item_vectors()
     exact, served, in_candidates, top10_kept = [], [], [], []
     with torch.no_grad():

@@ -473,14 +473,18 @@ def test_attributes_without_age_select_on_the_targets_mean_macro_f1() -> None:
 def test_item_neighbours_are_chosen_on_validation_and_served_from_the_folder(
     shop_path: Path, tmp_path: Path
 ) -> None:
-    from toyguide.evaluation.neighbours import NEIGHBOUR_DECAYS, NEIGHBOUR_WEIGHTS
+    from toyguide.evaluation.neighbours import (
+        NEIGHBOUR_DECAYS,
+        NEIGHBOUR_WEIGHTS,
+        TRANSITION_WEIGHTS,
+    )
     from toyguide.features.neighbours import ItemNeighbours
     from toyguide.guide.loaded import load_model_folder
     from toyguide.runs import evaluate_run
 
     config = write_config(
         tmp_path / "nb.toml",
-        features={"tasks": ["preference"], "item_neighbours": 20},
+        features={"tasks": ["preference"], "item_neighbours": 20, "item_transitions": 2},
         train={"epochs": 1, "steps_per_epoch": 3},
     )
     run = tmp_path / "run"
@@ -489,12 +493,15 @@ def test_item_neighbours_are_chosen_on_validation_and_served_from_the_folder(
     metrics = json.loads((run / "metrics.json").read_text())
     choice = metrics["neighbours"]
     curve = {tuple(map(float, p.split("/"))): v for p, v in choice["validation_ndcg@10"].items()}
-    assert sorted(curve) == sorted((d, w) for d in NEIGHBOUR_DECAYS for w in NEIGHBOUR_WEIGHTS)
-    chosen = (choice["decay"], choice["weight"])
-    assert curve[chosen] == max(curve.values())  # the validation's best pair
+    assert sorted(curve) == sorted(
+        (d, t, w) for d in NEIGHBOUR_DECAYS for t in TRANSITION_WEIGHTS for w in NEIGHBOUR_WEIGHTS
+    )
+    chosen = (choice["decay"], choice["transition_weight"], choice["weight"])
+    assert curve[chosen] == max(curve.values())  # the validation's best triple
     assert set(metrics["test_without_neighbours"]) == {"preference"}
     saved = ItemNeighbours.load(run / "model" / "neighbours.safetensors")
-    assert (saved.decay, saved.weight, saved.k) == (*chosen, 20)
+    assert (saved.decay, saved.transition_weight, saved.weight) == chosen
+    assert (saved.k, saved.window) == (20, 2) and saved.transitions is not None
     with Store.open(shop_path, read_only=True) as store:
         loaded = load_model_folder(run, store)
     assert loaded.model.neighbours is not None

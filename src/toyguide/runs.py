@@ -337,8 +337,9 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
     if ranker.neighbours is not None:  # serving may read every event the store holds
         chosen = ranker.neighbours
         ranker.neighbours = split_neighbours(
-            data, "serving", chosen.k, chosen.weight, config.threads or 1, chosen.decay
-        )
+            data, "serving", chosen.k, chosen.weight, config.threads or 1, chosen.decay,
+            chosen.window, chosen.transition_weight,
+        )  # fmt: skip
     export_model_folder(model, data, config, out, json_safe(metrics), fingerprint, part_models)
     return metrics
 
@@ -443,8 +444,9 @@ def _with_neighbours(
     """Attach item neighbours (weight chosen on validation) and test again: the preference
     metrics with them become the test metrics, the model's own are kept beside them."""
     started = time.perf_counter()
-    choice = attach_neighbours(model, data, streams["preference"],
-                               config.features.item_neighbours, config.threads or 1)  # fmt: skip
+    features = config.features
+    choice = attach_neighbours(model, data, streams["preference"], features.item_neighbours,
+                               config.threads or 1, features.item_transitions)  # fmt: skip
     fused = evaluate_model(model, {"preference": streams["preference"]}, "test",
                            {"preference": model.part("preference").evaluate})  # fmt: skip
     choice["seconds"] = round(time.perf_counter() - started, 2)
@@ -566,8 +568,9 @@ def evaluate_run(run_dir: Path, store_path: Path, split: str = "test") -> dict:
     if chosen and "preference" in model.tasks:
         ranker = others.get(served.get("preference", BEST), model)
         ranker.neighbours = split_neighbours(
-            data, split, chosen["k"], chosen["weight"], decay=chosen.get("decay", 1.0)
-        )
+            data, split, chosen["k"], chosen["weight"], decay=chosen.get("decay", 1.0),
+            window=chosen.get("window", 0), transition_weight=chosen.get("transition_weight", 0.0),
+        )  # fmt: skip
     metrics = _evaluated(model, streams, split, _own_tasks(model, served))
     for checkpoint, names in parts.items():
         theirs = _evaluated(others[checkpoint], streams, split, part_tasks(names))

@@ -19,7 +19,7 @@ def test_fused_ranks_equal_the_dense_ranking_of_every_pair() -> None:
     exclude = rng.integers(0, n + 1, size=(b, 12))  # 0 pads; a target may be among them
     exclude[0, 0] = targets[0]
     extra = {}
-    for decay in (1.0, 0.5):
+    for decay in ((1.0, 0.0), (0.5, 0.25)):  # any keys: (decay, transition weight) pairs
         e = np.where(rng.random((b, n + 1)) < 0.05, rng.random((b, n + 1)), 0.0)
         e[:, 0] = 0.0
         e[1, 50:55] = 0.5  # ties created by the boost

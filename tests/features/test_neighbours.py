@@ -8,7 +8,12 @@ import torch
 from scipy import sparse
 
 from toyguide.errors import ConfigError
-from toyguide.features.neighbours import ItemNeighbours, fit_neighbours, history_matrix
+from toyguide.features.neighbours import (
+    ItemNeighbours,
+    fit_neighbours,
+    fit_transitions,
+    history_matrix,
+)
 from toyguide.features.sequences import EventSequences
 
 
@@ -62,6 +67,48 @@ def test_saved_neighbours_load_the_same(tmp_path: Path) -> None:
     back = ItemNeighbours.load(tmp_path / "n.safetensors")
     assert (back.weight, back.k, back.decay) == (12.0, 5, pytest.approx(0.7))
     assert (back.similarity != m).nnz == 0
+
+
+def test_saved_transitions_load_the_same_and_older_files_have_none(tmp_path: Path) -> None:
+    m = sparse.random(7, 7, density=0.3, format="csr", dtype=np.float32, random_state=0)
+    t = sparse.random(7, 7, density=0.2, format="csr", dtype=np.float32, random_state=1)
+    ItemNeighbours(m, 12.0, 5, 0.7, t, 3, 0.5).save(tmp_path / "t.safetensors")
+    back = ItemNeighbours.load(tmp_path / "t.safetensors")
+    assert (back.window, back.transition_weight) == (3, 0.5)
+    assert back.transitions is not None and (back.transitions != t).nnz == 0
+    ItemNeighbours(m, 12.0, 5, 0.7).save(tmp_path / "n.safetensors")
+    plain = ItemNeighbours.load(tmp_path / "n.safetensors")
+    assert (plain.transitions, plain.window, plain.transition_weight) == (None, 0, 0.0)
+
+
+def test_transitions_count_later_toys_by_their_distance_within_a_shopper() -> None:
+    seqs = sequences([[1, 2, 3, 4], [2, 1]])
+    ends = np.array([0, 4, 6])
+    t = fit_transitions(seqs, ends, n_items=4, window=2).toarray()
+    assert t[1, 2] == 1.0 and t[1, 3] == 0.5 and t[1, 4] == 0.0  # 4 is 3 purchases after 1
+    assert t[2, 1] == 1.0 and t[2, 3] == 1.0 and t[2, 4] == 0.5
+    assert t[4].sum() == 0.0  # nothing after the last toy; no pair across shoppers
+    cut = fit_transitions(seqs, np.array([0, 2, 6]), n_items=4, window=2).toarray()
+    assert cut[2, 3] == 0.0 and cut[1, 2] == 1.0  # 3 came after the end of row 1
+    with pytest.raises(ConfigError, match="item_transitions"):
+        fit_transitions(seqs, ends, n_items=4, window=0)
+
+
+def test_transition_scores_are_directed_and_added_with_their_weight() -> None:
+    # bought together both ways, but 2 always after 1 and 4 always after 3
+    seqs = sequences([[1, 2], [1, 2], [3, 4], [3, 4], [2, 5]])
+    neighbours = fit_neighbours(seqs, seqs.offsets[1:], n_items=5, k=4, window=1)
+    by_similarity, by_transitions = neighbours.sources(np.array([[0, 1], [0, 2]]))
+    assert by_transitions is not None
+    assert by_transitions[0].argmax() == 2 and by_transitions[0, 1] == 0.0
+    assert by_transitions[1, 1] == 0.0 and by_transitions[1, 5] == 1.0  # 2 → 5, not 2 → 1
+    assert by_similarity[1, 1] > 0  # the similarity is symmetric
+    items = np.array([[0, 1], [0, 2]])
+    assert np.array_equal(neighbours.scores(items), by_similarity)  # weight 0: unchanged
+    mixed = neighbours.with_weight(1.0, transition_weight=0.5).scores(items)
+    assert mixed == pytest.approx(by_similarity + 0.5 * by_transitions)
+    with pytest.raises(ConfigError, match="transitions"):
+        ItemNeighbours(neighbours.similarity).with_weight(1.0, transition_weight=0.5)
 
 
 def test_history_counts_repeats_and_skips_padding() -> None:

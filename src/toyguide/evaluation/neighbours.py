@@ -2,13 +2,15 @@
 
 Leave-one-out as every preference row: the neighbours are fitted on the events each split may
 see (before the validation target to choose the weight, before the test target to test it, all
-events for serving), the weight and the recency decay of a shopper's toys are the pair with the
-best validation NDCG@10, and weight 0 (the model alone) is always a candidate, so attaching
+events for serving), the weight, the recency decay of a shopper's toys and the weight of the
+transitions beside the similarity (where the neighbours have transitions) are the triple with
+the best validation NDCG@10, and weight 0 (the model alone) is always a candidate, so attaching
 neighbours never lowers the validation metric.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
@@ -18,8 +20,8 @@ from toyguide.evaluation.protocols import ranking_metrics
 from toyguide.features.neighbours import ItemNeighbours, fit_neighbours
 
 __all__ = [
-    "NEIGHBOUR_DECAYS", "NEIGHBOUR_WEIGHTS", "attach_neighbours", "split_ends",
-    "split_neighbours", "weight_curve",
+    "NEIGHBOUR_DECAYS", "NEIGHBOUR_WEIGHTS", "TRANSITION_WEIGHTS", "attach_neighbours",
+    "split_ends", "split_neighbours", "weight_curve",
 ]  # fmt: skip
 
 # log-probability units per unit of the row-normalised neighbour score
@@ -27,41 +29,61 @@ NEIGHBOUR_WEIGHTS = (0.0, 1.0, 2.0, 4.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0, 64.0
 # a shopper's toy counts decay^(events after it); 1 = all alike. Amazon Toys, item-kNN alone,
 # validation NDCG@10: 0.0516 at 1.0, 0.0563 at 0.9, 0.0582 at 0.8, 0.0590 at 0.7 and 0.6
 NEIGHBOUR_DECAYS = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5)
+# the transitions' row-normalised scores per unit of the similarity's. Amazon Toys, without
+# the model, decay 0.6, window 3, validation NDCG@10: 0.0590 at 0, 0.0757 at 0.25, 0.0767 at
+# 0.5, 0.0760 at 1; with the model each seed chose 0.25 from (0, 0.25, 0.5, 1)
+TRANSITION_WEIGHTS = (0.0, 0.125, 0.25, 0.5, 1.0)
 _METRIC = "next_item/ndcg@10"
+
+
+Triple = tuple[float, float, float]  # (decay, transition weight, weight)
 
 
 @torch.no_grad()
 def weight_curve(
     model: Any, stream: Any, neighbours: ItemNeighbours, split: str = "validation"
-) -> dict[tuple[float, float], float]:
+) -> dict[Triple, float]:
     """NDCG@10 on ``split`` of the model's log-probabilities plus weight × neighbours for
-    each (decay, weight) pair (the model runs once per batch, whatever the number of pairs)."""
+    each (decay, transition weight, weight) triple (the model runs once per batch, whatever
+    the number of triples; the transition weights are 0 alone without transitions)."""
     was, kept = model.training, model.neighbours
     model.eval()
     model.neighbours = None
-    ranks: dict[tuple[float, float], list[np.ndarray]] = {
-        (d, w): [] for d in NEIGHBOUR_DECAYS for w in NEIGHBOUR_WEIGHTS
+    mixes = TRANSITION_WEIGHTS if neighbours.transitions is not None else (0.0,)
+    ranks: dict[Triple, list[np.ndarray]] = {
+        (d, t, w): [] for d in NEIGHBOUR_DECAYS for t in mixes for w in NEIGHBOUR_WEIGHTS
     }
     try:
         for batch in stream.eval_batches(split):
             log_probs = torch.log_softmax(model.predict("preference", batch), -1).numpy()
-            items = batch["seq_items"].numpy()
-            extra = {d: neighbours.with_weight(0.0, d).scores(items) for d in NEIGHBOUR_DECAYS}
-            for pair, r in fused_ranks(log_probs, extra, batch, NEIGHBOUR_WEIGHTS).items():
-                ranks[pair].append(r)
+            extra = _mixed_scores(neighbours, batch["seq_items"].numpy(), mixes)
+            for ((d, t), w), r in fused_ranks(log_probs, extra, batch, NEIGHBOUR_WEIGHTS).items():
+                ranks[d, t, w].append(r)
     finally:
         model.train(was)
         model.neighbours = kept
-    return {pair: ranking_metrics("next_item", np.concatenate(r))[_METRIC]
-            for pair, r in ranks.items()}  # fmt: skip
+    return {triple: ranking_metrics("next_item", np.concatenate(r))[_METRIC]
+            for triple, r in ranks.items()}  # fmt: skip
+
+
+def _mixed_scores(
+    neighbours: ItemNeighbours, items: np.ndarray, mixes: tuple[float, ...]
+) -> dict[tuple[float, float], np.ndarray]:
+    """(decay, transition weight) → the neighbour scores of ``items`` ``[B, L]``."""
+    out = {}
+    for d in NEIGHBOUR_DECAYS:
+        by_similarity, by_transitions = neighbours.with_weight(0.0, d).sources(items)
+        for t in mixes:
+            out[d, t] = by_similarity if t == 0 else by_similarity + np.float32(t) * by_transitions
+    return out
 
 
 def fused_ranks(
-    log_probs: np.ndarray, extra: dict[float, np.ndarray], batch: dict, weights: tuple
-) -> dict[tuple[float, float], np.ndarray]:
-    """:func:`~toyguide.evaluation.metrics.rank_of_targets` of ``log_probs + w * extra[d]``
-    ``[B, N+1]`` for every decay ``d`` and weight ``w``, without a pass over the catalogue per
-    pair: a toy without neighbour score keeps its log-probability whatever the pair, so those
+    log_probs: np.ndarray, extra: dict[Hashable, np.ndarray], batch: dict, weights: tuple
+) -> dict[tuple[Hashable, float], np.ndarray]:
+    """:func:`~toyguide.evaluation.metrics.rank_of_targets` of ``log_probs + w * extra[key]``
+    ``[B, N+1]`` for every key of ``extra`` and weight ``w``, without a pass over the catalogue
+    per pair: a toy without neighbour score keeps its log-probability whatever the pair, so those
     are sorted once per row and counted by binary search; only the few toys with a score are
     compared pair by pair. Same float32 sums, same ties (counted against the target)."""
     targets = batch["target_item"].numpy()
@@ -90,24 +112,31 @@ def fused_ranks(
     return {(d, float(x)): r[i] for d, r in ranks.items() for i, x in enumerate(weights)}
 
 
-def attach_neighbours(model: Any, data: Any, stream: Any, k: int, threads: int = 1) -> dict:
-    """Choose the weight and decay on validation and attach the neighbours the test may see
-    (``model.neighbours``); returns the choice's record for metrics.json."""
-    curve = weight_curve(model, stream, split_neighbours(data, "validation", k, 0.0, threads))
-    # ties: the smaller weight, then the decay nearest 1 (every toy alike)
-    decay, weight = max(curve, key=lambda p: (curve[p], -p[1], p[0]))
-    model.neighbours = split_neighbours(data, "test", k, weight, threads, decay)
-    return {"k": k, "weight": weight, "decay": decay,
-            "validation_ndcg@10": {f"{d}/{w}": v for (d, w), v in curve.items()}}  # fmt: skip
+def attach_neighbours(
+    model: Any, data: Any, stream: Any, k: int, threads: int = 1, window: int = 0
+) -> dict:
+    """Choose the weight, decay and transition weight on validation and attach the neighbours
+    the test may see (``model.neighbours``); returns the choice's record for metrics.json."""
+    fitted = split_neighbours(data, "validation", k, 0.0, threads, window=window)
+    curve = weight_curve(model, stream, fitted)
+    # ties: the smaller weight, the smaller transition weight, then the decay nearest 1
+    decay, mix, weight = max(curve, key=lambda p: (curve[p], -p[2], -p[1], p[0]))
+    model.neighbours = split_neighbours(data, "test", k, weight, threads, decay, window, mix)
+    return {
+        "k": k, "weight": weight, "decay": decay, "window": window, "transition_weight": mix,
+        "validation_ndcg@10": {f"{d}/{t}/{w}": v for (d, t, w), v in curve.items()},
+    }  # fmt: skip
 
 
 def split_neighbours(
-    data: Any, split: str, k: int, weight: float, threads: int = 1, decay: float = 1.0
-) -> ItemNeighbours:
-    """Neighbours fitted on the events ``split`` may see (see :func:`split_ends`)."""
+    data: Any, split: str, k: int, weight: float, threads: int = 1, decay: float = 1.0,
+    window: int = 0, transition_weight: float = 0.0,
+) -> ItemNeighbours:  # fmt: skip
+    """Neighbours (and, with ``window`` > 0, transitions) fitted on the events ``split`` may
+    see (see :func:`split_ends`)."""
     ends = split_ends(data, split)
-    fitted = fit_neighbours(data.sequences, ends, data.n_items, k, threads)
-    return fitted.with_weight(weight, decay)
+    fitted = fit_neighbours(data.sequences, ends, data.n_items, k, threads, window)
+    return fitted.with_weight(weight, decay, transition_weight)
 
 
 def split_ends(data: Any, split: str) -> np.ndarray:

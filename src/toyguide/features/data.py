@@ -78,6 +78,10 @@ class FeatureConfig:
     # > 0: the preference scores add BM25 item-kNN with this many neighbours per item, its
     # weight chosen on validation after training (features/neighbours.py; 0 = the model alone)
     item_neighbours: int = 0
+    # > 0: the neighbours also score the toys bought within this many purchases after each of
+    # the shopper's (directed transitions, weighed 1/distance; their weight beside the
+    # neighbours' chosen on validation too). Needs item_neighbours.
+    item_transitions: int = 0
     max_tokens: int = 128  # words per item read for text_buckets
     # a child not yet born at the label time (a pregnancy purchase) has no age: "first_band"
     # labels it 0-12m (a parent shopping for the baby on the way), "missing" leaves the age
@@ -101,6 +105,11 @@ class FeatureConfig:
             raise ConfigError(f"features.seed must be >= 0, got {self.seed}")
         if self.item_neighbours < 0:
             raise ConfigError(f"features.item_neighbours must be >= 0, got {self.item_neighbours}")
+        if self.item_transitions < 0 or (self.item_transitions and not self.item_neighbours):
+            raise ConfigError(
+                "features.item_transitions must be >= 0 and needs features.item_neighbours > 0, "
+                f"got {self.item_transitions} with {self.item_neighbours} neighbours"
+            )
         if not 0 <= self.fold < self.n_folds:
             raise ConfigError(f"features.fold must be in 0..{self.n_folds - 1}, got {self.fold}")
 
