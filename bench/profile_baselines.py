@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -175,20 +176,26 @@ class _Fitted:
         return _full_proba(self.model, x, self.n_classes)
 
 
-def logreg(c: float, n_classes: int, x: np.ndarray, y: np.ndarray) -> _Fitted:
+def logreg(
+    c: float, n_classes: int, x: np.ndarray, y: np.ndarray, class_weight: str | None = None
+) -> _Fitted:
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
     scaler = StandardScaler().fit(x)
-    model = LogisticRegression(C=c, max_iter=2000).fit(scaler.transform(x), y)
-    return _Fitted(model, n_classes, scaler.transform)
+    model = LogisticRegression(C=c, max_iter=2000, class_weight=class_weight)
+    return _Fitted(model.fit(scaler.transform(x), y), n_classes, scaler.transform)
 
 
-def fit_logreg(x_tr, y_tr, x_va, y_va, n_classes: int, target: str, c_grid=LOGREG_C):
-    """C chosen on the validation shoppers by the target's selection metric."""
+def fit_logreg(
+    x_tr, y_tr, x_va, y_va, n_classes: int, target: str, c_grid=LOGREG_C, class_weight=None
+):
+    """C chosen on the validation shoppers by the target's selection metric; ``class_weight``
+    "balanced" weighs each class by the inverse of its share (as toyguide's
+    ``model.profile_age_balance`` does the age band)."""
     metric, best = selection_metric(target), None
     for c in c_grid:
-        fitted = logreg(c, n_classes, x_tr, y_tr)
+        fitted = logreg(c, n_classes, x_tr, y_tr, class_weight)
         value = scores(target, y_va, fitted.proba(x_va))[metric]
         if best is None or value > best[0]:
             best = (value, c, fitted)
@@ -213,6 +220,7 @@ def fit_lightgbm(x_tr, y_tr, x_va, y_va, n_classes: int, target: str, **_):
 FITTERS = {
     "majority": lambda *a, target, **_: fit_majority(*a),
     "logreg": fit_logreg,
+    "logreg-balanced": partial(fit_logreg, class_weight="balanced"),
     "lightgbm": fit_lightgbm,
 }
 

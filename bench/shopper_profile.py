@@ -57,6 +57,7 @@ BASELINES = {  # row → (fitter, feature groups)
     "logreg": ("logreg", ("leaf", "root", "quantity", "date")),
     "lightgbm": ("lightgbm", ("leaf", "root", "quantity", "date")),
     "logreg-category": ("logreg", ("leaf", "root")),
+    "logreg-balanced": ("logreg-balanced", ("leaf", "root", "quantity", "date")),
 }
 MTL_TASKS = ("profile", "preference", "sales")
 MODELS = {"toyguide-stl": ("profile",), "toyguide-mtl": MTL_TASKS}
@@ -124,6 +125,13 @@ def parse_args() -> argparse.Namespace:
         "over the shopper's items (model.profile_items); 0 = no item term",
     )
     p.add_argument(
+        "--profile-age-balance",
+        type=float,
+        default=0.0,
+        help="model.profile_age_balance of the toyguide rows: tau of the age band's "
+        "logit-adjusted loss (1 = the bands weigh as if equally common; 0 = plain CE)",
+    )
+    p.add_argument(
         "--analysis-every",
         type=int,
         default=5,
@@ -166,6 +174,8 @@ def run_config(
         if args.profile_item_scale > 0 and "profile" in tasks
         else ""
     )
+    if args.profile_age_balance > 0 and "profile" in tasks:
+        items += f"\nprofile_age_balance = {args.profile_age_balance}"
     return f"""seed = {seed}
 threads = {args.threads}
 {features}
