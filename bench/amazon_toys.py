@@ -126,7 +126,7 @@ def run_config(args: argparse.Namespace, row: str, seed: int) -> str:
     if args.quick:
         config["train"]["steps_per_epoch"] = 5
         if row != "toyguide-stl":  # a smoke test: one row chooses and serves neighbours
-            config["features"]["item_neighbours"] = 0
+            config["features"]["item_neighbours"] = config["features"]["item_transitions"] = 0
     return tomli_w.dumps(config)
 
 
