@@ -125,13 +125,6 @@ def parse_args() -> argparse.Namespace:
         "over the shopper's items (model.profile_items); 0 = no item term",
     )
     p.add_argument(
-        "--profile-age-balance",
-        type=float,
-        default=0.0,
-        help="model.profile_age_balance of the toyguide rows: tau of the age band's "
-        "logit-adjusted loss (1 = the bands weigh as if equally common; 0 = plain CE)",
-    )
-    p.add_argument(
         "--analysis-every",
         type=int,
         default=5,
@@ -174,8 +167,6 @@ def run_config(
         if args.profile_item_scale > 0 and "profile" in tasks
         else ""
     )
-    if args.profile_age_balance > 0 and "profile" in tasks:
-        items += f"\nprofile_age_balance = {args.profile_age_balance}"
     return f"""seed = {seed}
 threads = {args.threads}
 {features}

@@ -123,7 +123,7 @@ def test_config_is_checked_and_reads_from_plain_values() -> None:
         FeatureConfig(fold=5, n_folds=5)
     with pytest.raises(ConfigError, match="max_len"):
         FeatureConfig(max_len=0)
-    with pytest.raises(ConfigError, match="item_transitions .* needs features.item_neighbours"):
+    with pytest.raises(ConfigError, match=r"item_transitions .* needs features.item_neighbours"):
         FeatureConfig(item_transitions=3)  # the transitions are scored with the neighbours
     assert FeatureConfig(item_neighbours=50, item_transitions=3).item_transitions == 3
     config = from_dict(FeatureConfig, {"tasks": ["sales"], "horizon": 12})

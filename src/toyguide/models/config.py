@@ -42,10 +42,6 @@ class ModelConfig:
     ``profile_items``: the profile head adds, to each target's logits, a linear term over the
     items of the shopper's events (a learned weight per item and label: logistic regression on
     the bag of items, beside the shopper encoder's state), times ``profile_item_scale``.
-    ``profile_age_balance`` > 0 trains the age band with the logit-adjusted cross-entropy
-    (Menon et al. 2021): ``tau`` × log of each band's share of the training labels is added to
-    the logits inside the loss only, so the served logits rank the bands as if they were
-    equally common (what macro-F1 rewards; 1 = fully balanced, 0 = plain cross-entropy).
 
     ``length_buckets``: the shopper encoder runs a batch's sequences in groups of similar
     length, each padded only to its own longest (the same states, less padding: most shoppers
@@ -83,7 +79,6 @@ class ModelConfig:
     attribute_word_idf: bool = False
     profile_items: bool = False
     profile_item_scale: float = 30.0
-    profile_age_balance: float = 0.0
     full_softmax_max_items: int = 200_000  # larger catalogues train with sampled softmax
     n_negatives: int = 2048
     # the later_items task (tasks/later_items.py): the events after the next one whose items it
@@ -122,10 +117,6 @@ class ModelConfig:
         for name in ("attribute_word_scale", "profile_item_scale"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"model.{name} must be > 0, got {getattr(self, name)}")
-        if self.profile_age_balance < 0:
-            raise ConfigError(
-                f"model.profile_age_balance must be >= 0, got {self.profile_age_balance}"
-            )
         for name in ("dropout", "id_dropout", "shopper_dropout"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"model.{name} must be in [0, 1], got {getattr(self, name)}")

@@ -105,7 +105,6 @@ class ProfileTask(Task):
             d_model=config.d_model,
             n_items=dims["n_items"] if config.profile_items else 0,
             item_scale=config.profile_item_scale,
-            age_balance=config.profile_age_balance,
         )
 
     def loss_targets(self, config: FeatureConfig) -> tuple[str, ...]:

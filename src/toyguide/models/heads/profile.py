@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 from torch import Tensor, nn
 
 from toyguide.data.taxonomy import AGE_BANDS, CHILD_GENDERS, FUNCTIONS
@@ -23,14 +22,11 @@ __all__ = ["ProfileHead", "ProfileHeadConfig"]
 @dataclass(frozen=True)
 class ProfileHeadConfig:
     """``n_items`` > 0 adds an item term over that many catalogue rows
-    (``ModelConfig.profile_items``); ``age_balance`` > 0 trains the age band with the
-    logit-adjusted loss (``ModelConfig.profile_age_balance``); both off by default, so older
-    checkpoints keep loading."""
+    (``ModelConfig.profile_items``); off by default, so older checkpoints keep loading."""
 
     d_model: int
     n_items: int = 0
     item_scale: float = 30.0
-    age_balance: float = 0.0
 
     def __post_init__(self) -> None:
         if self.d_model < 1 or self.n_items < 0:
@@ -56,10 +52,6 @@ class ProfileHead(nn.Module):
             if config.n_items
             else None
         )
-        if config.age_balance:
-            # the training labels seen per band, from 1 each (a band not yet seen is rare, not
-            # impossible); a buffer, so the checkpoint keeps the shares the loss used
-            self.register_buffer("age_band_seen", torch.ones(len(AGE_BANDS)))
 
     def forward(self, h: Tensor, items: Tensor | None = None) -> dict[str, Tensor]:
         """Logits per target of shopper states ``h`` [B, D], plus the item term of the items
@@ -77,25 +69,12 @@ class ProfileHead(nn.Module):
     def losses(self, outputs: dict[str, Tensor], batch: dict[str, Tensor]) -> dict[str, LossOutput]:
         """Each target's masked loss (CE for age band and gender, BCE for interests)."""
         return {
-            "age_band": masked_cross_entropy(self._age_logits(outputs, batch), batch["age_band"]),
+            "age_band": masked_cross_entropy(outputs["age_band"], batch["age_band"]),
             "gender": masked_cross_entropy(outputs["gender"], batch["gender"]),
             "interests": masked_bce_with_logits(
                 outputs["interests"], batch["interests"], batch["interests_mask"]
             ),
         }
-
-    def _age_logits(self, outputs: dict[str, Tensor], batch: dict[str, Tensor]) -> Tensor:
-        """The age-band logits the loss reads: with ``age_balance``, plus tau × log of each
-        band's share of the training labels counted so far (a training batch adds its own),
-        so that a common band must win by more than its share to lower the loss."""
-        logits = outputs["age_band"]
-        if not self.config.age_balance:
-            return logits
-        if self.training:
-            labels = batch["age_band"][batch["age_band"] >= 0]
-            self.age_band_seen += torch.bincount(labels, minlength=len(AGE_BANDS)).to(logits)
-        share = self.age_band_seen / self.age_band_seen.sum()
-        return logits + self.config.age_balance * share.log()
 
     def loss(self, outputs: dict[str, Tensor], batch: dict[str, Tensor]) -> LossOutput:
         """Sum of the targets' mean losses; the count is all labels used."""
