@@ -10,7 +10,8 @@ DESIGN §4 (5-fold cross-validation over the shoppers with known labels; the eng
 
 * ``majority``, ``logreg``, ``lightgbm``: on the purchases' leaf and root categories, quantity
   and date (``profile_baselines.py``); ``logreg-category``: leaf and root only, the inputs the
-  toyguide model sees (it has no date and no quantity);
+  toyguide model sees (it has no date and no quantity); ``logreg-balanced``: logreg with each
+  class weighed by the inverse of its share (what macro-F1 rewards);
 * ``toyguide-stl``: the profile task alone; ``toyguide-mtl``: profile + next-category
   preference + category-level weekly demand over all 29,971 trades (their own test metrics
   under ``aux``); one ``toyguide train`` per fold; ``toyguide-stl-sales``: category demand
