@@ -164,7 +164,7 @@ def baselines(store: Path, args: argparse.Namespace) -> dict:
             config.features.item_neighbours or 200,
             args.threads,
             args.quick,
-            window=config.features.item_transitions or 3,
+            window=config.features.item_transitions or 4,
         ),
         "als": rb.als(data, seed=0, threads=args.threads, quick=args.quick),
     }

@@ -191,8 +191,7 @@ def fit_logreg(
     x_tr, y_tr, x_va, y_va, n_classes: int, target: str, c_grid=LOGREG_C, class_weight=None
 ):
     """C chosen on the validation shoppers by the target's selection metric; ``class_weight``
-    "balanced" weighs each class by the inverse of its share (as toyguide's
-    ``model.profile_age_balance`` does the age band)."""
+    "balanced" weighs each class by the inverse of its share (what macro-F1 rewards)."""
     metric, best = selection_metric(target), None
     for c in c_grid:
         fitted = logreg(c, n_classes, x_tr, y_tr, class_weight)
