@@ -69,13 +69,9 @@ def measure(run: Path, store_path: Path, candidates: int) -> dict:
     if model.neighbours is not None:
         # the folder's neighbours saw every event, test targets included: refit on what the
         # test may see (through the validation event), as the run's own test did
-        from toyguide.evaluation.neighbours import split_neighbours
+        from toyguide.evaluation.neighbours import refit_neighbours
 
-        chosen = model.neighbours
-        model.neighbours = split_neighbours(
-            loaded.data, "test", chosen.k, chosen.weight, decay=chosen.decay,
-            window=chosen.window, transition_weight=chosen.transition_weight,
-        )  # fmt: skip
+        model.neighbours = refit_neighbours(loaded.data, "test", model.neighbours.choice())
     vectors = model.item_vectors()
     exact, served, in_candidates, top10_kept = [], [], [], []
     with torch.no_grad():

@@ -32,7 +32,7 @@ from toyguide.errors import CheckpointError, ConfigError
 from toyguide.evaluation.analysis import AnalysisConfig, RelatednessCallback, label_matrices
 from toyguide.evaluation.export import export_model_folder
 from toyguide.evaluation.metrics import metric_of
-from toyguide.evaluation.neighbours import attach_neighbours, split_neighbours
+from toyguide.evaluation.neighbours import attach_neighbours, refit_neighbours
 from toyguide.evaluation.protocols import Evaluator, evaluate_model
 from toyguide.evaluation.relatedness import RelatednessReport
 from toyguide.evaluation.truth import recover_truth
@@ -335,11 +335,8 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
     (out / "metrics.json").write_text(json.dumps(json_safe(metrics), indent=1))
     ranker = part_models.get("preference", model)
     if ranker.neighbours is not None:  # serving may read every event the store holds
-        chosen = ranker.neighbours
-        ranker.neighbours = split_neighbours(
-            data, "serving", chosen.k, chosen.weight, config.threads or 1, chosen.decay,
-            chosen.window, chosen.transition_weight,
-        )  # fmt: skip
+        choice = ranker.neighbours.choice()
+        ranker.neighbours = refit_neighbours(data, "serving", choice, config.threads or 1)
     export_model_folder(model, data, config, out, json_safe(metrics), fingerprint, part_models)
     return metrics
 
@@ -567,10 +564,7 @@ def evaluate_run(run_dir: Path, store_path: Path, split: str = "test") -> dict:
     chosen = record.get("neighbours")
     if chosen and "preference" in model.tasks:
         ranker = others.get(served.get("preference", BEST), model)
-        ranker.neighbours = split_neighbours(
-            data, split, chosen["k"], chosen["weight"], decay=chosen.get("decay", 1.0),
-            window=chosen.get("window", 0), transition_weight=chosen.get("transition_weight", 0.0),
-        )  # fmt: skip
+        ranker.neighbours = refit_neighbours(data, split, chosen)
     metrics = _evaluated(model, streams, split, _own_tasks(model, served))
     for checkpoint, names in parts.items():
         theirs = _evaluated(others[checkpoint], streams, split, part_tasks(names))

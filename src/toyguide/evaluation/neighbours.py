@@ -10,7 +10,7 @@ neighbours never lowers the validation metric.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,7 @@ from toyguide.features.neighbours import ItemNeighbours, fit_neighbours
 
 __all__ = [
     "NEIGHBOUR_DECAYS", "NEIGHBOUR_WEIGHTS", "TRANSITION_WEIGHTS", "attach_neighbours",
-    "split_ends", "split_neighbours", "weight_curve",
+    "refit_neighbours", "split_ends", "split_neighbours", "weight_curve",
 ]  # fmt: skip
 
 # log-probability units per unit of the row-normalised neighbour score
@@ -122,10 +122,21 @@ def attach_neighbours(
     # ties: the smaller weight, the smaller transition weight, then the decay nearest 1
     decay, mix, weight = max(curve, key=lambda p: (curve[p], -p[2], -p[1], p[0]))
     model.neighbours = split_neighbours(data, "test", k, weight, threads, decay, window, mix)
-    return {
-        "k": k, "weight": weight, "decay": decay, "window": window, "transition_weight": mix,
-        "validation_ndcg@10": {f"{d}/{t}/{w}": v for (d, t, w), v in curve.items()},
-    }  # fmt: skip
+    curve_record = {f"{d}/{t}/{w}": v for (d, t, w), v in curve.items()}
+    return {**model.neighbours.choice(), "validation_ndcg@10": curve_record}
+
+
+def refit_neighbours(
+    data: Any, split: str, choice: Mapping[str, Any], threads: int = 1
+) -> ItemNeighbours:
+    """The neighbours of a choice made on validation (``ItemNeighbours.choice``, or the record
+    in metrics.json: a record written before the decay or the transitions existed has none of
+    them), fitted again on the events ``split`` may see."""
+    return split_neighbours(
+        data, split, int(choice["k"]), float(choice["weight"]), threads,
+        float(choice.get("decay", 1.0)), int(choice.get("window", 0)),
+        float(choice.get("transition_weight", 0.0)),
+    )  # fmt: skip
 
 
 def split_neighbours(

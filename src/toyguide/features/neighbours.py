@@ -65,10 +65,12 @@ class ItemNeighbours:
         """Rows of item indices ``[B, L]`` (0 = padding, oldest first) → ``[B, N+1]`` neighbour
         scores: the similarity's, each row divided by its largest (in [0, 1]; a row without
         neighbours is all zeros), plus ``transition_weight`` × the transitions' alike."""
-        by_similarity, by_transitions = self.sources(items)
-        if by_transitions is None or self.transition_weight == 0:
-            return by_similarity
-        return by_similarity + np.float32(self.transition_weight) * by_transitions
+        history = history_matrix(items, self.similarity.shape[0], self.decay)
+        scores = _normalised_scores(history, self.similarity)
+        if self.transitions is not None and self.transition_weight:
+            transitions = _normalised_scores(history, self.transitions)
+            scores = scores + np.float32(self.transition_weight) * transitions
+        return scores
 
     def sources(self, items: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """The row-normalised scores of the similarity and of the transitions (None without
@@ -76,8 +78,8 @@ class ItemNeighbours:
         history = history_matrix(items, self.similarity.shape[0], self.decay)
         by_transitions = None
         if self.transitions is not None:
-            by_transitions = _row_normalised((history @ self.transitions).toarray())
-        return _row_normalised((history @ self.similarity).toarray()), by_transitions
+            by_transitions = _normalised_scores(history, self.transitions)
+        return _normalised_scores(history, self.similarity), by_transitions
 
     def add_to(self, log_probs: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """``log_probs`` ``[B, N+1]`` plus the weighted neighbour scores of ``items`` ``[B, L]``."""
@@ -94,6 +96,12 @@ class ItemNeighbours:
         if tw and self.transitions is None:
             raise ConfigError("a transition weight needs transitions (features.item_transitions)")
         return replace(self, weight=float(weight), decay=decay, transition_weight=tw)
+
+    def choice(self) -> dict[str, Any]:
+        """What was chosen on validation, as metrics.json records it (see
+        ``evaluation.neighbours.refit_neighbours``)."""
+        return {"k": self.k, "weight": self.weight, "decay": self.decay, "window": self.window,
+                "transition_weight": self.transition_weight}  # fmt: skip
 
     def save(self, path: Path) -> None:
         tensors = _csr_tensors(self.similarity)
@@ -121,7 +129,9 @@ class ItemNeighbours:
                    float(meta.get("transition_weight", 0.0)))  # fmt: skip
 
 
-def _row_normalised(scores: np.ndarray) -> np.ndarray:
+def _normalised_scores(history: sparse.csr_matrix, matrix: sparse.csr_matrix) -> np.ndarray:
+    """``history @ matrix``, each row divided by its largest (a row of zeros stays zeros)."""
+    scores = (history @ matrix).toarray()
     top = scores.max(axis=1, keepdims=True)
     return np.divide(scores, top, out=np.zeros_like(scores), where=top > 0)
 
