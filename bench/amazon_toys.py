@@ -20,6 +20,8 @@ the shopper's other training items excluded, ties counted against the target), r
   the items after the next, PinnerFormer's dense all-action loss; each toy's item-kNN
   neighbours from its own vector), weight 0.1 each (later_items and co_items 0.3);
 * ``toyguide-mtl``: the config file's tasks and weighting (what helps, chosen on validation);
+* ``toyguide-chosen`` (with both rows above): per seed, the one of the two that the engine's
+  grouping chooser serves preference from (``grouping.choose = "validation"``);
 * published rows (S3-Rec paper and later papers on the same preprocessed data), as constants.
 
 Each toyguide run is its own ``toyguide train`` process (its peak memory is its own).
@@ -130,6 +132,10 @@ def run_config(args: argparse.Namespace, row: str, seed: int) -> str:
     return tomli_w.dumps(config)
 
 
+DELTA_METRICS = {"preference": ("ndcg@10", "hr@10")}
+SELECTION = "next_item/ndcg@10"  # preference's selection metric, as the grouping chooser reads it
+
+
 def train(args: argparse.Namespace, work: Path, store: Path, row: str, seed: int) -> dict:
     return common.train(work, store, row, seed, run_config(args, row, seed))
 
@@ -192,6 +198,25 @@ def model_row(runs: list[dict]) -> dict:
     return row
 
 
+def chosen_row(args: argparse.Namespace, runs: dict[str, list[dict]]) -> dict:
+    """``toyguide-chosen``: per seed, preference served by the all-task run or the one-task run,
+    whichever the engine's grouping chooser (``grouping.choose = "validation"``) picks — the
+    fused scores' validation NDCG@10, what each folder serves — from the runs already trained
+    (the two candidates it would train with no suggested grouping)."""
+    import tomllib
+
+    from toyguide.grouping import serving_groups
+
+    together = tuple(tomllib.loads(run_config(args, "toyguide-mtl", 0))["features"]["tasks"])
+    picked, served = [], []
+    for mtl, stl in zip(runs["toyguide-mtl"], runs["toyguide-stl"], strict=True):
+        candidates = [(together, mtl), (("preference",), stl)]
+        group = serving_groups(("preference",), candidates, {"preference": (SELECTION, True)})
+        picked.append(mtl if group["preference"] == together else stl)
+        served.append({"preference": list(group["preference"])})
+    return model_row(picked) | {"served_by": served}
+
+
 def curve(run: Path) -> list[list[float]]:
     """``[seconds spent, validation NDCG@10]`` after each epoch of a run (training and
     validation seconds counted, as the wall-clock budget counts them)."""
@@ -251,6 +276,8 @@ def main() -> None:
     rows, _ = common.cached(work / "baselines.json", key, lambda: baselines(store, args))
     rows |= {name: model_row(r) for name, r in runs.items()}
     both = {"toyguide-mtl", "toyguide-stl"} <= set(runs)
+    if both:
+        rows[common.CHOSEN] = chosen_row(args, runs)
     curves = {name: [curve(Path(r["run"])) for r in rs] for name, rs in runs.items()}
     if args.plot is not None:
         plot(curves, args.plot)
@@ -265,11 +292,10 @@ def main() -> None:
         "data": common.fingerprint(store),
         "rows": rows,
         "curves": curves,
-        "delta_m": common.delta_m_of_rows(
-            rows, {"preference": ("ndcg@10", "hr@10")}, lambda row, task: row
-        )
+        "delta_m": common.delta_m_of_rows(rows, DELTA_METRICS, lambda row, task: row)
         if both
         else None,
+        **(common.grouping_deltas(rows, DELTA_METRICS, lambda row, task: row) if both else {}),
         "relatedness": common.relatedness_of(Path(runs["toyguide-mtl"][0]["run"]))
         if "toyguide-mtl" in runs
         else {},

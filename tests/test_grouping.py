@@ -160,3 +160,17 @@ def test_a_run_choosing_by_validation_serves_each_task_from_its_best_group(
                   ["validation"][task][metric] for g in metrics["groups"] if task in g["tasks"]]  # fmt: skip
         best = min(values) if task == "sales" else max(values)
         assert own["validation"][task][metric] == best
+
+
+def test_a_task_served_with_item_neighbours_is_chosen_by_what_is_served() -> None:
+    """The model alone validates better in the first run, the fused scores in the second."""
+    together = {"validation": {"preference": {"ndcg": 0.058}},
+                "served_validation": {"preference": {"ndcg": 0.086}}}  # fmt: skip
+    alone = {"validation": {"preference": {"ndcg": 0.063}},
+             "served_validation": {"preference": {"ndcg": 0.085}}}  # fmt: skip
+    runs = [(("preference", "aux"), together), (("preference",), alone)]
+    chosen = serving_groups(("preference",), runs, {"preference": ("ndcg", True)})
+    assert chosen == {"preference": ("preference", "aux")}
+    del together["served_validation"], alone["served_validation"]
+    chosen = serving_groups(("preference",), runs, {"preference": ("ndcg", True)})
+    assert chosen == {"preference": ("preference",)}

@@ -498,6 +498,8 @@ def test_item_neighbours_are_chosen_on_validation_and_served_from_the_folder(
     )
     chosen = (choice["decay"], choice["transition_weight"], choice["weight"])
     assert curve[chosen] == max(curve.values())  # the validation's best triple
+    served = metrics["served_validation"]["preference"]["next_item/ndcg@10"]
+    assert served == pytest.approx(curve[chosen])  # what the grouping chooser compares
     assert set(metrics["test_without_neighbours"]) == {"preference"}
     saved = ItemNeighbours.load(run / "model" / "neighbours.safetensors")
     assert (saved.decay, saved.transition_weight, saved.weight) == chosen

@@ -31,6 +31,7 @@ __all__ = [
     "group_config",
     "group_folder",
     "groups_of",
+    "served_validation",
     "serving_groups",
 ]
 
@@ -92,9 +93,9 @@ def serving_groups(
     tasks: Sequence[str], runs: Sequence[tuple[tuple[str, ...], dict]], selections: dict
 ) -> dict[str, tuple[str, ...]]:
     """Task → the trained group that serves it: of the groups holding the task, the one whose
-    best epoch scores the task's own selection metric best on validation; a tie or no value
-    keeps the earliest (the given or suggested group). ``runs``: (group, its metrics.json);
-    ``selections``: task → (metric, higher is better)."""
+    served model (:func:`served_validation`) scores the task's own selection metric best on
+    validation; a tie or no value keeps the earliest (the given or suggested group).
+    ``runs``: (group, its metrics.json); ``selections``: task → (metric, higher is better)."""
     chosen = {}
     for task in tasks:
         metric, higher = selections[task]
@@ -102,13 +103,21 @@ def serving_groups(
         for group, metrics in runs:
             if task not in group:
                 continue
-            value = metrics.get("validation", {}).get(task, {}).get(metric, math.nan)
+            value = served_validation(metrics, task).get(metric, math.nan)
             if best is None or _beats(value, best_value, higher):
                 best, best_value = group, value
         if best is None:
             raise ConfigError(f"grouping: no trained group holds task '{task}'")
         chosen[task] = best
     return chosen
+
+
+def served_validation(metrics: dict, task: str) -> dict:
+    """A run's validation metrics of ``task`` as its model folder serves the task: the fused
+    scores where item neighbours join the preference model (``served_validation``), else the
+    model's own at its best epoch."""
+    served = metrics.get("served_validation", {}).get(task)
+    return served if served is not None else metrics.get("validation", {}).get(task, {})
 
 
 def _beats(value: float, best: float, higher: bool) -> bool:

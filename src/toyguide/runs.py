@@ -441,7 +441,9 @@ def _with_neighbours(
     config: RunConfig, model: MultiTaskModel, data: Any, streams: dict, test: dict
 ) -> dict:
     """Attach item neighbours (weight chosen on validation) and test again: the preference
-    metrics with them become the test metrics, the model's own are kept beside them."""
+    metrics with them become the test metrics, the model's own are kept beside them. The fused
+    scores' validation metric (what the model folder serves) is kept as ``served_validation``:
+    the grouping chooser compares groups by it."""
     started = time.perf_counter()
     features = config.features
     choice = attach_neighbours(model, data, streams["preference"], features.item_neighbours,
@@ -450,7 +452,8 @@ def _with_neighbours(
                            {"preference": model.part("preference").evaluate})  # fmt: skip
     choice["seconds"] = round(time.perf_counter() - started, 2)
     return {"test": {**test, **fused}, "neighbours": choice,
-            "test_without_neighbours": {"preference": test["preference"]}}  # fmt: skip
+            "test_without_neighbours": {"preference": test["preference"]},
+            "served_validation": {"preference": choice["validation"]}}  # fmt: skip
 
 
 def train_groups(config: RunConfig, store_path: Path, out: Path, resume: bool = False) -> dict:

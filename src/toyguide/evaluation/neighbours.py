@@ -116,14 +116,17 @@ def attach_neighbours(
     model: Any, data: Any, stream: Any, k: int, threads: int = 1, window: int = 0
 ) -> dict:
     """Choose the weight, decay and transition weight on validation and attach the neighbours
-    the test may see (``model.neighbours``); returns the choice's record for metrics.json."""
+    the test may see (``model.neighbours``); returns the choice's record for metrics.json,
+    with the chosen triple's validation metric under ``validation`` (neighbours fitted on what
+    the validation may see: the test's would have seen the validation targets)."""
     fitted = split_neighbours(data, "validation", k, 0.0, threads, window=window)
     curve = weight_curve(model, stream, fitted)
     # ties: the smaller weight, the smaller transition weight, then the decay nearest 1
-    decay, mix, weight = max(curve, key=lambda p: (curve[p], -p[2], -p[1], p[0]))
+    decay, mix, weight = best = max(curve, key=lambda p: (curve[p], -p[2], -p[1], p[0]))
     model.neighbours = split_neighbours(data, "test", k, weight, threads, decay, window, mix)
     curve_record = {f"{d}/{t}/{w}": v for (d, t, w), v in curve.items()}
-    return {**model.neighbours.choice(), "validation_ndcg@10": curve_record}
+    return {**model.neighbours.choice(), "validation": {_METRIC: curve[best]},
+            "validation_ndcg@10": curve_record}  # fmt: skip
 
 
 def refit_neighbours(
