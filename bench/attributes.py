@@ -93,12 +93,6 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--patience", type=int, default=15,
                    help="epochs without a better validation score before a run stops")  # fmt: skip
     p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument(
-        "--ema-decay",
-        type=float,
-        default=0.0,
-        help="train.ema_decay: validate and keep an average of the weights",
-    )
     p.add_argument("--weight-decay", type=float, default=1e-5)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--d-model", type=int, default=128)
@@ -359,7 +353,7 @@ attribute_word_scale = {args.word_scale}{idf_line}
 epochs = {args.epochs}
 lr = {args.lr}
 weight_decay = {args.weight_decay}
-patience = {args.patience}{common.ema_line(args)}
+patience = {args.patience}
 [selection]
 task = "attributes"
 metric = "{selection}"{each_line}

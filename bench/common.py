@@ -168,9 +168,3 @@ def emit(report: dict[str, Any], out: Path | None) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text)
     print(text)
-
-
-def ema_line(args: Any) -> str:
-    """The ``[train]`` line of ``--ema-decay`` (none at 0, so earlier runs' configs stay
-    reusable from a workdir)."""
-    return f"\nema_decay = {args.ema_decay}" if args.ema_decay else ""

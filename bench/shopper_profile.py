@@ -114,12 +114,6 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--steps-per-epoch", type=int, default=20)
     p.add_argument("--patience", type=int, default=20)
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument(
-        "--ema-decay",
-        type=float,
-        default=0.0,
-        help="train.ema_decay: validate and keep an average of the weights",
-    )
     p.add_argument("--d-model", type=int, default=16)
     p.add_argument("--max-len", type=int, default=8)
     p.add_argument("--mixer", default="mmoe")
@@ -186,7 +180,7 @@ name = "{args.weighting if len(tasks) > 1 else "equal"}"
 [train]
 epochs = {args.epochs}
 steps_per_epoch = {args.steps_per_epoch}
-patience = {args.patience}{common.ema_line(args)}
+patience = {args.patience}
 lr = {args.lr}
 [selection]
 task = "{selection[0]}"

@@ -397,9 +397,7 @@ def refit(config: RunConfig, model: MultiTaskModel, streams: dict, out: Path) ->
     units, per_target = loss_units(config)
     strategy = build_weighting(config.weighting.name, units, **config.weighting.options)
     epochs = config.train.refit_epochs
-    # the refit's weights are its last step's: an average would lean on the chosen epoch's
-    train = replace(config.train, epochs=epochs, patience=epochs + 1, max_minutes=0.0,
-                    ema_decay=0.0)  # fmt: skip
+    train = replace(config.train, epochs=epochs, patience=epochs + 1, max_minutes=0.0)
     trainer = Trainer(
         model, streams, strategy, lambda m, split: {}, selection_of(config), train,
         out / "refit", per_target=per_target,

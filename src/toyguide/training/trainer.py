@@ -33,7 +33,6 @@ from toyguide.distributed import (
     world,
 )
 from toyguide.errors import CheckpointError, ConfigError, NonFiniteLossError
-from toyguide.training.averaging import WeightAverage
 from toyguide.training.callbacks import Callback, ProgressCallback
 from toyguide.training.checkpoint import latest_checkpoint, read_checkpoint, write_checkpoint
 from toyguide.training.schedule import lr_factor
@@ -67,9 +66,6 @@ class TrainConfig:
     # data held out by time (the sales task's validation and test weeks) in the training split,
     # and serve those weights: a forecast then learns from the latest weeks too
     refit_epochs: int = 0
-    # > 0: validate, select and save an exponential moving average of the weights over the
-    # steps (training.averaging) instead of the last step's; 0.999 averages ~1,000 steps
-    ema_decay: float = 0.0
 
     def __post_init__(self) -> None:
         lr_factor(self.lr_schedule, 1, 1)  # an unknown schedule fails when the config is read
@@ -79,8 +75,6 @@ class TrainConfig:
             )
         if self.refit_epochs < 0:
             raise ConfigError(f"train.refit_epochs must be >= 0, got {self.refit_epochs}")
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise ConfigError(f"train.ema_decay must be in [0, 1), got {self.ema_decay}")
         if not 0.0 <= self.lr_floor <= 1.0 or self.warmup_steps < 0:
             raise ConfigError(
                 "train.lr_floor must be in [0, 1] and train.warmup_steps >= 0, got "
@@ -203,7 +197,6 @@ class Trainer:
         self.optimizer = torch.optim.Adam(
             self.params, lr=config.lr, weight_decay=config.weight_decay
         )
-        self.averaged = WeightAverage(model, config.ema_decay)  # type: ignore[arg-type]
         self.state = _State()
         # the catalogue tables (buffers) are read from the same store by every rank
         broadcast_tensors(self.params)
@@ -272,7 +265,6 @@ class Trainer:
                 nn.utils.clip_grad_norm_(list(self.model.parameters()), self.config.grad_clip)
             self._set_lr((epoch - 1) * steps + step, self.config.epochs * steps)
             self.optimizer.step()
-            self.averaged.update(self.model)  # type: ignore[arg-type]
             values = {t: float(v.detach()) for t, v in losses.items()}
             for t, v in values.items():
                 totals[t] = totals.get(t, 0.0) + v / steps
@@ -348,26 +340,24 @@ class Trainer:
         if not self.world.is_main:
             self.state.epoch = epoch
             return False  # rank 0 decides; _done shares its decision
+        started = time.perf_counter()
+        metrics = self.evaluate(self.model, "validation")
+        validation_seconds = time.perf_counter() - started
         s = self.state
-        # the averaged weights, where train.ema_decay keeps them, are validated and saved
-        with self.averaged.swapped_in(self.model):  # type: ignore[arg-type]
-            started = time.perf_counter()
-            metrics = self.evaluate(self.model, "validation")
-            validation_seconds = time.perf_counter() - started
-            value = self.selection.value(metrics, s.history)
-            improved = self.selection.improved(value, s.best_value)
-            part_values = {name: p.value(metrics, s.history) for name, p in self.parts.items()}
-            parts_improved = self._keep_part_bests(epoch, part_values)
-            if improved:
-                s.best_epoch, s.best_value, s.bad_epochs = epoch, value, 0
-                self._save_best(epoch)
-            elif s.best_value is None:
-                # nothing measured yet (a task alone with no validation examples, say): the
-                # latest epoch stands in as the best, and no epoch counts against the patience
-                s.best_epoch = epoch
-                self._save_best(epoch)
-            else:
-                s.bad_epochs = 0 if parts_improved else s.bad_epochs + 1
+        value = self.selection.value(metrics, s.history)
+        improved = self.selection.improved(value, s.best_value)
+        part_values = {name: part.value(metrics, s.history) for name, part in self.parts.items()}
+        parts_improved = self._keep_part_bests(epoch, part_values)
+        if improved:
+            s.best_epoch, s.best_value, s.bad_epochs = epoch, value, 0
+            self._save_best(epoch)
+        elif s.best_value is None:
+            # nothing measured yet (a task alone with no validation examples, say): the latest
+            # epoch stands in as the best, and no epoch counts against the patience
+            s.best_epoch = epoch
+            self._save_best(epoch)
+        else:
+            s.bad_epochs = 0 if parts_improved else s.bad_epochs + 1
         record = {
             "epoch": epoch,
             "train_loss": train_losses,
@@ -416,7 +406,6 @@ class Trainer:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "strategy": self.strategy.state_dict(),
-            **({"averaged": self.averaged.state_dict()} if self.averaged.active else {}),
             # rank 0's as before (a one-process checkpoint reads the same), then the others'
             "rng": {"torch": rng[0], **{f"rank-{r}": rng[r] for r in range(1, len(rng))}},
         }
@@ -442,13 +431,6 @@ class Trainer:
         self.model.load_state_dict(parts["model"])
         self.optimizer.load_state_dict(parts["optimizer"])
         self.strategy.load_state_dict(parts["strategy"])
-        if self.averaged.active:
-            if "averaged" not in parts:
-                raise CheckpointError(
-                    f"{folder} holds no weight average; resume it with the train.ema_decay "
-                    "it was written with"
-                )
-            self.averaged.load_state_dict(parts["averaged"])
         rank = self.world.rank
         torch.set_rng_state(parts["rng"]["torch" if rank == 0 else f"rank-{rank}"])
         self.state = _State(**meta["trainer"])
