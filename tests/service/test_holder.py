@@ -89,6 +89,35 @@ def test_shutdown_waits_for_leases() -> None:
     assert made[0].closed == 1
 
 
+def test_a_request_takes_its_slot_in_the_event_loop_and_closes_a_retired_guide_off_it() -> None:
+    from types import SimpleNamespace
+
+    import anyio
+
+    from toyguide.service.deps import current_guide
+
+    holder, made = holder_loading()
+    holder.reload()
+    slots = anyio.Semaphore(1, max_value=1)
+    services = SimpleNamespace(holder=holder, inference=slots)
+    request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(services=services)))
+    closed_on: list[threading.Thread] = []
+    made[0].close = lambda: closed_on.append(threading.current_thread())  # type: ignore[method-assign]
+
+    async def one_request() -> None:
+        leased = current_guide(request)  # type: ignore[arg-type]
+        guide = await leased.__anext__()
+        assert guide is made[0] and slots.value == 0  # the slot is held for the route
+        holder.reload(Path("second"))  # the request still holds the old guide
+        assert closed_on == []
+        with pytest.raises(StopAsyncIteration):
+            await leased.__anext__()
+        assert slots.value == 1
+        assert closed_on and closed_on[0] is not threading.current_thread()
+
+    anyio.run(one_request)
+
+
 def test_a_model_that_fails_to_load_is_reported(served, tmp_path) -> None:
     settings = settings_for(served, model_dir=tmp_path / "no-model")
     with TestClient(create_app(settings)) as client:

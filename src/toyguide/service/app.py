@@ -84,7 +84,7 @@ def _build(settings: Settings, guide: Any, *, owned: bool) -> FastAPI:
             dialogues.close()
 
     app = FastAPI(title="toyguide", version=__version__, description=DESCRIPTION, lifespan=lifespan)
-    slots = threading.BoundedSemaphore(settings.inference_slots)
+    slots = anyio.Semaphore(settings.inference_slots, max_value=settings.inference_slots)
     spool = SpoolWriter(spool_dir(settings.store)) if shared else None
     app.state.services = Services(settings, holder, dialogues, store_lock, slots, spool, sync)
     install_error_handlers(app)

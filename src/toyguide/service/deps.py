@@ -9,10 +9,11 @@ threadpool and the synchronous torch calls never block the event loop.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 
 from toyguide.data.spool import SpoolWriter
@@ -35,8 +36,8 @@ class Services:
     dialogues: DialogueStore | SharedDialogueStore
     store_lock: threading.Lock  # every use of a guide's DuckDB connection holds it
     # Requests using the guide at once: more than the cores only makes threads fight for the
-    # GIL and the CPU, so the rest wait (without the GIL) for a slot.
-    inference: threading.BoundedSemaphore
+    # GIL and the CPU, so the rest wait (in the event loop) for a slot.
+    inference: anyio.Semaphore
     # Several workers (``Settings.workers`` > 1): the store is read-only, events go to this
     # process's spool file, and reloads reach the other workers through ``reload_sync``.
     spool: SpoolWriter | None = None
@@ -47,10 +48,19 @@ def services(request: Request) -> Services:
     return request.app.state.services
 
 
-def current_guide(request: Request) -> Iterator[Guide]:
+async def current_guide(request: Request) -> AsyncIterator[Guide]:
+    """The leased guide: the request waits for an inference slot in the event loop, not in a
+    thread, and leasing takes microseconds, so the route (a plain ``def``) is the request's
+    one trip to the threadpool — each trip costs a wake-up of the loop, which under load took
+    a third of a worker's busy time when the slot and the lease had trips of their own."""
     s = services(request)
-    with s.inference, s.holder.lease() as guide:
-        yield guide
+    async with s.inference:
+        entry = s.holder.acquire()
+        try:
+            yield entry.guide
+        finally:
+            if s.holder.release(entry):  # the last lease of a reloaded-away guide
+                await anyio.to_thread.run_sync(s.holder.close_retired, entry)
 
 
 def store_lock(request: Request) -> threading.Lock:

@@ -118,22 +118,32 @@ class GuideHolder:
     @contextmanager
     def lease(self) -> Iterator[Any]:
         """The current guide, kept open until the ``with`` block ends."""
+        entry = self.acquire()
+        try:
+            yield entry.guide
+        finally:
+            if self.release(entry):
+                self.close_retired(entry)
+
+    def acquire(self) -> _Entry:
+        """A lease on the current guide (``.guide``), to be given back with :meth:`release`;
+        takes microseconds, so an event loop may call it."""
         with self._lock:
             entry = self._current
             if entry is None:
                 raise NotReadyError(self._not_ready_message())
             entry.leases += 1
-        try:
-            yield entry.guide
-        finally:
-            self._release(entry)
+        return entry
 
-    def _release(self, entry: _Entry) -> None:
+    def release(self, entry: _Entry) -> bool:
+        """Give a lease back; True when it was the last of a retired guide, which the caller
+        then closes with :meth:`close_retired` (slow: off an event loop)."""
         with self._lock:
             entry.leases -= 1
-            close = self._should_close(entry)
-        if close:
-            self._close(entry)
+            return self._should_close(entry)
+
+    def close_retired(self, entry: _Entry) -> None:
+        self._close(entry)
 
     def _should_close(self, entry: _Entry) -> bool:
         """Under ``_lock``: true exactly once, for a retired owned guide with no leases."""
