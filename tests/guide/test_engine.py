@@ -35,6 +35,16 @@ def test_known_shopper_gets_distinct_in_stock_picks_with_reasons(guide: Guide) -
     assert all((p.item.stock_on_hand or 1) > 0 for p in result.picks)
 
 
+def test_an_answer_as_a_dict_is_the_dataclasses_one(guide: Guide) -> None:
+    import dataclasses
+
+    result = guide.recommend(None, parse("for a 6 year old, under $20"), k=5, text="blocks")
+    plain = result.to_dict()
+    assert plain == dataclasses.asdict(result) and plain["picks"]
+    plain["picks"][0]["reasons"].append("changed")  # a copy: the answer itself is untouched
+    assert "changed" not in result.picks[0].reasons
+
+
 def test_request_filters_hold(guide: Guide) -> None:
     request = parse("for a 6 year old, under $20, no plush")
     result = guide.recommend(None, request, k=10, text="for a 6 year old")
