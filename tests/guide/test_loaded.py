@@ -32,6 +32,8 @@ def test_row_scores_are_every_rows_inner_product(kind: str) -> None:
     np.testing.assert_allclose(scores, vectors @ query, rtol=1e-5, atol=1e-4)
     rows = np.array([400, 3, 17])
     np.testing.assert_allclose(row_scores(index, query, rows), scores[rows], rtol=1e-6)
+    most = np.arange(1, len(vectors), 2)  # over a third of the rows: every row scored, then picked
+    np.testing.assert_allclose(row_scores(index, query, most), scores[most], rtol=1e-6)
     _, best = top_k(index, query, 5)  # row 0 is padding: top_k skips it
     assert list(best) == [r for r in np.argsort(-scores) if r][:5]
 

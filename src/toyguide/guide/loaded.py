@@ -210,16 +210,22 @@ def retrieval_queries(loaded: LoadedModel, states: Any) -> np.ndarray:
 
 def row_scores(index: Any, query: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
     """Inner products of one query vector with ``rows`` of ``index`` (None: every row). An
-    exact inner-product index is read in place (a matrix-vector product over those rows
-    only); a search for every row would sort them all first, ~3x the time of the product on
-    a 12,000-toy catalogue, whatever the rows asked for."""
+    exact inner-product index is read in place (a matrix-vector product); a search for every
+    row would sort them all first, ~3x the time of the product on a 12,000-toy catalogue,
+    whatever the rows asked for. Gathering many rows first copies them (3.0 ms for all 12,000
+    against 0.55 ms for the product over every row, one thread), so past a third of the
+    catalogue every row is scored and the wanted ones picked."""
     import faiss
 
     query = np.ascontiguousarray(query, dtype=np.float32)
     if isinstance(index, faiss.IndexFlat) and index.metric_type == faiss.METRIC_INNER_PRODUCT:
         stored = faiss.rev_swig_ptr(index.get_xb(), index.ntotal * index.d)  # a view, no copy
         stored = stored.reshape(index.ntotal, index.d)
-        return (stored if rows is None else stored[rows]) @ query
+        if rows is None:
+            return stored @ query
+        if 3 * len(rows) > index.ntotal:
+            return (stored @ query)[rows]
+        return stored[rows] @ query
     scores, found = index.search(query[None, :], index.ntotal)
     out = np.full(index.ntotal, -np.inf, dtype=np.float32)
     kept = found[0] >= 0
