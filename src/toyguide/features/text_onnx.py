@@ -95,13 +95,12 @@ class OnnxTextEmbedder:
         try:
             if not self._cached_graph_is_valid():
                 self._export()
-            self._session = self._open(self.path)
+            # one session only: a reload in a serving worker opens its graph again
+            self._quantised = self.int8 and self._int8_usable()
+            self._session = self._open(self.int8_path if self._quantised else self.path)
         except (ModelIntegrityError, RuntimeError, OSError, ImportError) as exc:
             log.warning("request embedder: ONNX Runtime not used, PyTorch answers (%s)", exc)
-            self._fallback = True
-            return
-        if self.int8 and self._int8_usable():
-            self._session, self._quantised = self._open(self.int8_path), True
+            self._quantised, self._fallback = False, True
 
     def _int8_usable(self) -> bool:
         """The int8 graph is cached and checked, or made and checked now; False (the float
