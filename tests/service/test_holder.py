@@ -60,6 +60,21 @@ def test_the_old_guide_closes_after_its_last_lease() -> None:
     assert holder.model_dir == Path("second") and holder.generation == 3
 
 
+def test_a_reload_hands_freed_memory_back_before_loading(monkeypatch) -> None:
+    from toyguide.service import holder as holder_module
+
+    events: list[str] = []
+    holder, _ = holder_loading()
+    loader = holder._loader
+    holder._loader = lambda folder: events.append("load") or loader(folder)
+    monkeypatch.setattr(holder_module, "return_freed_memory", lambda: events.append("trim"))
+    holder.reload()
+    holder.reload(Path("second"))
+    assert events == ["trim", "load", "trim", "load"]
+    monkeypatch.undo()
+    holder_module.return_freed_memory()  # the real one runs here (glibc) without error
+
+
 def test_a_failed_reload_keeps_the_old_guide() -> None:
     holder, made = holder_loading()
     holder.reload()

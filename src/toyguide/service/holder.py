@@ -13,6 +13,8 @@ lock (``Services.store_lock``), one lock for every guide, since all of them open
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -84,6 +86,21 @@ def load_guide(
         guide.close()
         raise
     return guide
+
+
+def return_freed_memory() -> None:
+    """Collect garbage and hand the C heap's free pages back to the system (glibc's
+    ``malloc_trim``; elsewhere the collection alone). Each reload loads a new model beside the
+    old one and frees the old one later; without the trim a worker's resident memory crept up
+    reload after reload (bench/soak.py: +11 % and +17 % over 19 reloads in 10 minutes)."""
+    gc.collect()
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    trim = getattr(libc, "malloc_trim", None)
+    if trim is not None:
+        trim(0)
 
 
 @dataclass(eq=False)
@@ -194,6 +211,7 @@ class GuideHolder:
         its info. On failure the old guide stays and the error propagates."""
         with self._reload_lock:
             target = Path(model_dir) if model_dir is not None else self.model_dir
+            return_freed_memory()  # what the guides retired by earlier reloads left behind
             guide = self._loader(target)
             self.install(guide, target, owned=True)
             log.info("reloaded the model from %s", target)
