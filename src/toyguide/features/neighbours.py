@@ -65,19 +65,21 @@ class ItemNeighbours:
         """Rows of item indices ``[B, L]`` (0 = padding, oldest first) → ``[B, N+1]`` neighbour
         scores: the similarity's, each row divided by its largest (in [0, 1]; a row without
         neighbours is all zeros), plus ``transition_weight`` × the transitions' alike."""
-        history = history_matrix(items, self.similarity.shape[0], self.decay)
-        scores = _normalised_scores(history, self.similarity)
-        if self.transitions is not None and self.transition_weight:
-            transitions = _normalised_scores(history, self.transitions)
-            scores = scores + np.float32(self.transition_weight) * transitions
-        return scores
+        # the transitions' product is skipped where their weight is 0 (the guide's hot path)
+        by_similarity, by_transitions = self.sources(items, bool(self.transition_weight))
+        if by_transitions is None:
+            return by_similarity
+        return by_similarity + np.float32(self.transition_weight) * by_transitions
 
-    def sources(self, items: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    def sources(
+        self, items: np.ndarray, transitions: bool = True
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """The row-normalised scores of the similarity and of the transitions (None without
-        them) for rows of item indices ``[B, L]``, the history weighed by ``decay``."""
+        them, or when ``transitions`` is False) for rows of item indices ``[B, L]``, the
+        history weighed by ``decay``."""
         history = history_matrix(items, self.similarity.shape[0], self.decay)
         by_transitions = None
-        if self.transitions is not None:
+        if self.transitions is not None and transitions:
             by_transitions = _normalised_scores(history, self.transitions)
         return _normalised_scores(history, self.similarity), by_transitions
 

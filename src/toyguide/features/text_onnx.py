@@ -65,6 +65,7 @@ class OnnxTextEmbedder:
         self._tokenizer: Any = None
         self._fallback = False
         self._quantised = False
+        self._graph_sha256 = ""  # the float graph's, hashed once a load (it is ~90 MB)
         self.max_length = 256
 
     @property
@@ -106,18 +107,22 @@ class OnnxTextEmbedder:
         """The int8 graph is cached and checked, or made and checked now; False (the float
         graph answers) when its vectors fell below MIN_COSINE or it could not be made."""
         record = self._read_record(self.int8_path)
-        valid = (
-            record is not None
-            and record.get("source_sha256") == file_sha256(self.path)
-            and (not record.get("usable") or record.get("sha256") == file_sha256(self.int8_path))
-        )
-        if not valid:
+        if not self._int8_record_holds(record):
             try:
                 record = self._quantise()
             except (RuntimeError, OSError, ImportError, ValueError) as exc:
                 log.warning("request embedder: no int8 graph, the float one answers (%s)", exc)
                 return False
         return bool(record and record["usable"])
+
+    def _int8_record_holds(self, record: dict[str, Any] | None) -> bool:
+        """The record is of this float graph, and describes the int8 graph beside it (or a
+        failed try, kept so that later loads do not try again)."""
+        if record is None or record.get("source_sha256") != self._graph_sha256:
+            return False
+        if not record.get("usable"):
+            return True
+        return self.int8_path.is_file() and record.get("sha256") == file_sha256(self.int8_path)
 
     def _quantise(self) -> dict[str, Any]:
         """Quantise the float graph, check it on the probes, and keep it (or the record that
@@ -134,7 +139,7 @@ class OnnxTextEmbedder:
                 )  # fmt: skip
             cosine = self._cosine(graph)
             usable = cosine >= MIN_COSINE
-            record = {"source_sha256": file_sha256(self.path), "usable": usable,
+            record = {"source_sha256": self._graph_sha256, "usable": usable,
                       "cosine": round(cosine, 5), "min_cosine": MIN_COSINE,
                       **({"sha256": file_sha256(graph)} if usable else {})}  # fmt: skip
             if usable:
@@ -175,10 +180,11 @@ class OnnxTextEmbedder:
         if (
             record is None
             or record.get("weights_sha256") != MODEL_SHA256
-            or record.get("sha256") != file_sha256(self.path)
+            or record.get("sha256") != (sha := file_sha256(self.path))
             or not isinstance(record.get("max_length"), int)
         ):
             return False
+        self._graph_sha256 = sha
         self.max_length = int(record["max_length"])
         return True
 
@@ -211,6 +217,7 @@ class OnnxTextEmbedder:
                       "min_cosine": MIN_COSINE}  # fmt: skip
             os.replace(graph, self.path)  # another worker may have exported it too: same bytes
             self._write_record(self.path, record, Path(tmp))
+            self._graph_sha256 = record["sha256"]
 
     def _read_record(self, graph: Path) -> dict[str, Any] | None:
         """The JSON record beside ``graph``; None when missing or unreadable."""
