@@ -41,6 +41,11 @@ __all__ = ["PID_HEADER", "SETTINGS_ENV", "WorkerPid", "run_worker", "serve_worke
 SETTINGS_ENV = "TOYGUIDE_SERVE_SETTINGS"
 APP_FACTORY = "toyguide.service.workers:worker_app"
 PID_HEADER = "x-toyguide-worker"
+# glibc gives each thread that allocates its own heap arena, up to 8 per core, and frees pages
+# back to none of them readily: a worker's threadpool spreads each request's arrays over them,
+# and its resident memory crept up over a soak. Two arenas hold the same load (the workers
+# are single-core processes); a value in the environment wins.
+MALLOC_DEFAULTS = {"MALLOC_ARENA_MAX": "2"}
 
 
 def worker_app() -> FastAPI:
@@ -76,7 +81,7 @@ def serve_workers(
     try:
         if announce is not None:
             announce(f"http://{settings.host}:{sockets[0].getsockname()[1]}")
-        env = {**os.environ, SETTINGS_ENV: settings.to_json()}
+        env = {**MALLOC_DEFAULTS, **os.environ, SETTINGS_ENV: settings.to_json()}
         started = Supervisor(sockets, env).run()
     finally:
         for sock in sockets:
