@@ -86,6 +86,13 @@ def parse_args() -> argparse.Namespace:
         default="",
         help='selection.metric, e.g. "units/wape_abs_bias" ("": the task\'s own)',
     )
+    p.add_argument(
+        "--boosted-sales",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="boosted_sales.enabled: LightGBM on the sales inputs and the shared item vector "
+        "beside the neural head, blended with it as validation chooses",
+    )
     p.add_argument("--mixer", default="mmoe")
     p.add_argument("--weighting", default="uncertainty")
     p.add_argument("--mtl-tasks", default=",".join(MTL_TASKS), help="tasks of toyguide-mtl")
@@ -158,7 +165,8 @@ def toyguide_rows(store: Path, work: Path, panel: Panel, bt: Backtest, args) -> 
                 scored = score(bt, forecast_run(run, store, panel, bt))
                 own = json.loads((run / "metrics.json").read_text())
                 scored |= {"train_seconds": own["train_seconds"],
-                           "engine_holdout": own["test"]["sales"]}  # fmt: skip
+                           "engine_holdout": own["test"]["sales"],
+                           "boosted_blend": own.get("boosted_sales", {}).get("blend")}  # fmt: skip
                 runs.setdefault(row, []).append(scored)
                 log(f"{row} seed {seed}: wape {scored['wape']:.4f}, bias {scored['bias']:+.4f}")
             if "groups" in metrics:

@@ -114,6 +114,8 @@ refit_epochs = {args.refit_epochs}
 metric = "{args.selection_metric}"
 [analysis]
 every_steps = {args.analysis_every if len(tasks) > 1 else 0}
+[boosted_sales]
+enabled = {str(args.boosted_sales).lower()}
 """
 
 

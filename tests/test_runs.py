@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import tomli_w
+import torch
 
 from toyguide.data.ingest import ingest_file
 from toyguide.data.store import Store
@@ -330,6 +331,62 @@ def test_a_refit_trains_on_the_held_out_weeks_and_serves_those_weights(
     out = toyguide("evaluate", run, "--store", shop_path)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["test"] == metrics["test"]
+
+
+def test_the_boosted_sales_head_is_fitted_refitted_and_served(
+    shop_path: Path, tmp_path: Path
+) -> None:
+    from toyguide.guide.loaded import load_model_folder
+    from toyguide.runs import load_best
+
+    config = write_config(
+        tmp_path / "boosted.toml",
+        features={"tasks": ["sales"]},
+        train={"epochs": 2, "steps_per_epoch": 3, "refit_epochs": 1},
+        boosted_sales={"enabled": True, "rounds": 30, "early_stopping": 5, "blends": [0.5]},
+    )
+    run = tmp_path / "run"
+    done = train(config, shop_path, run)
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads((run / "metrics.json").read_text())
+    record = metrics["boosted_sales"]
+    assert (
+        record["served"]
+        and record["blend"] == 0.5
+        and list(record["validation_by_blend"]) == ["0.5"]
+    )
+    assert 1 <= min(record["rounds"].values()) <= 30 and record["refit"]["training_rows"] > 0
+    assert metrics["served_validation"]["sales"] == record["validation"]
+    assert metrics["test_without_boosted"]["sales"] != metrics["test"]["sales"]
+    # evaluate (the best checkpoint) gives the run's test; the folder serves the refit
+    out = toyguide("evaluate", run, "--store", shop_path)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["test"]["sales"] == metrics["test"]["sales"]
+    with Store.open(shop_path, read_only=True) as store:
+        loaded = load_model_folder(run / "model", store)
+    _, streams, refitted, _ = load_best(run, shop_path, "refit")
+    _, _, best, _ = load_best(run, shop_path)
+    batch = next(streams["sales"].eval_batches("test"))
+    served = loaded.model.sales_outputs(batch)["mean"]
+    assert torch.allclose(served, refitted.sales_outputs(batch)["mean"])
+    assert not torch.allclose(served, best.sales_outputs(batch)["mean"])
+    assert loaded.model.boosted_sales.record["refit"] == record["refit"]
+
+
+def test_validation_may_keep_the_neural_sales_head_alone(shop_path: Path, tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path / "neural.toml",
+        features={"tasks": ["sales"]},
+        train={"epochs": 1, "steps_per_epoch": 2},
+        boosted_sales={"enabled": True, "rounds": 5, "blends": [1.0]},
+    )
+    run = tmp_path / "run"
+    done = train(config, shop_path, run)
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert not metrics["boosted_sales"]["served"] and "served_validation" not in metrics
+    assert metrics["test_without_boosted"]["sales"] == metrics["test"]["sales"]
+    assert not (run / "model" / "sales_boosted.json").exists()
 
 
 def test_a_refit_without_a_task_that_holds_weeks_out_is_refused(

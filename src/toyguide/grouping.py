@@ -150,7 +150,8 @@ def group_folder(out: Path, group: Sequence[str]) -> Path:
 def group_config(config: Any, group: Sequence[str]) -> Any:
     """``config`` (a RunConfig) for one group: its tasks only, no grouping, fixed weights and
     the selection narrowed to them (a selected task outside the group: every task alike), a
-    refit (``train.refit_epochs``) only for a group with a task that holds weeks out. A
+    refit (``train.refit_epochs``) only for a group with a task that holds weeks out, and a
+    boosted sales head only for the group with sales. A
     task alone in its group, one loss unit, trains with equal weighting: there is nothing to
     weigh it against, and a strategy's learned scale (uncertainty's) would only change its
     step size, so that the group would not be the task's single-task run."""
@@ -168,6 +169,9 @@ def group_config(config: Any, group: Sequence[str]) -> Any:
     train = config.train
     if train.refit_epochs and not any(get_task(t).stream.holds_out_by_time for t in group):
         train = dataclasses.replace(train, refit_epochs=0)  # nothing held out to refit on
+    boosted = config.boosted_sales  # the boosted sales head only beside a sales head
+    if boosted.enabled and "sales" not in group:
+        boosted = dataclasses.replace(boosted, enabled=False)
     return dataclasses.replace(
         config,
         features=dataclasses.replace(config.features, tasks=group),
@@ -175,4 +179,5 @@ def group_config(config: Any, group: Sequence[str]) -> Any:
         train=train,
         selection=selection,
         grouping=GroupingConfig(),
+        boosted_sales=boosted,
     )

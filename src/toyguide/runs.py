@@ -30,6 +30,7 @@ from toyguide.data.synth.truth import TRUTH_FILES, read_truth
 from toyguide.distributed import init_world
 from toyguide.errors import CheckpointError, ConfigError
 from toyguide.evaluation.analysis import AnalysisConfig, RelatednessCallback, label_matrices
+from toyguide.evaluation.boosted_sales import attach_boosted_sales, refit_boosted_sales
 from toyguide.evaluation.export import export_model_folder
 from toyguide.evaluation.metrics import metric_of
 from toyguide.evaluation.neighbours import attach_neighbours, refit_neighbours
@@ -45,6 +46,7 @@ from toyguide.grouping import (
     groups_of,
     serving_groups,
 )
+from toyguide.models.boosted_sales import BOOSTED_SALES_FILE, BoostedSales, BoostedSalesConfig
 from toyguide.models.config import ModelConfig
 from toyguide.models.mixers import MIXERS
 from toyguide.models.mtl import MultiTaskModel
@@ -114,6 +116,7 @@ class RunConfig:
     selection: SelectionConfig = field(default_factory=SelectionConfig)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     grouping: GroupingConfig = field(default_factory=GroupingConfig)
+    boosted_sales: BoostedSalesConfig = field(default_factory=BoostedSalesConfig)
 
     def __post_init__(self) -> None:
         if self.features.seed not in (0, self.seed):
@@ -126,6 +129,8 @@ class RunConfig:
         tasks_of(self.train.task_epochs)
         if self.grouping.groups:
             groups_of(self.grouping, self.features.tasks)
+        if self.boosted_sales.enabled and "sales" not in self.features.tasks:
+            raise ConfigError("boosted_sales.enabled needs the sales task in features.tasks")
 
 
 def text_vectors_for(config: RunConfig, store_path: Path) -> Any:
@@ -219,7 +224,11 @@ def config_for_store(config: RunConfig, store: Store) -> tuple[RunConfig, dict[s
     # tasks alone each id would only memorise its one label, and held-out items keep noise.
     repeated = any(task.reads for task in tasks_of(kept))
     model = dataclasses.replace(config.model, use_id=config.model.use_id and repeated)
-    return dataclasses.replace(config, features=features, model=model), left_out
+    boosted = config.boosted_sales
+    if boosted.enabled and "sales" not in kept:  # nothing to boost on this store
+        boosted = dataclasses.replace(boosted, enabled=False)
+    fitted = dataclasses.replace(config, features=features, model=model, boosted_sales=boosted)
+    return fitted, left_out
 
 
 def store_fingerprint(store: Store) -> dict[str, Any]:
@@ -306,8 +315,7 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
         fitted, theirs, their_extra = _tested(config, other, data, streams, weights,
                                               part_tasks(names))  # fmt: skip
         calibration |= fitted
-        if "preference" in names:  # preference's neighbours were chosen with these weights
-            extra = their_extra
+        extra = _merged(extra, their_extra)  # neighbours or boosters fitted to these weights
         epoch = result.part_best[names[0]]
         for part in names:
             test = merge_part(test, part, theirs)
@@ -332,6 +340,11 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
     }
     if config.train.refit_epochs:
         metrics["refit"] = refit(config, model, streams, out)
+    if config.train.refit_epochs and model.boosted_sales is not None:
+        metrics["boosted_sales"]["refit"] = refit_boosted_sales(
+            model, streams["sales"], config.boosted_sales, config.seed, config.threads or 1
+        )
+        model.boosted_sales.save(boosted_sales_path(out, "refit"))
     (out / "metrics.json").write_text(json.dumps(json_safe(metrics), indent=1))
     ranker = part_models.get("preference", model)
     if ranker.neighbours is not None:  # serving may read every event the store holds
@@ -364,18 +377,42 @@ def _tested(
 ) -> tuple[dict, dict, dict]:  # fmt: skip
     """``model`` with ``checkpoint``'s weights, calibrated (the checkpoint then carries what
     was fitted to it) and tested on ``tasks``: (calibration, test metrics, the
-    item neighbours' record where preference is among them)."""
+    item neighbours' record where preference is among them, the boosted sales head's where
+    sales is)."""
     model, meta = _with_weights(model, checkpoint)
     calibration = calibrate_tasks(model, streams, tasks)
     if calibration:
         write_checkpoint(checkpoint.parent, checkpoint.name, {"model": model.state_dict()},
                          {**meta, "calibration": calibration}, latest=False)  # fmt: skip
-    test = _evaluated(model, streams, "test", tasks)
     extra = {}
+    if config.boosted_sales.enabled and "sales" in tasks:
+        extra = _with_boosted_sales(config, model, streams)
+        if model.boosted_sales is not None:
+            model.boosted_sales.save(boosted_sales_path(checkpoint.parent.parent, checkpoint.name))
+    test = _evaluated(model, streams, "test", tasks)
     if config.features.item_neighbours and "preference" in tasks:
-        extra = _with_neighbours(config, model, data, streams, test)
-        test = extra.pop("test")
+        found = _with_neighbours(config, model, data, streams, test)
+        test = found.pop("test")
+        extra = _merged(extra, found)
     return calibration, test, extra
+
+
+def _merged(extra: dict, more: dict) -> dict:
+    """Two records of what was fitted beside a model; their ``served_validation`` joined."""
+    served = {**extra.get("served_validation", {}), **more.get("served_validation", {})}
+    return {**extra, **more, **({"served_validation": served} if served else {})}
+
+
+def _with_boosted_sales(config: RunConfig, model: MultiTaskModel, streams: dict) -> dict:
+    """Fit the boosted sales head beside the model's, its blend chosen on validation: the
+    sales test then measures what is served, the neural head's own test kept beside it."""
+    neural = _evaluated(model, streams, "test", ["sales"])
+    record = attach_boosted_sales(model, streams["sales"], config.boosted_sales, config.seed,
+                                  config.threads or 1)  # fmt: skip
+    extra: dict[str, Any] = {"boosted_sales": record, "test_without_boosted": neural}
+    if model.boosted_sales is not None:
+        extra["served_validation"] = {"sales": record["validation"]}
+    return extra
 
 
 def _with_weights(model: MultiTaskModel, checkpoint: Path) -> tuple[MultiTaskModel, dict]:
@@ -550,7 +587,18 @@ def load_best(
     with Store.open(store_path, read_only=True) as store:
         data, streams, model = build(config, store, state)
     model, meta = _with_weights(model, run_dir / "checkpoints" / checkpoint)
+    model.boosted_sales = _boosted_sales_of(run_dir, checkpoint)
     return data, streams, model, meta
+
+
+def boosted_sales_path(run_dir: Path, checkpoint: str) -> Path:
+    """Where a run keeps the boosted sales head fitted to ``checkpoint``'s weights."""
+    return run_dir / f"{Path(BOOSTED_SALES_FILE).stem}-{checkpoint}.json"
+
+
+def _boosted_sales_of(run_dir: Path, checkpoint: str) -> BoostedSales | None:
+    path = boosted_sales_path(run_dir, checkpoint)
+    return BoostedSales.load(path) if path.is_file() else None
 
 
 def evaluate_run(run_dir: Path, store_path: Path, split: str = "test") -> dict:
@@ -568,6 +616,9 @@ def evaluate_run(run_dir: Path, store_path: Path, split: str = "test") -> dict:
     if chosen and "preference" in model.tasks:
         ranker = others.get(served.get("preference", BEST), model)
         ranker.neighbours = refit_neighbours(data, split, chosen)
+    if "sales" in model.tasks:  # load_best attached the best checkpoint's
+        forecaster = others.get(served.get("sales", BEST), model)
+        forecaster.boosted_sales = _boosted_sales_of(run_dir, served.get("sales", BEST))
     metrics = _evaluated(model, streams, split, _own_tasks(model, served))
     for checkpoint, names in parts.items():
         theirs = _evaluated(others[checkpoint], streams, split, part_tasks(names))

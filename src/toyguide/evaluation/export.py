@@ -22,6 +22,7 @@ from safetensors.torch import save_file
 
 from toyguide.config import to_dict
 from toyguide.folders import CHECKSUMS, write_folder
+from toyguide.models.boosted_sales import BOOSTED_SALES_FILE
 
 __all__ = ["CHECKSUMS", "MODEL_DIR", "NEIGHBOURS_FILE", "PARTS_FILE", "export_model_folder"]
 
@@ -51,6 +52,7 @@ def export_model_folder(
     others = {id(m): m for m in part_models.values()}
     files = {key: f"model-{i}.safetensors" for i, key in enumerate(others, start=1)}
     ranker = part_models.get("preference", model)  # the model whose item space serves
+    forecaster = part_models.get("sales", model)
     model.eval()
 
     def fill(folder: Path) -> None:
@@ -70,6 +72,8 @@ def export_model_folder(
         _inner_product_index(data.items.text.numpy(), folder / "text.faiss")
         if getattr(ranker, "neighbours", None) is not None:
             ranker.neighbours.save(folder / NEIGHBOURS_FILE)
+        if getattr(forecaster, "boosted_sales", None) is not None:
+            forecaster.boosted_sales.save(folder / BOOSTED_SALES_FILE)
 
     return write_folder(run_dir / MODEL_DIR, fill, "model folder")
 

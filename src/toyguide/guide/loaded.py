@@ -24,6 +24,7 @@ from toyguide.errors import CheckpointError, ConfigError
 from toyguide.evaluation.export import CHECKSUMS, MODEL_DIR, NEIGHBOURS_FILE, PARTS_FILE
 from toyguide.features.neighbours import ItemNeighbours
 from toyguide.guide.views import LabelProbability
+from toyguide.models.boosted_sales import BOOSTED_SALES_FILE, BoostedSales, feature_count
 from toyguide.parts import part_task
 from toyguide.runs import RunConfig, build, model_of
 
@@ -105,6 +106,8 @@ def load_model_folder(path: Path, store: Store) -> LoadedModel:
     part_models = _part_models(folder, config, data)
     ranker = part_models.get("preference", model)
     ranker.neighbours = _read_neighbours(folder / NEIGHBOURS_FILE, data.n_items + 1)
+    forecaster = part_models.get("sales", model)
+    forecaster.boosted_sales = _read_boosted_sales(folder / BOOSTED_SALES_FILE, forecaster)
     items_path = folder / "items.faiss"
     info = {
         "folder": str(folder),
@@ -152,6 +155,14 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CheckpointError(f"{path}: not valid JSON ({exc}); refusing to load") from None
+
+
+def _read_boosted_sales(path: Path, model: Any) -> BoostedSales | None:
+    if not path.exists():  # a run without [boosted_sales], or whose validation chose neural
+        return None
+    head = BoostedSales.load(path)
+    head.check_fits(path, feature_count(model.dims), model.config.d_model, model.dims["horizon"])
+    return head
 
 
 def _read_neighbours(path: Path, n_rows: int) -> ItemNeighbours | None:

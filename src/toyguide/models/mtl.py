@@ -76,6 +76,9 @@ class MultiTaskModel(nn.Module):
         # the item neighbours the preference scores add (features.neighbours.ItemNeighbours):
         # fitted from the store's events after training, not learned, so not in the state dict
         self.neighbours: Any | None = None
+        # the boosted sales head (models/boosted_sales.py), fitted after training beside the
+        # sales head it may blend with; LightGBM boosters, not in the state dict
+        self.boosted_sales: Any | None = None
 
     def _mixer_config(self) -> MixerConfig:
         c = self.config

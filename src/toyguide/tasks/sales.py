@@ -190,10 +190,14 @@ class SalesTask(Task):
         batch's :data:`SALES_INPUTS` (``scale`` [B] = 1 for a toy without history gives the
         head's scaled outputs as they are)."""
         head, scale = model.heads[self.name], inputs["scale"]
-        out = self._scaled(model, item_vectors, inputs)  # [B, H, 4]
+        out = self.scaled(model, item_vectors, inputs)  # [B, H, 4]
+        boosted = getattr(model, "boosted_sales", None)
+        if boosted is not None:  # models/boosted_sales.py: blended with the boosters
+            return boosted.forecast(item_vectors, inputs, out)
         return {"quantiles": head.to_units(out, scale), "mean": head.mean_units(out, scale)}
 
-    def _scaled(self, model: Any, item_vectors: Tensor, inputs: Mapping[str, Tensor]) -> Tensor:
+    def scaled(self, model: Any, item_vectors: Tensor, inputs: Mapping[str, Tensor]) -> Tensor:
+        """The neural head's outputs [B, H, 4] in units over the scale, uncalibrated."""
         encoded = model.sales_encoder(item_vectors, *(inputs[k] for k in SALES_INPUTS))
         return model.heads[self.name](model.mixer(encoded, self.name))
 
@@ -202,7 +206,7 @@ class SalesTask(Task):
         """Conformal P10–P90 offsets from the held-out weeks (:meth:`SalesHead.calibrate`)."""
         outputs, targets, masks = [], [], []
         for batch in batches:
-            outputs.append(self._scaled(model, model.encode_items(batch["items"]), batch))
+            outputs.append(self.scaled(model, model.encode_items(batch["items"]), batch))
             targets.append(batch["target"] / batch["scale"][:, None])
             masks.append(batch["target_mask"])
         if not outputs:

@@ -19,7 +19,16 @@ from torch import Tensor, nn
 from toyguide.errors import ConfigError
 from toyguide.models.losses import LossOutput, pinball_loss, poisson_deviance_loss
 
-__all__ = ["MEAN", "OUTPUTS", "QUANTILES", "SalesHead", "SalesHeadConfig", "monotone_quantiles"]
+__all__ = [
+    "MEAN",
+    "OUTPUTS",
+    "QUANTILES",
+    "SalesHead",
+    "SalesHeadConfig",
+    "conformal_offsets",
+    "monotone_quantiles",
+    "moved_out",
+]
 
 QUANTILES: tuple[float, float, float] = (0.1, 0.5, 0.9)
 OUTPUTS: tuple[str, ...] = ("p10", "p50", "p90", "mean")
@@ -57,6 +66,31 @@ def monotone_quantiles(raw: Tensor) -> Tensor:
     low = F.softplus(m - F.softplus(raw[..., 0]))
     high = F.softplus(m + F.softplus(raw[..., 2]))
     return torch.stack([low, F.softplus(m), high], dim=-1)
+
+
+def moved_out(quantiles: Tensor, offset: Tensor) -> Tensor:
+    """Scaled quantiles [B, H, 3] with P10 and P90 moved out by ``offset`` [H] (in by a
+    negative one), still 0 <= P10 <= P50 <= P90."""
+    p50 = quantiles[..., 1]
+    low = torch.minimum((quantiles[..., 0] - offset).clamp(min=0), p50)
+    high = torch.maximum(quantiles[..., 2] + offset, p50)
+    return torch.stack([low, p50, high], dim=-1)
+
+
+def conformal_offsets(quantiles: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+    """Split conformal quantile regression (CQR) offsets [H] from held-out scaled quantiles
+    [B, H, 3] and targets [B, H] where ``mask``: per horizon step the ⌈(n+1)·0.8⌉-th smallest
+    of max(P10 − y, y − P90), so that P10–P90 moved out by it covers 80 % of exchangeable new
+    weeks; a step without held-out weeks gets 0."""
+    score = torch.maximum(quantiles[..., 0] - target, target - quantiles[..., 2])  # [B, H]
+    offsets = torch.zeros(score.shape[1], dtype=score.dtype)
+    coverage = QUANTILES[2] - QUANTILES[0]  # of P10–P90
+    for step in range(score.shape[1]):
+        s = score[:, step][mask[:, step]].sort().values
+        if len(s):
+            rank = min(len(s), math.ceil((len(s) + 1) * coverage))
+            offsets[step] = s[rank - 1]
+    return offsets
 
 
 class SalesHead(nn.Module):
@@ -102,10 +136,7 @@ class SalesHead(nn.Module):
     def calibrated(self, quantiles: Tensor) -> Tensor:
         """Scaled quantiles [B, H, 3] with P10 and P90 moved out by ``interval_offset`` (in
         by a negative one), still 0 <= P10 <= P50 <= P90."""
-        offset, p50 = self.interval_offset, quantiles[..., 1]
-        low = torch.minimum((quantiles[..., 0] - offset).clamp(min=0), p50)
-        high = torch.maximum(quantiles[..., 2] + offset, p50)
-        return torch.stack([low, p50, high], dim=-1)
+        return moved_out(quantiles, self.interval_offset)
 
     @torch.no_grad()
     def calibrate(self, predictions: Tensor, target: Tensor, mask: Tensor) -> dict[str, list]:
@@ -113,15 +144,7 @@ class SalesHead(nn.Module):
         scaled outputs [B, H, 4] and scaled targets [B, H] where ``mask``: per horizon step
         the ⌈(n+1)·0.8⌉-th smallest of max(P10 − y, y − P90), so that P10–P90 covers 80 % of
         exchangeable new weeks. Steps without held-out weeks keep an offset of 0."""
-        q = predictions[..., :MEAN]
-        score = torch.maximum(q[..., 0] - target, target - q[..., 2])  # [B, H]
-        offsets = torch.zeros_like(self.interval_offset)
-        coverage = QUANTILES[2] - QUANTILES[0]  # of P10–P90
-        for step in range(score.shape[1]):
-            s = score[:, step][mask[:, step]].sort().values
-            if len(s):
-                rank = min(len(s), math.ceil((len(s) + 1) * coverage))
-                offsets[step] = s[rank - 1]
+        offsets = conformal_offsets(predictions[..., :MEAN], target, mask)
         self.interval_offset.copy_(offsets)
         return {"interval_offset": offsets.tolist(), "weeks": mask.sum(0).tolist()}
 
