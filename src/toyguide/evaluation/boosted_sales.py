@@ -1,13 +1,13 @@
 """Fit the boosted sales head beside a trained model and choose its blend on validation.
 
 After the epoch is chosen (and the neural head calibrated), :func:`attach_boosted_sales` fits
-the boosters (``models/boosted_sales.py``) on the training weeks, their rounds stopped early on
-the validation weeks, then tries each blend with the neural head (``boosted_sales.blends``) on
-those weeks and keeps the one with the best selection metric of the sales task (WAPE +
-|bias|): 1 serves the neural head alone, 0 the boosters alone. The interval is then calibrated
-on the same weeks. After a refit (``train.refit_epochs``), :func:`refit_boosted_sales` fits the
-boosters again through every week with the rounds chosen before, on the refitted item vectors,
-and keeps the blend and offsets.
+the boosters (``models/boosted_sales.py``) on the training weeks (their rounds fixed, or
+stopped early on the validation weeks), then tries each blend with the neural head
+(``boosted_sales.blends``) on those weeks and keeps the one with the best selection metric of
+the sales task (WAPE + |bias|): 1 serves the neural head alone, 0 the boosters alone. The
+interval is then calibrated on the same weeks. After a refit (``train.refit_epochs``),
+:func:`refit_boosted_sales` fits the boosters again through every week with the rounds chosen
+before, on the refitted item vectors, and keeps the blend and offsets.
 """
 
 from __future__ import annotations
