@@ -181,6 +181,10 @@ class GuideHolder:
             log.exception("closing the guide of %s failed", entry.model_dir)
             return
         log.info("closed the guide of %s", entry.model_dir)
+        # the model's arrays are freed with the guide, and their pages handed back now rather
+        # than at the next reload: until then a worker held two models' worth of memory
+        entry.guide = None
+        return_freed_memory()
 
     def _not_ready_message(self) -> str:
         if self.state == "failed":
