@@ -60,17 +60,21 @@ def test_the_old_guide_closes_after_its_last_lease() -> None:
     assert holder.model_dir == Path("second") and holder.generation == 3
 
 
-def test_a_reload_hands_freed_memory_back_before_loading(monkeypatch) -> None:
+def test_a_reload_and_a_closed_guide_hand_freed_memory_back(monkeypatch) -> None:
     from toyguide.service import holder as holder_module
 
     events: list[str] = []
-    holder, _ = holder_loading()
+    holder, made = holder_loading()
     loader = holder._loader
     holder._loader = lambda folder: events.append("load") or loader(folder)
     monkeypatch.setattr(holder_module, "return_freed_memory", lambda: events.append("trim"))
     holder.reload()
+    entry = holder.acquire()  # a request still holds the first guide
     holder.reload(Path("second"))
-    assert events == ["trim", "load", "trim", "load"]
+    assert events == ["trim", "load", "trim", "load"] and made[0].closed == 0
+    assert holder.release(entry)  # the last lease of the retired guide: closed, then trimmed
+    holder.close_retired(entry)
+    assert events[-1] == "trim" and made[0].closed == 1 and entry.guide is None
     monkeypatch.undo()
     holder_module.return_freed_memory()  # the real one runs here (glibc) without error
 
