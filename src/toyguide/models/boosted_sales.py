@@ -12,8 +12,8 @@ is an (item, origin, step) with a target week; the target is units over the item
 the neural head's.
 
 Four boosters: the mean (Tweedie deviance: intermittent, non-negative demand) and P10 / P50 /
-P90 (quantile loss), for a fixed number of rounds (or stopped early on the validation weeks). The
-served outputs blend them with the neural head's, ``(1 - blend) * boosted + blend * neural``,
+P90 (quantile loss), for a fixed number of rounds (or stopped early on the validation weeks).
+The served outputs blend them with the neural head's, ``(1 - blend) * boosted + blend * neural``,
 the blend chosen on the validation weeks (``evaluation/boosted_sales.py``; 1 serves the neural
 head alone), and the interval is then calibrated there as the neural head's is (split
 conformal, per horizon step).
@@ -24,7 +24,6 @@ Stored as JSON holding LightGBM's own text format of each booster (no pickle).
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,7 +99,7 @@ def design(components: Tensor, inputs: Mapping[str, Tensor]) -> np.ndarray:
 
 
 def feature_count(dims: Mapping[str, int]) -> int:
-    """The columns :func:`design` gives before the item components, from a model's dims."""
+    """The columns :func:`design` gives besides the item components, from a model's dims."""
     history = dims["history_weeks"] * dims["history_features"]
     return history + dims["summary_features"] + 1 + dims["calendar_features"] + 1
 
@@ -141,13 +140,13 @@ class BoostedSales:
     def horizon(self) -> int:
         return len(self.interval_offset)
 
-    def design(self, item_vectors: Tensor, inputs: Mapping[str, Tensor]) -> np.ndarray:
+    def feature_rows(self, item_vectors: Tensor, inputs: Mapping[str, Tensor]) -> np.ndarray:
         return design(self.components(item_vectors), inputs)
 
     def boosted(self, item_vectors: Tensor, inputs: Mapping[str, Tensor]) -> Tensor:
         """The boosters' outputs ``[B, H, 4]`` (P10, P50, P90, mean) in units over the scale,
         non-negative, the quantiles sorted (each booster is fitted on its own)."""
-        x = self.design(item_vectors, inputs)
+        x = self.feature_rows(item_vectors, inputs)
         n, h = inputs["calendar"].shape[0], inputs["calendar"].shape[1]
         out = np.stack([self.boosters[name].predict(x) for name in BOOSTERS], axis=-1)
         out = np.maximum(out, 0.0).reshape(n, h, len(BOOSTERS))
@@ -189,15 +188,19 @@ class BoostedSales:
         threads: int,
         rounds: Mapping[str, int] | None = None,
     ) -> BoostedSales:
-        """Fit the four boosters on ``train`` (feature rows, scaled targets) — each for the
-        rounds early stopping on ``validation`` picks, or for ``rounds`` (a refit)."""
+        """Fit the four boosters on ``train`` (feature rows, scaled targets) — each for
+        ``config.rounds`` (fewer where ``config.early_stopping`` stops it on ``validation``),
+        or for the ``rounds`` given (a refit)."""
         import lightgbm as lgb
 
         x, y = train
         data = lgb.Dataset(x, y, free_raw_data=False)
         valid = None
-        if rounds is None and config.early_stopping and validation is not None and len(
-            validation[1]
+        if (
+            rounds is None
+            and config.early_stopping
+            and validation is not None
+            and len(validation[1])
         ):
             valid = lgb.Dataset(*validation, reference=data)
         boosters, chosen = {}, {}
@@ -269,6 +272,4 @@ def _params(name: str, config: BoostedSalesConfig, seed: int, threads: int) -> d
     if name == "mean":
         return params | {"objective": "tweedie",
                          "tweedie_variance_power": config.tweedie_variance_power}  # fmt: skip
-    alpha = QUANTILES[BOOSTERS.index(name)]
-    assert math.isclose(alpha, float(name[1:]) / 100)
-    return params | {"objective": "quantile", "alpha": alpha}
+    return params | {"objective": "quantile", "alpha": QUANTILES[BOOSTERS.index(name)]}
