@@ -12,6 +12,7 @@ before, on the refitted item vectors, and keeps the blend and offsets.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -23,7 +24,7 @@ from toyguide.evaluation.protocols import sales_arrays, sales_metrics
 from toyguide.features.splits import TRAIN, split_code
 from toyguide.models.boosted_sales import BoostedSales, BoostedSalesConfig, ItemComponents, design
 
-__all__ = ["attach_boosted_sales", "refit_boosted_sales"]
+__all__ = ["attach_boosted_sales", "chosen_blend", "refit_boosted_sales"]
 
 SELECTION = "units/wape_abs_bias"
 
@@ -45,7 +46,7 @@ def attach_boosted_sales(
     for blend in config.blends:
         head.blend = blend
         scores[blend] = _validation(model, stream)
-    head.blend = min(config.blends, key=lambda b: (scores[b][SELECTION], -b))  # a tie: more neural
+    head.blend = chosen_blend({b: scores[b][SELECTION] for b in config.blends})
     head.record |= {"blend": head.blend, "served": head.blend < 1.0,
                     "item_components": config.item_components,
                     "validation_by_blend": {str(b): scores[b] for b in config.blends},
@@ -57,6 +58,13 @@ def attach_boosted_sales(
         model.boosted_sales = None
     head.record["seconds"] = round(time.perf_counter() - started, 2)
     return head.record
+
+
+def chosen_blend(scores: dict[float, float]) -> float:
+    """The blend with the lowest validation score; a tie goes to the more neural blend, and
+    a score that is not a number (no validation weeks) counts as the worst, so that without
+    evidence the neural head is kept where 1 is among the blends."""
+    return min(scores, key=lambda b: (scores[b] if math.isfinite(scores[b]) else math.inf, -b))
 
 
 def refit_boosted_sales(model: Any, stream: Any, config: BoostedSalesConfig, seed: int,
@@ -94,6 +102,8 @@ def _rows(
         keep = batch["target_mask"].reshape(-1).numpy()
         xs.append(x[keep])
         ys.append(y[keep])
+    if not xs:  # a split without examples (a short store's validation weeks)
+        return np.zeros((0, 0), dtype=np.float32), np.zeros(0, dtype=np.float32)
     return np.concatenate(xs), np.concatenate(ys).astype(np.float32)
 
 
