@@ -93,6 +93,13 @@ def parse_args() -> argparse.Namespace:
         help="boosted_sales.enabled: LightGBM on the sales inputs and the shared item vector "
         "beside the neural head, blended with it as validation chooses",
     )
+    p.add_argument(
+        "--boosted-item-components",
+        type=int,
+        default=8,
+        help="boosted_sales.item_components: the shared item vector's principal components "
+        "the boosters read (0 = none: the sales inputs only)",
+    )
     p.add_argument("--mixer", default="mmoe")
     p.add_argument("--weighting", default="uncertainty")
     p.add_argument("--mtl-tasks", default=",".join(MTL_TASKS), help="tasks of toyguide-mtl")

@@ -116,6 +116,7 @@ metric = "{args.selection_metric}"
 every_steps = {args.analysis_every if len(tasks) > 1 else 0}
 [boosted_sales]
 enabled = {str(args.boosted_sales).lower()}
+item_components = {args.boosted_item_components}
 """
 
 
