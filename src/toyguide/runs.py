@@ -616,9 +616,9 @@ def evaluate_run(run_dir: Path, store_path: Path, split: str = "test") -> dict:
     if chosen and "preference" in model.tasks:
         ranker = others.get(served.get("preference", BEST), model)
         ranker.neighbours = refit_neighbours(data, split, chosen)
-    if "sales" in model.tasks:  # load_best attached the best checkpoint's
-        forecaster = others.get(served.get("sales", BEST), model)
-        forecaster.boosted_sales = _boosted_sales_of(run_dir, served.get("sales", BEST))
+    sales_from = served.get("sales", BEST)
+    if sales_from != BEST:  # load_best attached the best checkpoint's head to ``model``
+        others[sales_from].boosted_sales = _boosted_sales_of(run_dir, sales_from)
     metrics = _evaluated(model, streams, split, _own_tasks(model, served))
     for checkpoint, names in parts.items():
         theirs = _evaluated(others[checkpoint], streams, split, part_tasks(names))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,18 +42,19 @@ def attach_boosted_sales(
     head = BoostedSales.fit(train, validation, components, stream.config.horizon, config,
                             seed, threads)  # fmt: skip
     model.boosted_sales = head
+    held_out = _HeldOut.of(model, stream, head)
     scores = {}
     for blend in config.blends:
         head.blend = blend
-        scores[blend] = _validation(model, stream)
+        scores[blend] = held_out.metrics()
     head.blend = chosen_blend({b: scores[b][SELECTION] for b in config.blends})
     head.record |= {"blend": head.blend, "served": head.blend < 1.0,
                     "item_components": config.item_components,
                     "validation_by_blend": {str(b): scores[b] for b in config.blends},
                     "training_rows": len(train[1])}  # fmt: skip
     if head.blend < 1.0:
-        head.record["calibration"] = head.calibrate(*_served_validation(model, stream))
-        head.record["validation"] = _validation(model, stream)
+        head.record["calibration"] = head.calibrate(*held_out.served())
+        head.record["validation"] = held_out.metrics()
     else:  # the neural head alone, as calibrated already
         model.boosted_sales = None
     head.record["seconds"] = round(time.perf_counter() - started, 2)
@@ -94,7 +95,8 @@ def _rows(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Feature rows and scaled targets of every labelled (item, origin, step) of ``split``."""
     xs, ys = [], []
-    for batch in _batches(stream, split):
+    code = split if isinstance(split, int) else split_code(split)
+    for batch in stream.ordered_batches(code):
         with torch.no_grad():
             vectors = components(model.encode_items(batch["items"]))
         x = design(vectors, batch)
@@ -107,27 +109,41 @@ def _rows(
     return np.concatenate(xs), np.concatenate(ys).astype(np.float32)
 
 
-def _batches(stream: Any, split: str | int) -> Iterator[dict]:
-    code = split if isinstance(split, int) else split_code(split)
-    examples, size = stream.examples(code), stream.config.eval_batch_size
-    for start in range(0, len(examples), size):
-        yield stream.make_batch(examples[start : start + size], code)
+@dataclass
+class _HeldOut:
+    """The validation batches with the neural head's and the boosters' scaled outputs,
+    computed once: every blend, the calibration and the served head's score read them."""
 
+    head: BoostedSales
+    batches: list[dict]
+    neural: list[torch.Tensor]
+    boosted: list[torch.Tensor]
 
-def _validation(model: Any, stream: Any) -> dict[str, float]:
-    return sales_metrics("units", sales_arrays(model.sales_outputs, stream.eval_batches(
-        "validation")))  # fmt: skip
+    @classmethod
+    def of(cls, model: Any, stream: Any, head: BoostedSales) -> _HeldOut:
+        part, batches, neural, boosted = model.part("sales"), [], [], []
+        with torch.no_grad():
+            for batch in stream.eval_batches("validation"):
+                vectors = model.encode_items(batch["items"])
+                batches.append(batch)
+                neural.append(part.scaled(model, vectors, batch))
+                boosted.append(head.boosted(vectors, batch))
+        return cls(head, batches, neural, boosted)
 
+    def metrics(self) -> dict[str, float]:
+        """The sales metrics of the head as it now stands (blend, calibration)."""
+        at = {id(b): i for i, b in enumerate(self.batches)}
 
-def _served_validation(model: Any, stream: Any) -> tuple[torch.Tensor, ...]:
-    """The served outputs before calibration, scaled targets and masks of validation."""
-    part, outputs, targets, masks = model.part("sales"), [], [], []
-    with torch.no_grad():
-        for batch in stream.eval_batches("validation"):
-            vectors = model.encode_items(batch["items"])
-            outputs.append(
-                model.boosted_sales.scaled(vectors, batch, part.scaled(model, vectors, batch))
-            )
-            targets.append(batch["target"] / batch["scale"][:, None])
-            masks.append(batch["target_mask"])
-    return torch.cat(outputs), torch.cat(targets), torch.cat(masks)
+        def forecast(batch: dict) -> dict[str, torch.Tensor]:
+            i = at[id(batch)]
+            out = self.head.mixed(self.boosted[i], self.neural[i])
+            return self.head.to_units(out, batch["scale"])
+
+        return sales_metrics("units", sales_arrays(forecast, self.batches))
+
+    def served(self) -> tuple[torch.Tensor, ...]:
+        """The served outputs before calibration, scaled targets and masks."""
+        outputs = [self.head.mixed(b, n) for b, n in zip(self.boosted, self.neural, strict=True)]
+        targets = [b["target"] / b["scale"][:, None] for b in self.batches]
+        masks = [b["target_mask"] for b in self.batches]
+        return torch.cat(outputs), torch.cat(targets), torch.cat(masks)

@@ -94,6 +94,11 @@ class TaskStream(ABC):
         code = split_code(split)
         if code == TRAIN:
             raise ConfigError("eval_batches takes 'validation' or 'test'; train with batches()")
+        yield from self.ordered_batches(code)
+
+    def ordered_batches(self, code: int) -> Iterator[Batch]:
+        """Every example of split ``code`` (training included) in order, in eval-size batches:
+        what is fitted on a whole split after training (the boosted sales head) reads them."""
         examples = self.examples(code)
         size = self.config.eval_batch_size
         for start in range(0, len(examples), size):

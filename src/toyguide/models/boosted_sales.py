@@ -155,16 +155,24 @@ class BoostedSales:
 
     def scaled(self, item_vectors: Tensor, inputs: Mapping[str, Tensor], neural: Tensor) -> Tensor:
         """The served outputs ``[B, H, 4]`` before calibration: the boosters' blended with the
-        neural head's scaled outputs ``neural`` (a mix of ordered quantiles stays ordered)."""
+        neural head's scaled outputs ``neural``."""
         if self.blend >= 1.0:
             return neural
-        return (1.0 - self.blend) * self.boosted(item_vectors, inputs) + self.blend * neural
+        return self.mixed(self.boosted(item_vectors, inputs), neural)
+
+    def mixed(self, boosted: Tensor, neural: Tensor) -> Tensor:
+        """The boosters' and the neural head's scaled outputs in the blend (a mix of ordered
+        quantiles stays ordered)."""
+        return neural if self.blend >= 1.0 else (1.0 - self.blend) * boosted + self.blend * neural
 
     def forecast(
         self, item_vectors: Tensor, inputs: Mapping[str, Tensor], neural: Tensor
     ) -> dict[str, Tensor]:
         """``quantiles`` [B, H, 3] (calibrated) and ``mean`` [B, H] in units."""
-        out, scale = self.scaled(item_vectors, inputs, neural), inputs["scale"]
+        return self.to_units(self.scaled(item_vectors, inputs, neural), inputs["scale"])
+
+    def to_units(self, out: Tensor, scale: Tensor) -> dict[str, Tensor]:
+        """Served outputs ``[B, H, 4]`` → the calibrated quantiles and the mean in units."""
         offset = torch.from_numpy(self.interval_offset.astype(np.float32))
         quantiles = moved_out(out[..., :MEAN], offset) * scale[:, None, None]
         return {"quantiles": quantiles, "mean": out[..., MEAN] * scale[:, None]}

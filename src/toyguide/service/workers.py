@@ -41,10 +41,11 @@ __all__ = ["PID_HEADER", "SETTINGS_ENV", "WorkerPid", "run_worker", "serve_worke
 SETTINGS_ENV = "TOYGUIDE_SERVE_SETTINGS"
 APP_FACTORY = "toyguide.service.workers:worker_app"
 PID_HEADER = "x-toyguide-worker"
-# glibc gives each thread that allocates its own heap arena, up to 8 per core, and frees pages
-# back to none of them readily: a worker's threadpool spreads each request's arrays over them,
-# and its resident memory crept up over a soak. Two arenas hold the same load (the workers
-# are single-core processes); a value in the environment wins.
+# glibc gives threads that allocate heap arenas of their own, up to 8 per core, and a worker's
+# threadpool spreads each request's arrays over them. Two arenas are the usual setting for a
+# threaded server of one core's load; a soak with this alone did not change the memory growth
+# (bench/README: that was the retired model's pages, handed back at close since). A value in
+# the environment wins.
 MALLOC_DEFAULTS = {"MALLOC_ARENA_MAX": "2"}
 
 
