@@ -79,6 +79,23 @@ def test_a_reload_and_a_closed_guide_hand_freed_memory_back(monkeypatch) -> None
     holder_module.return_freed_memory()  # the real one runs here (glibc) without error
 
 
+def test_served_guides_are_out_of_the_collectors_sweeps_until_retired() -> None:
+    import gc
+    import weakref
+
+    holder, made = holder_loading()
+    try:
+        holder.reload()
+        assert gc.get_freeze_count() > 0  # the served guide: not walked by collections
+        made[0].cycle = made[0]  # freed only by the collector, like a model's cyclic objects
+        first = weakref.ref(made[0])
+        made.clear()
+        holder.reload(Path("second"))  # retires and closes the first: let go and collected
+        assert first() is None
+    finally:
+        gc.unfreeze()
+
+
 def test_a_failed_reload_keeps_the_old_guide() -> None:
     holder, made = holder_loading()
     holder.reload()
