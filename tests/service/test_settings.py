@@ -49,7 +49,7 @@ def test_the_rate_limit_comes_from_the_environment_unless_given() -> None:
     "bad",
     [{"max_dialogues": 0}, {"dialogue_ttl_s": 0}, {"port": 70000}, {"port": -1},
      {"rate_limit": -1}, {"rate_limit": float("nan")}, {"rate_limit": float("inf")},
-     {"rate_burst": 0}, {"rate_clients": 0}],
+     {"rate_burst": 0}, {"rate_clients": 0}, {"inference_slots": -1}],
 )  # fmt: skip
 def test_bad_limits_are_refused(bad) -> None:
     with pytest.raises(ConfigError):
@@ -74,3 +74,16 @@ def test_settings_reach_workers_as_json_and_back() -> None:
         Settings.from_json('{"model_dir": "run", "store": "s", "threads": 2}')
     with pytest.raises(ConfigError, match="workers must be >= 1"):
         Settings("run", "s", workers=0)
+
+
+def test_inference_slots_default_to_the_cores_over_the_workers(monkeypatch) -> None:
+    from toyguide.service import settings as settings_module
+
+    monkeypatch.setattr(settings_module, "usable_cores", lambda: 4)
+    assert Settings("m", "s").inference_slots == 4
+    assert Settings("m", "s", workers=2).inference_slots == 2
+    assert Settings("m", "s", workers=3).inference_slots == 1  # never 0
+    assert Settings("m", "s", workers=8).inference_slots == 1
+    assert Settings("m", "s", workers=2, inference_slots=3).inference_slots == 3  # as given
+    resolved = Settings("m", "s", workers=2)
+    assert Settings.from_json(resolved.to_json()).inference_slots == 2  # workers get the number

@@ -51,6 +51,14 @@ def serve_command(
             "(least recently asked go first; emptied by a reload; 0 = compute every time).",
         ),
     ] = 50_000,
+    inference_slots: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Requests each worker runs through the model at once; the rest wait their "
+            "turn (0 = the machine's cores over --workers, at least 1).",
+        ),
+    ] = 0,
 ) -> None:
     """Serve the HTTP API and the web pages (uvicorn) until interrupted. Prefer the
     environment variables for tokens: options show in the process list. A per-client rate
@@ -69,6 +77,7 @@ def serve_command(
         rates=rates,
         workers=workers,
         shopper_cache=shopper_cache,
+        inference_slots=inference_slots,
     )
     serve(
         settings,
