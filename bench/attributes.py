@@ -111,6 +111,13 @@ def parse_args() -> argparse.Namespace:
                    help="the toyguide rows to train (default: all)")  # fmt: skip
     p.add_argument("--word-scale", type=float, default=30.0,
                    help="model.attribute_word_scale of the -words rows")  # fmt: skip
+    p.add_argument(
+        "--selection-window",
+        type=int,
+        default=1,
+        help="the -each rows' selection.window: each target judged on the mean of "
+        "its last W validations",
+    )
     p.add_argument("--c-grid", type=float, nargs="+", default=[0.3, 1.0, 3.0, 10.0, 30.0])
     p.add_argument("--sample", type=int, default=0, help="use this many products (0 = all)")
     p.add_argument("--threads", type=int, default=1)
@@ -333,6 +340,8 @@ def run_config(
     selection = f"{targets[0]}/macro_f1" if len(targets) == 1 else "all/macro_f1"
     idf_line = "\nattribute_word_idf = true" if idf else ""  # earlier runs' configs stay reusable
     each_line = "\neach = true" if each else ""
+    if each and args.selection_window != 1:  # only then, so that earlier runs stay reusable
+        each_line += f"\nwindow = {args.selection_window}"
     return f"""seed = {seed}
 threads = {args.threads}
 text_cache = "{args.text_cache}"

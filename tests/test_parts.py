@@ -44,6 +44,20 @@ def test_selection_all_has_a_part_per_task_and_a_mean_over_targets_one_per_targe
     )
 
 
+def test_a_selection_window_judges_each_part_on_its_trailing_mean() -> None:
+    from toyguide.training.trainer import TrailingSelection
+
+    windowed = run_config_from_dict({**RUN, "selection": {**RUN["selection"], "window": 3}})
+    parts = parts_of(windowed)
+    assert list(parts) == TASKS
+    assert all(isinstance(p, TrailingSelection) and p.window == 3 for p in parts.values())
+    assert not any(
+        isinstance(p, TrailingSelection) for p in parts_of(run_config_from_dict(RUN)).values()
+    )
+    with pytest.raises(ConfigError, match=r"selection\.window must be >= 1"):
+        run_config_from_dict({**RUN, "selection": {"task": "all", "window": 0}})
+
+
 def test_a_selection_of_one_part_has_no_parts_and_a_refit_is_refused() -> None:
     one = run_config_from_dict({"features": {"tasks": ["sales"]}, "selection": {"each": True}})
     assert parts_of(one) == {}

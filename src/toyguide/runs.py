@@ -60,7 +60,13 @@ from toyguide.parts import (
 )
 from toyguide.tasks import build_task_data, get_task, make_streams, tasks_of
 from toyguide.training.checkpoint import latest_checkpoint, read_checkpoint, write_checkpoint
-from toyguide.training.trainer import MeanSelection, Selection, TrainConfig, Trainer
+from toyguide.training.trainer import (
+    MeanSelection,
+    Selection,
+    TrainConfig,
+    Trainer,
+    trailing,
+)
 from toyguide.weighting import build_weighting
 
 __all__ = [
@@ -97,11 +103,19 @@ class SelectionConfig:
     the mean of their relative gains since the first epoch (favours no task). ``each``: every
     part of that selection - each task of ``"all"``, each target of a metric over all targets
     (``all/macro_f1``) - is also tested and served from its own best epoch, as its single-task
-    run would be; the run trains until none of them improves any more."""
+    run would be; the run trains until none of them improves any more. ``window``: each part
+    is judged on the mean of its validation over its last ``window`` epochs (1: that epoch's
+    alone; the log's ``parts`` are those means), steadier where a target has few validation
+    labels."""
 
     task: str = ""
     metric: str = ""
     each: bool = False
+    window: int = 1
+
+    def __post_init__(self) -> None:
+        if self.window < 1:
+            raise ConfigError(f"selection.window must be >= 1, got {self.window}")
 
 
 @dataclass(frozen=True)
@@ -176,7 +190,8 @@ def parts_of(config: RunConfig) -> dict[str, Selection]:
             parts |= {f"{task}/{t}": Selection(task, f"{t}/{rest}", higher) for t in targets}
         else:
             parts[task] = Selection(task, metric, higher)
-    return parts if len(parts) > 1 else {}
+    window = config.selection.window
+    return {name: trailing(part, window) for name, part in parts.items()} if len(parts) > 1 else {}
 
 
 def loss_units(config: RunConfig) -> tuple[list[str], list[str]]:

@@ -15,7 +15,14 @@ from torch import nn
 from toyguide.errors import CheckpointError, ConfigError, NonFiniteLossError
 from toyguide.training.callbacks import Callback
 from toyguide.training.checkpoint import read_checkpoint
-from toyguide.training.trainer import MeanSelection, Selection, TrainConfig, Trainer
+from toyguide.training.trainer import (
+    MeanSelection,
+    Selection,
+    TrailingSelection,
+    TrainConfig,
+    Trainer,
+    trailing,
+)
 from toyguide.weighting import build_weighting
 
 
@@ -269,6 +276,33 @@ def test_each_part_keeps_its_own_best_epoch_and_the_run_waits_for_the_last(
     ]  # epochs 1, 3 and 4 were a part's best once and are gone
     assert read_checkpoint(checkpoints / "best-at-0005")[1]["epoch"] == 5
     assert result.history[4]["parts"] == {"a": 2.6, "b": 1.5}
+
+
+def test_a_trailing_selection_averages_the_last_epochs_it_has_a_value_for() -> None:
+    mse = Selection("a", "mse", higher_is_better=False)
+    assert trailing(mse, 1) is mse
+    windowed = trailing(mse, 3)
+    assert isinstance(windowed, TrailingSelection) and not windowed.higher_is_better
+    history = [{"validation": {"a": {"mse": v}}} for v in (9.0, 1.0, math.nan, 2.0)]
+    assert windowed.value({"a": {"mse": 3.0}}, []) == 3.0  # the first epoch: itself alone
+    assert windowed.value({"a": {"mse": 3.0}}, history[:2]) == pytest.approx((9 + 1 + 3) / 3)
+    assert windowed.value({"a": {"mse": 3.0}}, history) == pytest.approx(2.5)  # NaN left out
+    assert math.isnan(windowed.value({"b": {}}, [{"validation": {"b": {}}}]))
+
+
+def test_a_part_judged_on_its_trailing_mean_skips_a_lone_lucky_epoch(tmp_path: Path) -> None:
+    spiky = [3.0, 1.0, 3.0, 1.6, 1.5, 1.6, 2.0, 2.5]  # epoch 2 alone is best; 4-6 hold steady
+
+    def run(window: int) -> dict[str, int]:
+        trainer = make_trainer(tmp_path / f"w{window}", epochs=8)
+        trainer.config = dataclasses.replace(trainer.config, patience=8)
+        trainer.evaluate = lambda model, split: {"a": {"mse": spiky[trainer.state.epoch]}}
+        trainer.parts = {"a": trailing(Selection("a", "mse", higher_is_better=False), window),
+                         "b": Selection("b", "mse", higher_is_better=False)}  # fmt: skip
+        return trainer.fit().part_best
+
+    assert run(1)["a"] == 2
+    assert run(3)["a"] == 6  # (1.6 + 1.5 + 1.6) / 3: the best mean of three epochs in a row
 
 
 def test_a_resumed_run_keeps_its_parts_best_epochs(tmp_path: Path) -> None:

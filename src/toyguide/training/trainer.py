@@ -37,7 +37,15 @@ from toyguide.training.callbacks import Callback, ProgressCallback
 from toyguide.training.checkpoint import latest_checkpoint, read_checkpoint, write_checkpoint
 from toyguide.training.schedule import lr_factor
 
-__all__ = ["Selection", "TrainConfig", "TrainResult", "Trainer", "part_checkpoint"]
+__all__ = [
+    "Selection",
+    "TrailingSelection",
+    "TrainConfig",
+    "TrainResult",
+    "Trainer",
+    "part_checkpoint",
+    "trailing",
+]
 
 Metrics = dict[str, dict[str, float]]
 
@@ -120,6 +128,32 @@ class MeanSelection(Selection):
                 gain = (now - base) / max(abs(base), 1e-8)
                 gains.append(gain if higher else -gain)
         return sum(gains) / len(gains) if gains else math.nan
+
+
+@dataclass(frozen=True)
+class TrailingSelection(Selection):
+    """``inner``'s value averaged over this epoch's validation and the ``window`` - 1 before
+    it (those that have one). On a few dozen validation labels one epoch's score swings by
+    several points; an epoch among good neighbours is the steadier pick."""
+
+    inner: Selection | None = None
+    window: int = 1
+
+    def value(self, metrics: Mapping[str, Mapping[str, float]], history: list[dict]) -> float:
+        assert self.inner is not None
+        start = max(len(history) - self.window + 1, 0)
+        values = [self.inner.value(history[i]["validation"], history[:i])
+                  for i in range(start, len(history))]  # fmt: skip
+        values = [v for v in [*values, self.inner.value(metrics, history)] if math.isfinite(v)]
+        return sum(values) / len(values) if values else math.nan
+
+
+def trailing(selection: Selection, window: int) -> Selection:
+    """``selection`` judged on its mean over ``window`` epochs (itself for a window of 1)."""
+    if window == 1:
+        return selection
+    return TrailingSelection(selection.task, selection.metric, selection.higher_is_better,
+                             inner=selection, window=window)  # fmt: skip
 
 
 class MultiTaskModel(Protocol):
