@@ -132,6 +132,9 @@ def parse_args() -> argparse.Namespace:
         help="analysis.every_steps of the multi-task runs: the task affinity whose suggested "
         "grouping the toyguide-grouped row trains (0 = no such row)",
     )
+    p.add_argument("--selection-window", type=int, default=1,
+                   help="selection.window: the best epoch judged on the mean of the last W "
+                   "validations")  # fmt: skip
     p.add_argument("--permutations", type=int, default=200)
     p.add_argument("--c-grid", type=float, nargs="+", default=pb.LOGREG_C, help="logreg C values")
     p.add_argument("--threads", type=int, default=1)
@@ -168,6 +171,8 @@ def run_config(
         if args.profile_item_scale > 0 and "profile" in tasks
         else ""
     )
+    # only when set, so that earlier runs' configs stay reusable
+    window = f"\nwindow = {args.selection_window}" if args.selection_window != 1 else ""
     return f"""seed = {seed}
 threads = {args.threads}
 {features}
@@ -184,7 +189,7 @@ patience = {args.patience}
 lr = {args.lr}
 [selection]
 task = "{selection[0]}"
-metric = "{selection[1]}"
+metric = "{selection[1]}"{window}
 [analysis]
 every_steps = {args.analysis_every if len(tasks) > 1 else 0}
 """

@@ -16,7 +16,15 @@ from toyguide.errors import ConfigError
 from toyguide.evaluation.protocols import evaluate_model
 from toyguide.guide.loaded import load_model_folder
 from toyguide.parts import merge_part, part_task, served_checkpoints
-from toyguide.runs import evaluate_run, load_best, parts_of, run_config_from_dict, train_run
+from toyguide.runs import (
+    evaluate_run,
+    load_best,
+    parts_of,
+    run_config_from_dict,
+    run_selection,
+    selection_of,
+    train_run,
+)
 
 TASKS = ["preference", "attributes", "sales", "profile"]
 RUN = {
@@ -44,7 +52,7 @@ def test_selection_all_has_a_part_per_task_and_a_mean_over_targets_one_per_targe
     )
 
 
-def test_a_selection_window_judges_each_part_on_its_trailing_mean() -> None:
+def test_a_selection_window_judges_the_run_and_each_part_on_trailing_means() -> None:
     from toyguide.training.trainer import TrailingSelection
 
     windowed = run_config_from_dict({**RUN, "selection": {**RUN["selection"], "window": 3}})
@@ -54,6 +62,9 @@ def test_a_selection_window_judges_each_part_on_its_trailing_mean() -> None:
     assert not any(
         isinstance(p, TrailingSelection) for p in parts_of(run_config_from_dict(RUN)).values()
     )
+    assert isinstance(run_selection(windowed), TrailingSelection)  # the run's own selection too
+    assert run_selection(windowed).inner == selection_of(windowed)
+    assert run_selection(run_config_from_dict(RUN)) == selection_of(run_config_from_dict(RUN))
     with pytest.raises(ConfigError, match=r"selection\.window must be >= 1"):
         run_config_from_dict({**RUN, "selection": {"task": "all", "window": 0}})
 

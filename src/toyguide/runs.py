@@ -103,10 +103,10 @@ class SelectionConfig:
     the mean of their relative gains since the first epoch (favours no task). ``each``: every
     part of that selection - each task of ``"all"``, each target of a metric over all targets
     (``all/macro_f1``) - is also tested and served from its own best epoch, as its single-task
-    run would be; the run trains until none of them improves any more. ``window``: each part
-    is judged on the mean of its validation over its last ``window`` epochs (1: that epoch's
-    alone; the log's ``parts`` are those means), steadier where a target has few validation
-    labels."""
+    run would be; the run trains until none of them improves any more. ``window``: the run's
+    selection and each part are judged on the mean of their validation over the last
+    ``window`` epochs (1: that epoch's alone; the log's ``selection`` and ``parts`` are those
+    means), steadier where a target has few validation labels."""
 
     task: str = ""
     metric: str = ""
@@ -168,6 +168,11 @@ def selection_of(config: RunConfig) -> Selection:
     if direction is None:
         raise ConfigError(f"selection.metric '{metric}' has no direction; pick its abs_ variant")
     return Selection(task, metric, direction)
+
+
+def run_selection(config: RunConfig) -> Selection:
+    """What picks the run's best epoch and stops it: ``selection_of`` over ``window`` epochs."""
+    return trailing(selection_of(config), config.selection.window)
 
 
 def parts_of(config: RunConfig) -> dict[str, Selection]:
@@ -307,7 +312,7 @@ def train_run(config: RunConfig, store_path: Path, out: Path, resume: bool = Fal
     evaluators = evaluators_of(model)
     trainer = Trainer(
         model, streams, strategy, lambda m, split: evaluate_model(m, streams, split, evaluators),
-        selection_of(config), config.train, out, callbacks=[probe], per_target=per_target,
+        run_selection(config), config.train, out, callbacks=[probe], per_target=per_target,
         parts=parts_of(config),
     )  # fmt: skip
     result = trainer.fit(resume=resume)
