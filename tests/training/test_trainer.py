@@ -297,8 +297,7 @@ def test_a_part_judged_on_its_trailing_mean_skips_a_lone_lucky_epoch(tmp_path: P
         trainer = make_trainer(tmp_path / f"w{window}", epochs=8)
         trainer.config = dataclasses.replace(trainer.config, patience=8)
         trainer.evaluate = lambda model, split: {"a": {"mse": spiky[trainer.state.epoch]}}
-        trainer.parts = {"a": trailing(Selection("a", "mse", higher_is_better=False), window),
-                         "b": Selection("b", "mse", higher_is_better=False)}  # fmt: skip
+        trainer.parts = {"a": trailing(Selection("a", "mse", higher_is_better=False), window)}
         return trainer.fit().part_best
 
     assert run(1)["a"] == 2

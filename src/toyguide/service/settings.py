@@ -47,7 +47,7 @@ class Settings:
     torch_threads: int = 1
     # Requests using the model at once in each worker; 0: the cores over the workers (at
     # least 1). Two workers with two slots each on two cores: guide p99 at 32 connections
-    # 306 ms against 221 ms with one slot each (bench/README, 4-5 runs each).
+    # 291 ms against 238 ms with one slot each (bench/README, six runs each).
     inference_slots: int = 0
     # known shoppers' vectors kept between requests (guide/shopper_cache.py; 0 = none)
     shopper_cache: int = 50_000
