@@ -44,3 +44,22 @@ def test_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
         assert w.wait(timeout=120) == 0
     store = SharedDialogueStore(path, 10_000, 60)
     assert len(store) == 100 and store.get("1-49") == {"worker": 1, "i": 49}
+
+
+def test_a_store_reopened_with_a_smaller_bound_forgets_the_least_recently_used(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "d.sqlite3"
+    ticks = iter(range(1_000))
+    big = SharedDialogueStore(path, 10, 60, clock=lambda: float(next(ticks)))
+    for i in range(10):
+        big.put(f"d{i}", {"i": i})
+    assert big.get("d0") == {"i": 0}  # read last: the most recently used of the ten
+    big.close()
+    small = SharedDialogueStore(path, 3, 60, clock=lambda: float(next(ticks)))
+    small.put("new", {"i": 10})  # one turn trims seven rows at once
+    assert len(small) == 3
+    assert [small.get(d) is not None for d in ("new", "d0", "d9", "d8")] == [
+        True, True, True, False,
+    ]  # fmt: skip
+    small.close()
