@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from toyguide.data.taxonomy import FUNCTIONS
@@ -64,3 +66,41 @@ def test_title_ages_are_read_strictly() -> None:
     assert title_age("Pirate Wench Plus Size Fancy Dress Women Costume") == (216, 1200)
     for other in ("Bburago 1:18 Scale 4.0 Model Car", "Battle Pack 3 (Pack of 36)", "300+ Beads"):
         assert title_age(other) is None
+
+
+def one_term_at_a_time(terms) -> re.Pattern[str]:
+    """The lexicon pattern as it was written before: a word-boundary check around each term."""
+    return re.compile("|".join(
+        re.escape(t) if not t.isascii() else rf"(?<![a-z0-9]){re.escape(t)}(?:s|es)?(?![a-z0-9])"
+        for t in sorted(terms, key=len, reverse=True)
+    ))  # fmt: skip
+
+
+def test_lexicon_patterns_find_what_one_check_per_term_found() -> None:
+    from toyguide.guide.catalogue import _NOT_IN_TITLES, _words_re
+    from toyguide.guide.lexicon import FEATURE_TEXT, INTEREST_TERMS
+
+    texts = [
+        "soft plush teddy bear", "plushies x3", "nonplush rabbit", "teddys", "stuffed-animal",
+        "a toy car with batteries", "battery operated train", "noisemaker", "noisy drum kit",
+        "毛绒玩具兔子", "遥控车 rc car", "lego® duplo blocks", "building-blocks set",
+        "puzzle1000", "1000 piece puzzles", "boxes", "", "dinosaur dinosaurs dinosaures",
+    ]  # fmt: skip
+    lexicons = [set(terms) - _NOT_IN_TITLES for terms in INTEREST_TERMS.values()]
+    lexicons += [set(terms) for terms in FEATURE_TEXT.values()]
+    for terms in lexicons:
+        ours, theirs = _words_re(terms), one_term_at_a_time(terms)
+        assert [bool(ours.search(t)) for t in texts] == [bool(theirs.search(t)) for t in texts]
+
+
+def test_warming_computes_every_labels_and_features_matches() -> None:
+    from toyguide.guide.lexicon import FEATURE_TEXT
+
+    cat = catalogue()
+    titles = [None, "Soft plush bunny", "Battery racing car with batteries"]
+    cat.views = [None] + [ItemView(i, t, None, None, None, None, None, None, [], [], None)
+                          for i, t in zip(("A", "B"), titles[1:], strict=True)]  # fmt: skip
+    cat.warm()
+    assert set(cat._titled) == set(FUNCTIONS) and set(cat._mentioned) == set(FEATURE_TEXT)
+    assert cat.serves("plush", with_title=True).tolist() == [False, True, False]
+    assert cat.has_feature("batteries").tolist() == [False, False, True]

@@ -110,6 +110,14 @@ class Catalogue:
             self._mentioned[feature] = np.array([bool(pattern.search(t)) for t in texts])
         return self._mentioned[feature]
 
+    def warm(self) -> None:
+        """Compute now every label's title matches and every feature's text matches, which
+        the first request asking for each would otherwise compute (a scan of the catalogue)."""
+        for label in FUNCTIONS:
+            self._in_title(label)
+        for feature in FEATURE_TEXT:
+            self.has_feature(feature)
+
     def _in_title(self, label: str) -> np.ndarray:
         if label not in self._titled:
             self._titled[label] = _titled(self.views, label)
@@ -265,11 +273,16 @@ _NOT_IN_TITLES = frozenset({"steam"})
 
 
 def _words_re(terms: Iterable[str]) -> re.Pattern[str]:
-    """Any of ``terms``, longest first: English ones as whole words with an optional plural."""
-    return re.compile("|".join(
-        re.escape(t) if not t.isascii() else rf"(?<![a-z0-9]){re.escape(t)}(?:s|es)?(?![a-z0-9])"
-        for t in sorted(terms, key=len, reverse=True)
-    ))  # fmt: skip
+    """Any of ``terms``, longest first: English ones as whole words with an optional plural.
+    The English ones share one word-boundary check around their alternation: a boundary check
+    per term made the engine test each term's lookbehind at every character (0.7 s for one
+    feature over a 12,000-toy catalogue's texts; 16x less this way, the same matches)."""
+    ordered = sorted(terms, key=len, reverse=True)
+    english = "|".join(re.escape(t) for t in ordered if t.isascii())
+    parts = [re.escape(t) for t in ordered if not t.isascii()]
+    if english:
+        parts.append(rf"(?<![a-z0-9])(?:{english})(?:s|es)?(?![a-z0-9])")
+    return re.compile("|".join(parts))
 
 
 def _text(row: dict) -> str:

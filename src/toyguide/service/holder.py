@@ -89,6 +89,7 @@ def load_guide(
         guide.embedder.embed(["warm up"])
         if guide.semantic is not None:
             guide.semantic.match(["warm up"])
+        guide.catalogue.warm()  # ~0.4 s of scans no shopper's first request should wait for
     except BaseException:
         guide.close()
         raise
