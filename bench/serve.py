@@ -49,6 +49,40 @@ GUIDE_TEXTS = [
     "给六岁女孩的生日礼物，喜欢画画",
 ]
 
+# Parts of the varied requests of --guide-requests: what a shopper asks, in English and Chinese.
+_EN = {
+    "ask": ["a gift", "a birthday present", "something fun", "a toy", "a Christmas present"],
+    "child": ["son", "daughter", "grandson", "granddaughter", "nephew", "niece", "kid"],
+    "likes": ["dinosaurs", "trains", "drawing", "building blocks", "music", "puzzles",
+              "science", "dolls", "remote control cars", "space", "animals", "board games"],
+    "budget": ["", ", under $20", ", under $50", ", around £30", " for less than 40 euros"],
+    "not": ["", ", no plush", ", nothing with batteries", ", not too noisy"],
+}  # fmt: skip
+_ZH = {
+    "child": ["男孩", "女孩", "孙子", "女儿", "孩子"],
+    "likes": ["恐龙", "积木", "遥控车", "画画", "拼图", "音乐", "科学实验", "娃娃"],
+    "budget": ["", "，100元以内", "，200元以内", "，300块左右"],
+}
+
+
+def guide_texts(n: int, seed: int = 0) -> list[str]:
+    """``n`` distinct guide requests drawn from templates (ages 1-12, interests, budgets,
+    exclusions; one in four in Chinese), so that no per-text cache can serve the load."""
+    import random
+
+    rng, texts = random.Random(seed), {}  # insertion-ordered: the same list for a seed
+    while len(texts) < n:
+        age = rng.randint(1, 12)
+        if rng.random() < 0.25:
+            z = {k: rng.choice(v) for k, v in _ZH.items()}
+            text = f"给{age}岁的{z['child']}买礼物，喜欢{z['likes']}{z['budget']}"
+        else:
+            e = {k: rng.choice(v) for k, v in _EN.items()}
+            text = f"{e['ask']} for my {age}-year-old {e['child']} who loves {e['likes']}"
+            text += e["budget"] + e["not"]
+        texts[text] = None
+    return list(texts)
+
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -69,6 +103,12 @@ def parse_args() -> argparse.Namespace:
         type=int,
         default=200,
         help="distinct known shoppers the recommendation requests cycle through",
+    )
+    p.add_argument(
+        "--guide-requests",
+        type=int,
+        default=0,
+        help="distinct generated guide requests to cycle through (0: the six GUIDE_TEXTS)",
     )
     p.add_argument("--workdir", type=Path, default=None)
     p.add_argument("--out", type=Path, default=None)
@@ -205,9 +245,10 @@ def main() -> None:
     shoppers = shopper_ids(store, args.request_shoppers)
     port = free_port()
     server = start_server(store, run, port, args.workers, args.shopper_cache)
+    texts = guide_texts(args.guide_requests) if args.guide_requests else GUIDE_TEXTS
     workloads = {
         "/v1/recommendations": [{"shopper_id": s, "k": 10} for s in shoppers],
-        "/v1/guide": [{"text": t, "k": 10} for t in GUIDE_TEXTS],
+        "/v1/guide": [{"text": t, "k": 10} for t in texts],
     }
     results = {}
     try:
