@@ -102,5 +102,6 @@ def test_warming_computes_every_labels_and_features_matches() -> None:
                           for i, t in zip(("A", "B"), titles[1:], strict=True)]  # fmt: skip
     cat.warm()
     assert set(cat._titled) == set(FUNCTIONS) and set(cat._mentioned) == set(FEATURE_TEXT)
+    assert {"main_currency", "rows_by_currency", "_row_of", "gender_targets"} <= set(vars(cat))
     assert cat.serves("plush", with_title=True).tolist() == [False, True, False]
     assert cat.has_feature("batteries").tolist() == [False, False, True]

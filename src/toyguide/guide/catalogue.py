@@ -111,12 +111,15 @@ class Catalogue:
         return self._mentioned[feature]
 
     def warm(self) -> None:
-        """Compute now every label's title matches and every feature's text matches, which
-        the first request asking for each would otherwise compute (a scan of the catalogue)."""
+        """Compute now what the first request needing each would otherwise compute, each a
+        scan of the catalogue: every label's title matches, every feature's text matches and
+        the lookup tables."""
         for label in FUNCTIONS:
             self._in_title(label)
         for feature in FEATURE_TEXT:
             self.has_feature(feature)
+        for table in ("main_currency", "rows_by_currency", "_row_of", "gender_targets"):
+            getattr(self, table)
 
     def _in_title(self, label: str) -> np.ndarray:
         if label not in self._titled:
