@@ -3,11 +3,13 @@ process, as ``make bench`` would, and return the JSON document it wrote."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -31,3 +33,15 @@ def run_bench(tmp_path: Path) -> Callable[..., dict]:
         return report
 
     return run
+
+
+@pytest.fixture
+def bench_module(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], ModuleType]:
+    """``bench_module("soak")``: a ``bench/`` script imported as a module (bench/ is not a
+    package: it is on sys.path for this test only)."""
+
+    def load(name: str) -> ModuleType:
+        monkeypatch.syspath_prepend(str(BENCH))
+        return importlib.import_module(name)
+
+    return load

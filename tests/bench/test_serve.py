@@ -2,22 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-from pathlib import Path
 
-import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-@pytest.fixture
-def serve(monkeypatch: pytest.MonkeyPatch):
-    """bench/serve.py (bench/ is not a package; on sys.path for this test only)."""
-    monkeypatch.syspath_prepend(str(BENCH))
-    return importlib.import_module("serve")
-
-
-def test_generated_guide_requests_are_distinct_seeded_and_mixed(serve) -> None:
+def test_generated_guide_requests_are_distinct_seeded_and_mixed(bench_module) -> None:
+    serve = bench_module("serve")
     texts = serve.guide_texts(300)
     assert len(set(texts)) == 300 and texts == serve.guide_texts(300)
     assert serve.guide_texts(300, seed=1) != texts

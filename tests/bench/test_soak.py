@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 import itertools
 from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
 
 @pytest.fixture
-def soak(monkeypatch: pytest.MonkeyPatch):
-    """bench/soak.py (bench/ is not a package; on sys.path for this test only)."""
-    monkeypatch.syspath_prepend(str(BENCH))
-    return importlib.import_module("soak")
+def soak(bench_module):
+    return bench_module("soak")
 
 
 def test_memory_growth_compares_the_first_and_the_last_windows_per_process(soak) -> None:
