@@ -107,8 +107,7 @@ def return_freed_memory() -> None:
     The collector's frozen objects (:func:`freeze_served_objects`) are let go first, so that
     the retired guide's cycles are collected too, and what survives is frozen again."""
     gc.unfreeze()
-    gc.collect()
-    gc.freeze()
+    freeze_served_objects()
     try:
         libc = ctypes.CDLL("libc.so.6")
     except OSError:
@@ -196,20 +195,21 @@ class GuideHolder:
             return True
         return False
 
-    def _close(self, entry: _Entry) -> None:
+    def _close(self, entry: _Entry) -> bool:
         """Close a retired guide; a failure is logged, never handed to the request that
-        happened to return the last lease."""
+        happened to return the last lease. True once closed and its memory handed back."""
         try:
             with self._store_lock:
                 entry.guide.close()
         except Exception:
             log.exception("closing the guide of %s failed", entry.model_dir)
-            return
+            return False
         log.info("closed the guide of %s", entry.model_dir)
         # the model's arrays are freed with the guide, and their pages handed back now rather
         # than at the next reload: until then a worker held two models' worth of memory
         entry.guide = None
         return_freed_memory()
+        return True
 
     def _not_ready_message(self) -> str:
         if self.state == "failed":
@@ -234,9 +234,10 @@ class GuideHolder:
             if old is not None:
                 old.retired = True
                 close = self._should_close(old)
-        if close:
-            self._close(old)  # type: ignore[arg-type]
-        freeze_served_objects()
+        # a closed old guide's trim froze the new one too; else (it closes later, or there
+        # was none, or closing failed) the new one is frozen here
+        if not (close and self._close(old)):  # type: ignore[arg-type]
+            freeze_served_objects()
 
     def reload(self, model_dir: Path | None = None) -> dict[str, Any]:
         """Load ``model_dir`` (default: the folder now served), warm it, swap it in; returns
